@@ -1,0 +1,27 @@
+"""citebot: extractive, cited answers from a corpus of news articles.
+
+The pipeline, in data-flow order: corpus -> passages -> index -> answer -> cite.
+`Asker` ties them together; the CLI and the Discord bot both use it.
+"""
+
+from citebot.cite import Answer, Citation
+from citebot.corpus import Article, Corpus, load_corpus
+from citebot.errors import CitebotError, CorpusError, QuestionError, UnknownSourceError
+from citebot.index import Index, load_index
+from citebot.pipeline import Asker
+
+__all__ = [
+    "Answer",
+    "Article",
+    "Asker",
+    "Citation",
+    "CitebotError",
+    "Corpus",
+    "CorpusError",
+    "Index",
+    "QuestionError",
+    "UnknownSourceError",
+    "load_corpus",
+    "load_index",
+]
+__version__ = "0.1.0"

@@ -1,0 +1,80 @@
+"""Citations and the final Answer: every quote is checked against the article body.
+
+A quote is only ever made by slicing `article.body`; `Citation` re-checks that
+`body[start:end] == quote` when it is built from an index, so an answer whose quote
+is not verbatim cannot be produced, whatever happens upstream.
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from citebot.corpus import Article
+from citebot.errors import CitebotError
+from citebot.passages import Sentence
+
+
+class Citation(BaseModel):
+    """A numbered source: the article's metadata and the exact sentence quoted from it."""
+
+    model_config = ConfigDict(frozen=True)
+
+    n: int
+    article_id: str
+    title: str
+    date: str | None
+    source: str | None
+    url: str | None
+    quote: str
+    start: int
+    end: int
+    score: float
+
+
+class Answer(BaseModel):
+    """The answer to one question (an abstention is an Answer with `answered` false)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    question: str
+    answered: bool
+    answer: str | None = Field(description="verbatim span of the quote")
+    normalized: str | None = Field(default=None, description="e.g. a resolved date, 2023-09-07")
+    quote: str | None = None
+    confidence: float = 0.0
+    citations: list[Citation] = Field(default_factory=list)
+    suggestions: list[str] = Field(default_factory=list, description="closest article ids")
+    # More than the contract asks, for the bot's "why this answer" and for evaluation:
+    answer_type: str | None = None
+    answer_start: int | None = Field(default=None, description="span offsets in the article body")
+    answer_end: int | None = None
+    normalized_text: str | None = Field(default=None, description='"Thursday, 7 September 2023"')
+    message: str | None = Field(default=None, description="why there is no answer, for people")
+    evidence: dict[str, float] = Field(default_factory=dict, description="term -> BM25 weight")
+    passages: list[int] = Field(default_factory=list, description="retrieved passage indexes")
+    corpus_version: str | None = None
+
+
+class QuoteMismatchError(CitebotError):
+    """A quote did not equal the article text at its offsets: a bug, never shown to users."""
+
+
+def cite(n: int, article: Article, sentence: Sentence, score: float) -> Citation:
+    """A citation of one sentence, verified verbatim against the article body."""
+    quote = article.body[sentence.start : sentence.end]
+    if quote != sentence.text or not quote:
+        raise QuoteMismatchError(
+            f"quote of {article.id}[{sentence.start}:{sentence.end}] is not verbatim"
+        )
+    return Citation(
+        n=n,
+        article_id=article.id,
+        title=article.title,
+        date=article.date.isoformat() if article.date else None,
+        source=article.source,
+        url=article.url,
+        quote=quote,
+        start=sentence.start,
+        end=sentence.end,
+        score=round(score, 4),
+    )

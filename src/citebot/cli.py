@@ -1,0 +1,263 @@
+"""The `citebot` command: ask, sources, source, ingest, eval and bot."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import Any, TextIO
+
+from citebot.cite import Answer
+from citebot.corpus import Article, Corpus, load_corpus
+from citebot.errors import CitebotError, CorpusError, QuestionError
+from citebot.index import load_index
+from citebot.pipeline import Asker
+from citebot.settings import Settings
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the console script; returns the exit code."""
+    args = _parser().parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        settings = Settings()
+    except Exception as exc:  # pydantic's ValidationError names the variable
+        print(f"citebot: bad setting: {exc}", file=sys.stderr)
+        return 2
+    if getattr(args, "corpus", None):
+        settings = settings.model_copy(update={"corpus_dir": Path(args.corpus)})
+    try:
+        result: int = args.run(args, settings)
+        return result
+    except CitebotError as exc:
+        print(f"citebot: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="citebot",
+        description="Answer questions from a corpus of news articles with exact, cited quotes.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    ask = sub.add_parser("ask", help="answer a question (or a batch of questions)")
+    ask.add_argument("question", nargs="?", help="the question, in quotes")
+    ask.add_argument("--source", metavar="ID", help="only search the article with this id")
+    ask.add_argument("--batch", metavar="FILE", help="one question per line ('-' for stdin)")
+    ask.add_argument("--json", action="store_true", help="print JSON instead of text")
+    _corpus_option(ask)
+    ask.set_defaults(run=_cmd_ask)
+
+    sources = sub.add_parser("sources", help="list the articles")
+    sources.add_argument("--json", action="store_true")
+    _corpus_option(sources)
+    sources.set_defaults(run=_cmd_sources)
+
+    source = sub.add_parser("source", help="show one article")
+    source.add_argument("id", help="the article id (see `citebot sources`)")
+    source.add_argument("--json", action="store_true")
+    _corpus_option(source)
+    source.set_defaults(run=_cmd_source)
+
+    ingest = sub.add_parser("ingest", help="turn raw txt/md/html files into corpus articles")
+    ingest.add_argument("files", nargs="+", type=Path)
+    ingest.add_argument("--force", action="store_true", help="replace an existing article")
+    _corpus_option(ingest)
+    ingest.set_defaults(run=_cmd_ingest)
+
+    evaluate = sub.add_parser("eval", help="measure answer quality (eval squad FILE ...)")
+    evaluate.add_argument("rest", nargs=argparse.REMAINDER)
+    evaluate.set_defaults(run=_cmd_eval)
+
+    bot = sub.add_parser("bot", help="run the Discord bot (needs DISCORD_TOKEN)")
+    _corpus_option(bot)
+    bot.set_defaults(run=_cmd_bot)
+    return parser
+
+
+def _corpus_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--corpus", metavar="DIR", help="corpus folder (default: $CITEBOT_CORPUS_DIR or corpus/)"
+    )
+
+
+def _load(settings: Settings, *, progress: bool = True) -> Corpus:
+    corpus = load_corpus(settings.corpus_dir, progress=progress and sys.stderr.isatty())
+    for problem in corpus.problems:
+        print(f"warning: skipped {problem}", file=sys.stderr)
+    return corpus
+
+
+def _asker(settings: Settings) -> Asker:
+    corpus = _load(settings)
+    cache = settings.cache_dir if settings.use_cache else None
+    return Asker(
+        load_index(corpus, cache),
+        min_confidence=settings.min_confidence,
+        max_question_chars=settings.max_question_chars,
+    )
+
+
+def _cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
+    if args.batch:
+        if args.question:
+            raise QuestionError("give either a question or --batch FILE, not both")
+        return _ask_batch(args.batch, settings, sys.stdout)
+    if not args.question:
+        raise QuestionError('no question given; try: citebot ask "when did the Hetao park open?"')
+    answer = _asker(settings).ask(args.question, source=args.source)
+    print(answer.model_dump_json(indent=2) if args.json else render(answer))
+    return 0
+
+
+def _ask_batch(path: str, settings: Settings, out: TextIO) -> int:
+    """One JSON answer per input line, in order; a bad line gets an `error` object, not a stop."""
+    asker = _asker(settings)
+    if path == "-":
+        lines: Iterable[str] = sys.stdin
+    else:
+        try:
+            lines = Path(path).read_text(encoding="utf-8").splitlines()
+        except (OSError, UnicodeDecodeError) as exc:
+            raise QuestionError(f"cannot read the batch file {path}: {exc}") from exc
+    for question, source in _batch_items(lines):
+        try:
+            record: dict[str, Any] = asker.ask(question, source=source).model_dump(mode="json")
+        except QuestionError as exc:
+            record = {"question": question, "answered": False, "error": str(exc)}
+        out.write(json.dumps(record, ensure_ascii=False) + "\n")
+        out.flush()
+    return 0
+
+
+def _batch_items(lines: Iterable[str]) -> Iterator[tuple[str, str | None]]:
+    """Questions from plain lines or {"question", "source"} objects; blank lines are skipped."""
+    for line in lines:
+        line = line.strip()
+        if not line:
+            continue
+        if line.startswith("{"):
+            try:
+                item = json.loads(line)
+            except json.JSONDecodeError:
+                yield line, None
+                continue
+            if isinstance(item, dict) and isinstance(item.get("question"), str):
+                source = item.get("source")
+                yield item["question"], source if isinstance(source, str) else None
+                continue
+        yield line, None
+
+
+def render(answer: Answer) -> str:
+    """A readable answer: the span, the quote, numbered sources."""
+    if not answer.answered:
+        lines = [
+            f"Not found in the sources: {answer.message}."
+            if answer.message
+            else "Not found in the sources."
+        ]
+        if answer.suggestions:
+            lines.append("Closest articles: " + ", ".join(answer.suggestions))
+        return "\n".join(lines)
+    value = f"  ({answer.normalized_text or answer.normalized})" if answer.normalized else ""
+    lines = [f"Answer: {answer.answer}{value}", f"  “{answer.quote}” [1]", "", "Sources:"]
+    for c in answer.citations:
+        meta = ", ".join(x for x in (c.date, c.source or "source not stated", c.url) if x)
+        lines.append(f"  [{c.n}] {c.title} — {meta} ({c.article_id})")
+        if c.n > 1:
+            lines.append(f"      “{c.quote}”")
+    lines.append(f"Confidence: {answer.confidence:.2f}")
+    return "\n".join(lines)
+
+
+def _article_summary(article: Article) -> dict[str, Any]:
+    return article.model_dump(mode="json", exclude={"body"})
+
+
+def _cmd_sources(args: argparse.Namespace, settings: Settings) -> int:
+    corpus = _load(settings)
+    if args.json:
+        print(
+            json.dumps([_article_summary(a) for a in corpus.articles], ensure_ascii=False, indent=2)
+        )
+        return 0
+    if not corpus.articles:
+        print(f"No articles in {settings.corpus_dir}; add .md, .txt or .html files there.")
+    for a in corpus.articles:
+        print(f"{a.id}  {a.date or 'undated'}  {a.title}")
+    return 0
+
+
+def _cmd_source(args: argparse.Namespace, settings: Settings) -> int:
+    corpus = _load(settings)
+    article = corpus.get(args.id)
+    if article is None:
+        raise QuestionError(f"no article with id {args.id!r}; `citebot sources` lists them")
+    if args.json:
+        print(article.model_dump_json(indent=2))
+        return 0
+    print(article.title)
+    print(", ".join(x for x in (str(article.date or "undated"), article.source, article.url) if x))
+    print()
+    print(article.body)
+    return 0
+
+
+def _cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
+    from citebot.ingest import ingest_file
+
+    files: list[Path] = args.files
+    failed = 0
+    iterator: Iterable[Path] = files
+    if sys.stderr.isatty() and len(files) > 1:
+        from tqdm import tqdm
+
+        iterator = tqdm(files, desc="ingesting", unit="file")
+    for path in iterator:
+        try:
+            done = ingest_file(path, settings.corpus_dir, force=args.force)
+        except CorpusError as exc:
+            failed += 1
+            print(f"error: {exc}", file=sys.stderr)
+            continue
+        except OSError as exc:
+            failed += 1
+            print(f"error: {path}: cannot be read ({exc.strerror})", file=sys.stderr)
+            continue
+        print(f"{path} -> {done.target}")
+        print(f"  title: {done.article.title}")
+        print(f"  date:  {done.article.date or 'unknown'}")
+        for note in done.notes:
+            print(f"  - {note}")
+    return 1 if failed else 0
+
+
+def _cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
+    rest: list[str] = args.rest
+    if not rest or rest[0] != "squad":
+        raise QuestionError("usage: citebot eval squad FILE [--mode open|gold] [--limit N]")
+    from citebot.evaluate import main as eval_main
+
+    return eval_main(rest[1:])
+
+
+def _cmd_bot(args: argparse.Namespace, settings: Settings) -> int:
+    import importlib
+
+    try:  # discord is imported only by bot/, and only when the bot runs
+        bot_main = importlib.import_module("bot.__main__")
+    except ImportError as exc:
+        raise CitebotError(f"the Discord bot is not available ({exc})") from exc
+    code: int = bot_main.run(settings)
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

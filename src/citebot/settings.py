@@ -1,0 +1,40 @@
+"""Settings, read from the environment and `.env` (pydantic-settings); no config globals."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from pydantic import AliasChoices, Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# An editable install or a checkout keeps the shipped corpus two levels above the package.
+_SHIPPED_CORPUS = Path(__file__).resolve().parents[2] / "corpus"
+
+
+def default_corpus_dir() -> Path:
+    """The shipped corpus/ of this checkout, else ./corpus."""
+    return _SHIPPED_CORPUS if _SHIPPED_CORPUS.is_dir() else Path("corpus")
+
+
+def default_cache_dir() -> Path:
+    """$XDG_CACHE_HOME/citebot, or ~/.cache/citebot."""
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "citebot"
+
+
+class Settings(BaseSettings):
+    """Core settings; the bot extends them with its own (see bot/settings.py)."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="CITEBOT_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
+
+    corpus_dir: Path = Field(default_factory=default_corpus_dir)
+    cache_dir: Path = Field(default_factory=default_cache_dir)
+    use_cache: bool = True
+    min_confidence: float = Field(default=0.5, ge=0.0, le=1.0)
+    max_question_chars: int = Field(default=500, ge=10, le=10_000)
+    discord_token: SecretStr | None = Field(
+        default=None, validation_alias=AliasChoices("DISCORD_TOKEN", "CITEBOT_DISCORD_TOKEN")
+    )

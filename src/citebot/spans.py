@@ -1,0 +1,270 @@
+"""Candidate answer spans inside one sentence, each a verbatim slice with offsets.
+
+Candidates come in kinds that answer types want: temporal expressions (from
+`dates`), numbers with their unit, proper names (runs of capitalised words), the
+description of a subject for "what/who is X" (colon, copula, appositive and alias
+patterns), and plain phrases for everything else. Choosing among them is
+`answer`'s job; this module only proposes.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+import re
+from dataclasses import dataclass
+
+from citebot.dates import find_time_expressions
+from citebot.text import STOP_WORDS, Word, words
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    """A span of a sentence (offsets relative to the sentence) proposed as an answer."""
+
+    start: int
+    end: int
+    text: str
+    kind: str  # date, time, number, name, person, place, definition, phrase
+    value: str | None = None  # resolved value of a temporal expression
+    prior: float = 0.0  # how strongly the pattern that found it suggests an answer
+
+
+_NUMBER_RE = re.compile(
+    r"(?:(?:US|HK|NT|A|C|S)?[$€£¥]\s?)?"
+    r"(?<![\d.,])\d+(?:[.,]\d+)*(?:\s?(?:%|percent|per\s+cent))?"
+    r"(?:\s+(?:hundred|thousand|million|billion|trillion))?"
+    r"|\b(?:two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|forty|fifty|"
+    r"sixty|seventy|eighty|ninety|hundred|dozens?|hundreds|thousands|millions|billions)"
+    r"(?:[\s-]+(?:one|two|three|four|five|six|seven|eight|nine|hundred|thousand|million|billion))*\b",
+    re.I,
+)
+# "420 meters long": the dimension word belongs to the question, not to the unit.
+_DIMENSIONS = frozenset(
+    ["long", "wide", "high", "tall", "deep", "old", "thick", "away", "ago", "later", "earlier"]
+)
+_CONNECTORS = frozenset({"of", "and", "for", "the", "de", "du", "la", "von", "van", "&"})
+ROLE_WORDS = frozenset(
+    """
+    chief executive secretary mayor minister president director government council
+    university park zone program programme authority department bureau office committee
+    association company corporation group bank plaza street road city district province
+    centre center institute agency commission ministry court party army police station
+    hospital school college museum airport region state republic kingdom union
+    organisation organization foundation society club league team cooperation innovation
+    technology science sar vice deputy head premier governor senator king queen prince
+    princess general captain mr mrs ms dr prof sir lord
+    """.split()
+)
+_TITLES = frozenset(
+    """
+    mr mrs ms dr prof sir mayor president minister secretary chief governor senator
+    """.split()
+)
+_PLACE_PREPS = frozenset({"in", "at", "from", "to", "near", "across", "into", "around", "of"})
+_CLAUSE_BREAK = re.compile(r"[,;:()\[\]“”\"—–]|\s-\s|\.\s")
+_VERBISH = re.compile(r"^[a-z]+(?:ed|es)$")
+
+
+def time_candidates(sentence: str, anchor: dt.date | None) -> list[Candidate]:
+    """Temporal expressions, resolved against the article date."""
+    out = []
+    for e in find_time_expressions(sentence, anchor):
+        kind = "time" if e.kind == "time" else "date"
+        out.append(Candidate(e.start, e.end, e.text, kind, e.value, prior=1.0))
+    return out
+
+
+def number_candidates(sentence: str, unit: str | None) -> list[Candidate]:
+    """Numbers with an optional unit of up to three words ("31,000 square meters")."""
+    taken = {(c.start, c.end) for c in time_candidates(sentence, None) if c.kind == "date"}
+    out = []
+    for m in _NUMBER_RE.finditer(sentence):
+        if any(s <= m.start() < e for s, e in taken):
+            continue
+        end = m.end()
+        # Up to three unit words, joined to the number by spaces only ("31,000 square meters").
+        for w in words(sentence[m.end() : m.end() + 60])[:3]:
+            gap = sentence[end : m.end() + w.start]
+            if gap.strip() or w.is_stop or w.folded in _DIMENSIONS or not w.folded.isalpha():
+                break
+            end = m.end() + w.end
+        prior = 1.0
+        unit_terms = {w.term for w in words(sentence[m.end() : end])}
+        if unit and {w.term for w in words(unit)} & unit_terms:
+            prior = 1.5
+        out.append(Candidate(m.start(), end, sentence[m.start() : end], "number", prior=prior))
+    return out
+
+
+def name_candidates(sentence: str) -> list[Candidate]:
+    """Runs of capitalised words (with "of", "and", "for" inside), tagged person or place."""
+    ws = words(sentence)
+    out: list[Candidate] = []
+    i = 0
+    while i < len(ws):
+        if not _capitalised(sentence, ws[i]) or (i == 0 and ws[i].is_stop):
+            i += 1
+            continue
+        j = i + 1
+        while j < len(ws):
+            gap = sentence[ws[j - 1].end : ws[j].start]
+            if gap not in {" ", "-", "’s ", "'s ", " & "}:
+                break
+            if _capitalised(sentence, ws[j]):
+                j += 1
+            elif (
+                ws[j].folded in _CONNECTORS
+                and j + 1 < len(ws)
+                and _capitalised(sentence, ws[j + 1])
+                and sentence[ws[j].end : ws[j + 1].start] == " "
+                and (ws[j].folded != "and" or _role_run_follows(sentence, ws, j + 1))
+            ):
+                j += 2
+            elif gap == "-" and ws[j].folded.isalpha():
+                j += 1  # hyphenated given names: "Cheung kin-chung", "Yeuk-wah"
+            else:
+                break
+        start_word = i
+        if ws[i].folded in {"the", "a", "an"} and j - i > 1:
+            start_word += 1
+        out.extend(_name_variants(sentence, ws, start_word, j))
+        i = j
+    return out
+
+
+def _role_run_follows(sentence: str, ws: list[Word], k: int) -> bool:
+    """ "Science and Technology Zone" is one name; "Administration and Teresa Cheng" is two."""
+    while k < len(ws) and _capitalised(sentence, ws[k]):
+        if ws[k].folded in ROLE_WORDS:
+            return True
+        k += 1
+    return False
+
+
+def _capitalised(sentence: str, w: Word) -> bool:
+    surface = sentence[w.start : w.end]
+    return (
+        surface[:1].isupper()
+        or any(ch.isupper() for ch in surface[1:])
+        or ("\u3400" <= surface[:1] <= "\u9fff")
+    )
+
+
+def _name_variants(sentence: str, ws: list[Word], i: int, j: int) -> list[Candidate]:
+    """The whole run, plus the person's name without a leading title ("Mayor Park" -> "Park")."""
+    start, end = ws[i].start, ws[j - 1].end
+    folded = [w.folded for w in ws[i:j]]
+    has_role = any(f in ROLE_WORDS for f in folded)
+    before = ws[i - 1].folded if i > 0 else ""
+    kind = "place" if before in _PLACE_PREPS and not has_role else "name"
+    if not has_role and 2 <= j - i <= 4:
+        kind = "person" if before not in _PLACE_PREPS else kind
+    out = [Candidate(start, end, sentence[start:end], kind, prior=0.5)]
+    k = i
+    while k < j - 1 and folded[k - i] in _TITLES:
+        k += 1
+    rest = folded[k - i :]
+    if k > i and not (set(rest) & (ROLE_WORDS | _CONNECTORS)):
+        s = ws[k].start
+        out.append(Candidate(s, end, sentence[s:end], "person", prior=0.6))
+    return out
+
+
+def definition_candidates(sentence: str, subject: str) -> list[Candidate]:
+    """Descriptions of `subject` in the sentence: "X: D", "X is D", "X, D,", "D (X)", "D X"."""
+    found = _find_subject(sentence, subject)
+    if found is None:
+        return []
+    s_start, s_end = found
+    out: list[Candidate] = []
+    rest = sentence[s_end:]
+    # Skip a parenthetical right after the subject: "iMakerBase (大公坊), ..."
+    paren = re.match(r"\s*\([^)]{1,80}\)", rest)
+    after = s_end + (paren.end() if paren else 0)
+    tail = sentence[after:]
+    colon = re.match(r"\s*:\s*", tail)
+    if colon:
+        out.append(_until(sentence, after + colon.end(), stop=".;", kind_prior=1.6))
+    copula = re.match(r"\s+(?:is|are|was|were)\s+(?!not\b)", tail)
+    if copula:
+        out.append(_until(sentence, after + copula.end(), stop=".;,(", kind_prior=1.3))
+    comma = re.match(r"\s*,\s+", tail)
+    if comma:
+        cand = _until(sentence, after + comma.end(), stop=".;,()", kind_prior=1.2)
+        if not _is_bare_name(cand.text):
+            out.append(cand)
+    # "Shenzhen Bay Startup Plaza (深圳灣创业廣場)": the name before the parenthesis.
+    before = sentence[:s_start]
+    alias = re.search(
+        r"([A-Z][\w’'&.-]*(?:\s+(?:of\s+|and\s+|for\s+)?[A-Z][\w’'&.-]*)*)\s*\(\s*$", before
+    )
+    if alias:
+        out.append(Candidate(alias.start(1), alias.end(1), alias.group(1), "definition", prior=1.5))
+    # "Hong Kong chief executive John Lee Ka-chiu said": a role right before the name.
+    role = re.search(
+        r"((?:[A-Z][\w’'-]*\s+)*(?:[a-z][\w’'-]*\s+){0,3}"
+        r"(?:chief executive|secretary|mayor|minister|president|director|head|"
+        r"chairman|spokesman|spokeswoman|governor|founder|professor|officer|"
+        r"[Cc]hief [A-Z]\w+|[A-Z]\w+ [Mm]ayor))\s+$",
+        before,
+    )
+    if role:
+        out.append(Candidate(role.start(1), role.end(1), role.group(1), "definition", prior=1.0))
+    return [c for c in out if c.text.strip()]
+
+
+def _find_subject(sentence: str, subject: str) -> tuple[int, int] | None:
+    """Where the subject's words stand in the sentence, matched by folded word sequence."""
+    target = [w.folded for w in words(subject)]
+    if not target:
+        return None
+    ws = words(sentence)
+    folded = [w.folded for w in ws]
+    for i in range(len(ws) - len(target) + 1):
+        if folded[i : i + len(target)] == target:
+            return ws[i].start, ws[i + len(target) - 1].end
+    return None
+
+
+def _until(sentence: str, start: int, *, stop: str, kind_prior: float) -> Candidate:
+    """From `start` to the first stop character or a past-tense verb after a capitalised word."""
+    end = len(sentence)
+    for i in range(start, len(sentence)):
+        ch = sentence[i]
+        if ch in stop and not (ch == "." and i + 1 < len(sentence) and sentence[i + 1].isalnum()):
+            end = i
+            break
+    ws = words(sentence[start:end])
+    for a, b in itertools.pairwise(ws):
+        surface_a = sentence[start + a.start : start + a.end]
+        surface_b = sentence[start + b.start : start + b.end]
+        # "then the Secretary for Environment visited Seoul": the verb ends the description.
+        if surface_a[:1].isupper() and _VERBISH.match(surface_b) and surface_b not in STOP_WORDS:
+            end = start + a.end
+            break
+    text = sentence[start:end].rstrip(" .")
+    return Candidate(start, start + len(text), text, "definition", prior=kind_prior)
+
+
+def _is_bare_name(text: str) -> bool:
+    """True for "IngDan" or "Matthew Cheung": a list item, not a description."""
+    ws = text.split()
+    return bool(ws) and len(ws) <= 4 and all(w[:1].isupper() for w in ws)
+
+
+def phrase_candidates(sentence: str, max_words: int = 6) -> list[Candidate]:
+    """Word n-grams inside clauses that neither start nor end with a stop word."""
+    ws = words(sentence)
+    out: list[Candidate] = []
+    for i in range(len(ws)):
+        if ws[i].is_stop:
+            continue
+        for j in range(i, min(len(ws), i + max_words)):
+            if j > i and _CLAUSE_BREAK.search(sentence[ws[j - 1].end : ws[j].start]):
+                break
+            if ws[j].is_stop:
+                continue
+            s, e = ws[i].start, ws[j].end
+            out.append(Candidate(s, e, sentence[s:e], "phrase", prior=0.0))
+    return out

@@ -1,0 +1,101 @@
+"""The one tokenizer used for articles and questions alike.
+
+Words are Unicode-aware, NFKC-normalised and case-folded, then stemmed with the
+Snowball English stemmer so that "open", "opens" and "opened" meet. Stop words are
+dropped from index terms but kept as words, because answer extraction needs them.
+Han and kana runs have no spaces, so they are cut into overlapping character
+bigrams (as Lucene's CJK analyzer does): a question about 大公坊 then shares the
+bigrams 大公 and 公坊 with the article, whatever the surrounding text.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+import unicodedata
+from dataclasses import dataclass
+
+import Stemmer
+
+# Han ideographs (with extension A and compatibility forms) and Japanese kana.
+_CJK = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\u3040-\u30ff"
+# Numbers keep their separators ("16,000", "3.5") so that they stay one term.
+# Letters and digits are separate words, so "than16,000" still yields the number.
+_WORD_RE = re.compile(rf"\d+(?:[.,]\d+)*|[{_CJK}]+|[^\W\d_{_CJK}]+", re.UNICODE)
+_NUMBER_RE = re.compile(r"\d+(?:[.,]\d+)+")
+_CJK_RE = re.compile(rf"[{_CJK}]")
+
+# A compact English stop list: function words plus the question words, which carry
+# the question's type (handled elsewhere) but match almost any passage.
+STOP_WORDS = frozenset(
+    """
+    a about above after again against all also am an and any are as at be because been
+    before being below between both but by can could did do does doing down during each
+    few for from further had has have having he her here hers herself him himself his
+    how i if in into is it its itself just me more most my myself no nor not now of off
+    on once only or other our ours ourselves out over own same she should so some such
+    than that the their theirs them themselves then there these they this those through
+    to too under until up very was we were what when where which while who whom whose
+    why will with would you your yours yourself yourselves s t d ll m re ve y us one
+    ones may might must shall yet per via within without whether upon onto also
+    """.split()
+)
+
+_stemmer = Stemmer.Stemmer("english")
+
+
+@functools.lru_cache(maxsize=200_000)
+def stem(word: str) -> str:
+    """Snowball stem of an already case-folded word (cached: news reuses its words)."""
+    return str(_stemmer.stemWord(word))
+
+
+def fold(text: str) -> str:
+    """NFKC-normalise and case-fold (the result may differ in length from `text`)."""
+    return unicodedata.normalize("NFKC", text).casefold()
+
+
+@dataclass(frozen=True, slots=True)
+class Word:
+    """A word of a text: its verbatim offsets, folded form and index term."""
+
+    start: int
+    end: int
+    folded: str
+    term: str
+    is_stop: bool
+
+
+def words(text: str) -> list[Word]:
+    """Every word of `text` with offsets into `text` itself (CJK runs as bigrams)."""
+    out: list[Word] = []
+    for match in _WORD_RE.finditer(text):
+        run, start = match.group(), match.start()
+        if _CJK_RE.match(run):
+            out.extend(_cjk_words(run, start))
+            continue
+        folded = fold(run)
+        if _NUMBER_RE.fullmatch(run):
+            folded = folded.replace(",", "")  # 16,000 and 16000 are one number
+            out.append(Word(start, match.end(), folded, folded, False))
+            continue
+        out.append(Word(start, match.end(), folded, stem(folded), folded in STOP_WORDS))
+    return out
+
+
+def _cjk_words(run: str, start: int) -> list[Word]:
+    """Overlapping bigrams of a Han/kana run; a single character stands alone."""
+    folded = unicodedata.normalize("NFKC", run)
+    if len(folded) != len(run):  # compatibility forms changed length: keep offsets honest
+        folded = run
+    if len(run) == 1:
+        return [Word(start, start + 1, folded, folded, False)]
+    return [
+        Word(start + i, start + i + 2, folded[i : i + 2], folded[i : i + 2], False)
+        for i in range(len(run) - 1)
+    ]
+
+
+def tokenize(text: str) -> list[str]:
+    """Index terms of `text`: stemmed, stop words dropped. The same for documents and queries."""
+    return [w.term for w in words(text) if not w.is_stop]

@@ -1,0 +1,31 @@
+"""Shared fixtures: the shipped corpus, loaded and indexed once per session."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from citebot.corpus import Article, Corpus, load_corpus
+from citebot.index import Index
+from citebot.pipeline import Asker
+
+ROOT = Path(__file__).resolve().parents[1]
+SHIPPED = ROOT / "corpus"
+
+
+@pytest.fixture(scope="session")
+def shipped_corpus() -> Corpus:
+    """The corpus/ folder as shipped."""
+    return load_corpus(SHIPPED)
+
+
+@pytest.fixture(scope="session")
+def shipped_asker(shipped_corpus: Corpus) -> Asker:
+    """An Asker over the shipped corpus, with the default threshold, no disk cache."""
+    return Asker(Index.build(shipped_corpus))
+
+
+def make_article(article_id: str, body: str, title: str | None = None, **meta: object) -> Article:
+    """A small in-memory article for tests."""
+    return Article(id=article_id, title=title or article_id.replace("-", " "), body=body, **meta)  # type: ignore[arg-type]

@@ -1,0 +1,161 @@
+"""The `citebot` command line: ask, batch, sources, source, ingest."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+import pytest
+
+from citebot.cli import main
+from tests.conftest import SHIPPED
+
+
+@pytest.fixture(autouse=True)
+def _isolated_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every CLI test gets its own cache folder and no .env from the developer's checkout."""
+    monkeypatch.setenv("CITEBOT_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.delenv("CITEBOT_CORPUS_DIR", raising=False)
+    monkeypatch.chdir(tmp_path)
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_ask_prints_answer_quote_and_sources(capsys: pytest.CaptureFixture[str]) -> None:
+    """Text output shows the answer, the quote and numbered sources."""
+    code, out, _ = run(capsys, "ask", "when did the Hetao park open?")
+    assert code == 0
+    assert "Answer: on Thursday  (Thursday, 7 September 2023)" in out
+    assert "on Thursday, marking the latest effort" in out
+    assert "[1] Hong Kong Science Park opens branch in Shenzhen" in out
+
+
+def test_ask_json_and_source(capsys: pytest.CaptureFixture[str]) -> None:
+    """--json prints the contract; --source restricts to one article."""
+    code, out, _ = run(
+        capsys, "ask", "Who is Zhu Jiang?", "--json", "--source", "hksp-shenzhen-branch-2023"
+    )
+    data = json.loads(out)
+    assert (
+        code == 0
+        and data["answered"]
+        and data["citations"][0]["article_id"] == ("hksp-shenzhen-branch-2023")
+    )
+
+
+def test_bad_questions_exit_2_with_a_sentence(capsys: pytest.CaptureFixture[str]) -> None:
+    """An unknown source, an empty or over-long question: exit 2 and a clear message."""
+    code, _, err = run(capsys, "ask", "Who?", "--source", "../../etc/passwd")
+    assert code == 2 and "no article with id" in err
+    code, _, err = run(capsys, "ask", "   ")
+    assert code == 2 and "empty" in err
+    code, _, err = run(capsys, "ask", "why " * 400)
+    assert code == 2 and "keep it under" in err
+
+
+def test_batch_answers_in_order(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """--batch reads plain and JSON lines (file or stdin) and prints one JSON answer each, in order."""
+    batch = tmp_path / "q.txt"
+    batch.write_text(
+        "Who is Zhu Jiang?\n\n"
+        '{"question": "Who is Peter Mok?", "source": "hksp-shenzhen-branch-2023"}\n'
+        "   \n"
+        '{"question": "When did it open?", "source": "no-such-article"}\n',
+        encoding="utf-8",
+    )
+    code, out, _ = run(capsys, "ask", "--batch", str(batch), "--json")
+    lines = [json.loads(line) for line in out.splitlines()]
+    assert code == 0
+    assert [d["question"] for d in lines] == [
+        "Who is Zhu Jiang?",
+        "Who is Peter Mok?",
+        "When did it open?",
+    ]
+    assert lines[1]["answered"] and "error" in lines[2]
+    monkeypatch.setattr("sys.stdin", io.StringIO("Who is Zhu Jiang?\n"))
+    code, out, _ = run(capsys, "ask", "--batch", "-", "--json")
+    assert json.loads(out)["answered"]
+
+
+def test_sources_and_source(capsys: pytest.CaptureFixture[str]) -> None:
+    """sources lists every article; source shows one with its body; --json parses."""
+    code, out, _ = run(capsys, "sources")
+    assert code == 0 and "seoul-mayor-hk-shenzhen-visit-2019  2019-01-29" in out
+    code, out, _ = run(capsys, "sources", "--json")
+    assert {a["id"] for a in json.loads(out)} == {
+        "seoul-mayor-hk-shenzhen-visit-2019",
+        "hksp-shenzhen-branch-2023",
+    }
+    code, out, _ = run(capsys, "source", "hksp-shenzhen-branch-2023", "--json")
+    assert json.loads(out)["body"].startswith("The Hong Kong Science Park opened")
+    code, _, err = run(capsys, "source", "nope")
+    assert code == 2 and "no article" in err
+
+
+def test_corpus_dir_from_environment(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """CITEBOT_CORPUS_DIR chooses the corpus; a broken file there is a warning, not a stop."""
+    corpus = tmp_path / "mine"
+    corpus.mkdir()
+    (corpus / "a.md").write_text("# Bridge\n\nThe bridge opened on Tuesday.\n")
+    (corpus / "b.md").write_bytes(b"\xff\xfe\x00bad")
+    monkeypatch.setenv("CITEBOT_CORPUS_DIR", str(corpus))
+    code, out, err = run(capsys, "sources")
+    assert code == 0 and out.startswith("a ") and "skipped b.md" in err
+
+
+def test_ingest_seeds_infers_metadata_and_never_overwrites(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """ingest turns the raw seed shapes into corpus files, reports what it inferred, and
+    refuses to replace an existing article without --force."""
+    seeds = SHIPPED.parent.parent / "shared" / "seeds"
+    if not seeds.is_dir():
+        pytest.skip("shared/seeds is not beside this checkout")
+    target = tmp_path / "corpus"
+    raw = sorted(seeds.glob("*.txt"))
+    code, out, _ = run(capsys, "ingest", *map(str, raw), "--corpus", str(target))
+    assert code == 0
+    assert "date:  2023-09-07" in out and "date:  2019-01-29" in out
+    assert "date from the dateline" in out
+    hksp = (target / "hksp-shenzhen-branch-2023.md").read_text(encoding="utf-8")
+    assert "title: Hong Kong Science Park opens branch in Shenzhen" in hksp
+    seoul = (target / "seoul-mayor-hk-shenzhen-visit-2019.md").read_text(encoding="utf-8")
+    assert "Go to Main Content" not in seoul and "•" not in seoul
+    before = hksp
+    code, _, err = run(capsys, "ingest", str(raw[0]), "--corpus", str(target))
+    assert code == 1 and "already exists" in err
+    assert (target / "hksp-shenzhen-branch-2023.md").read_text(encoding="utf-8") == before
+    code, _, _ = run(capsys, "ingest", str(raw[0]), "--corpus", str(target), "--force")
+    assert code == 0
+    # What ingest wrote loads back as a corpus.
+    code, out, _ = run(capsys, "sources", "--corpus", str(target))
+    assert out.count("\n") == 2
+
+
+def test_ingest_reports_an_unreadable_file(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """A binary file given to ingest is reported by name; nothing is written."""
+    bad = tmp_path / "photo.txt"
+    bad.write_bytes(b"\x89PNG\x00\x00")
+    code, _, err = run(capsys, "ingest", str(bad), "--corpus", str(tmp_path / "c"))
+    assert code == 1 and "photo.txt" in err and "binary" in err
+    assert not (tmp_path / "c").exists() or not any((tmp_path / "c").iterdir())
+
+
+def test_shipped_corpus_is_untouched_by_tests() -> None:
+    """Sanity: the tests above never wrote into the shipped corpus folder."""
+    assert sorted(p.name for p in SHIPPED.iterdir()) == [
+        "README.md",
+        "hksp-shenzhen-branch-2023.md",
+        "seoul-mayor-hk-shenzhen-visit-2019.md",
+    ]

@@ -1,0 +1,65 @@
+"""Temporal expressions and their resolution against the article date."""
+
+import datetime as dt
+
+import pytest
+
+from citebot.dates import describe, find_dateline, find_time_expressions, parse_date
+
+ANCHOR = dt.date(2023, 9, 7)  # a Thursday
+
+
+@pytest.mark.parametrize(
+    ("text", "span", "value"),
+    [
+        ("opened a new branch on Thursday, marking", "on Thursday", "2023-09-07"),
+        ("the shop opened last Monday", "last Monday", "2023-09-04"),
+        ("it will open on Monday", "on Monday", "2023-09-11"),
+        ("three buildings completed next year", "next year", "2024"),
+        ("announced by the State Council last week.", "last week", "2023-W35"),
+        ("a plan made this month", "this month", "2023-09"),
+        ("the park was founded three years ago", "three years ago", "2020"),
+        ("it happened yesterday", "yesterday", "2023-09-06"),
+        ("SEOUL, January 29, 2019 — the mayor", "January 29, 2019", "2019-01-29"),
+        ("on 5 March 2001 it began", "5 March 2001", "2001-03-05"),
+        (
+            "a visit from January 29 through February 2",
+            "from January 29 through February 2",
+            "2023-01-29/2023-02-02",
+        ),
+        ("growth between 1980 and 2016", "between 1980 and 2016", "1980/2016"),
+        ("after the 2012 Mountain Umyeonsan landslide", "2012", "2012"),
+        ("first proposed by Beijing in 2017, it", "2017", "2017"),
+    ],
+)
+def test_expressions_resolve(text: str, span: str, value: str) -> None:
+    """Each expression is found verbatim and resolved against 2023-09-07."""
+    found = find_time_expressions(text, ANCHOR)
+    assert [(e.text, e.value) for e in found] == [(span, value)]
+    assert text[found[0].start : found[0].end] == span
+
+
+def test_counts_are_not_years() -> None:
+    """ "1500 people" and "16,000" are quantities, not years."""
+    assert find_time_expressions("1500 people and 16,000 projects", ANCHOR) == []
+
+
+def test_may_the_verb_is_not_a_month() -> None:
+    """The modal "may" is not May."""
+    assert find_time_expressions("prices may rise", ANCHOR) == []
+
+
+def test_without_anchor_relative_dates_stay_unresolved() -> None:
+    """With no article date, "next year" is found but has no value."""
+    (expr,) = find_time_expressions("next year", None)
+    assert expr.value is None
+
+
+def test_dateline_and_dates() -> None:
+    """Datelines and written dates parse; garbage does not."""
+    assert find_dateline("   SEOUL, SOUTH KOREA, January 29, 2019 — Seoul") == dt.date(2019, 1, 29)
+    assert find_dateline("Seoul is a city. January 29, 2019 was a Tuesday.") is None
+    assert parse_date("2023-09-07") == ANCHOR
+    assert parse_date("7 September 2023") == ANCHOR
+    assert parse_date("soon") is None
+    assert describe("2023-09-07") == "Thursday, 7 September 2023"

@@ -1,0 +1,83 @@
+"""Sentences and passages: verbatim offsets, splitter edge cases, passage rules."""
+
+from __future__ import annotations
+
+import itertools
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from citebot.corpus import Corpus
+from citebot.passages import make_passages, split_sentences
+from tests.conftest import make_article
+
+
+def test_offsets_hold_for_every_sentence_and_passage(shipped_corpus: Corpus) -> None:
+    """body[start:end] == text for every sentence and passage of every shipped article."""
+    for article in shipped_corpus.articles:
+        sentences = split_sentences(article)
+        assert sentences
+        for s in sentences:
+            assert article.body[s.start : s.end] == s.text
+        for p in make_passages(article, sentences):
+            assert article.body[p.start : p.end] == p.text
+
+
+def test_abbreviations_decimals_and_quotes() -> None:
+    """ "Mr.", "U.S." and "3.5" do not end sentences; a closing quote stays with its sentence."""
+    body = "Mr. Smith moved to the U.S. in 2019. Prices rose 3.5 percent. “We are happy,” he said. Then he left."
+    texts = [s.text for s in split_sentences(make_article("a", body))]
+    assert texts == [
+        "Mr. Smith moved to the U.S. in 2019.",
+        "Prices rose 3.5 percent.",
+        "“We are happy,” he said.",
+        "Then he left.",
+    ]
+
+
+def test_lines_and_hard_wraps() -> None:
+    """A bullet line ends a sentence; a hard-wrapped line continuing in lower case does not."""
+    body = (
+        "Highlights of the day\nThe mayor said the bridge\nwould open soon.\n\nNew paragraph here."
+    )
+    sentences = split_sentences(make_article("a", body))
+    assert [s.text for s in sentences] == [
+        "Highlights of the day",
+        "The mayor said the bridge\nwould open soon.",
+        "New paragraph here.",
+    ]
+    assert [s.paragraph for s in sentences] == [0, 0, 1]
+
+
+def test_passages_cover_every_sentence_and_overlap_inside_paragraphs() -> None:
+    """Every sentence is in a passage; a long paragraph is cut with a one-sentence overlap."""
+    body = " ".join(f"Sentence number {i} has exactly seven words." for i in range(30))
+    article = make_article("a", body)
+    sentences = split_sentences(article)
+    passages = make_passages(article, sentences, max_words=30, min_words=10)
+    covered = {i for p in passages for i in range(p.first_sentence, p.last_sentence)}
+    assert covered == set(range(len(sentences)))
+    for a, b in itertools.pairwise(passages):
+        assert b.first_sentence == a.last_sentence - 1  # shared sentence
+        assert len(a.text.split()) <= 30
+
+
+def test_short_paragraphs_are_grouped() -> None:
+    """Short news paragraphs are grouped into one passage until it is long enough."""
+    body = "\n\n".join(f"Paragraph {i} is short." for i in range(6))
+    article = make_article("a", body)
+    passages = make_passages(article, split_sentences(article), max_words=100, min_words=10)
+    assert len(passages) == 2
+    assert passages[0].text.startswith("Paragraph 0") and "Paragraph 2" in passages[0].text
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.text(min_size=1, max_size=600).filter(lambda t: t.strip()))
+def test_offsets_hold_for_any_text(body: str) -> None:
+    """Whatever the text, sentences and passages are verbatim slices of the body."""
+    article = make_article("a", body)
+    sentences = split_sentences(article)
+    for s in sentences:
+        assert body[s.start : s.end] == s.text and s.text.strip()
+    for p in make_passages(article, sentences):
+        assert body[p.start : p.end] == p.text

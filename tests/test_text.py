@@ -1,0 +1,39 @@
+"""The one tokenizer for documents and questions."""
+
+from citebot.text import tokenize, words
+
+
+def test_stems_inflections_together() -> None:
+    """ "open", "opens" and "opened" share one term, so a question meets its article."""
+    assert tokenize("open") == tokenize("opens") == tokenize("opened")
+
+
+def test_drops_stop_words_and_question_words() -> None:
+    """Function words and question words are not index terms."""
+    assert tokenize("When did the park open?") == ["park", "open"]
+
+
+def test_case_and_width_folded() -> None:
+    """Upper case and full-width letters fold to the same term."""
+    assert tokenize("ＨＥＴＡＯ Hetao hetao") == ["hetao"] * 3
+
+
+def test_numbers_stay_whole() -> None:
+    """ "16,000" is one term equal to "16000", even glued to a word ("than16,000")."""
+    assert tokenize("more than16,000 projects") == [*tokenize("16000 project")[:1], "project"]
+    assert "3.5" in tokenize("a 3.5 percent rise")
+
+
+def test_cjk_runs_become_bigrams() -> None:
+    """A Han run is split into overlapping bigrams, so a sub-phrase still matches."""
+    assert tokenize("深圳灣创业廣場") == ["深圳", "圳灣", "灣创", "创业", "业廣", "廣場"]
+    assert set(tokenize("大公坊")) <= set(tokenize("visit iMakerBase (大公坊), Shenzhen’s"))
+
+
+def test_word_offsets_are_verbatim() -> None:
+    """Every word's offsets slice the original text, whatever its script."""
+    text = "Mr. Wong Kam-sing visited 深圳灣 on 7 Sept."
+    for w in words(text):
+        assert text[w.start : w.end]
+        assert len(text[w.start : w.end]) == w.end - w.start
+    assert [text[w.start : w.end] for w in words(text)][:4] == ["Mr", "Wong", "Kam", "sing"]
