@@ -70,3 +70,16 @@ def test_json_contract_of_an_abstention(shipped_asker: Asker) -> None:
         [],
     )
     assert isinstance(data["suggestions"], list)
+
+
+def test_context_is_the_paragraph_around_the_answer(shipped_asker: Asker) -> None:
+    """The context of an answer is its paragraph, with the span's offsets inside it."""
+    from citebot.pipeline import context_of
+
+    answer = shipped_asker.ask("Which officials will Mayor Park meet in Hong Kong?")
+    assert answer.answer_start is not None and answer.answer_end is not None
+    ctx = context_of(
+        shipped_asker.index, answer.citations[0].article_id, answer.answer_start, answer.answer_end
+    )
+    assert ctx.text[ctx.highlight_start : ctx.highlight_end] == answer.answer
+    assert ctx.text.startswith("The Mayor’s visit this time")

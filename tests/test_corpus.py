@@ -159,3 +159,18 @@ def test_utf16_with_bom_is_accepted() -> None:
     """A UTF-16 file with a byte-order mark decodes."""
     article, _ = parse_article("u.txt", "Title here\nBody text.".encode("utf-16"))
     assert article.title == "Title here"
+
+
+def test_reload_keeps_the_previous_version_of_a_broken_file(tmp_path: Path) -> None:
+    """On reload, an article whose file broke keeps serving its last good version."""
+    write(tmp_path, "a.md", "# A\n\nThe bridge opened on Tuesday.\n")
+    write(tmp_path, "b.md", "# B\n\nThe tunnel opened on Friday.\n")
+    first = load_corpus(tmp_path)
+    write(tmp_path, "b.md", b"---\ntitle: [broken\n---\nText\n")
+    write(tmp_path, "c.md", b"\x00binary")
+    again = load_corpus(tmp_path, previous=first)
+    assert [a.id for a in again.articles] == ["a", "b"]
+    assert again.get("b") == first.get("b")
+    reasons = {p.path: p.reason for p in again.problems}
+    assert "still serving its previous version" in reasons["b.md"]
+    assert "previous version" not in reasons["c.md"]

@@ -292,12 +292,40 @@ def iter_article_files(directory: Path) -> list[Path]:
     )
 
 
-def load_corpus(directory: Path, *, progress: bool = False) -> Corpus:
-    """Load every article of a folder; files that fail are listed in `problems`, not raised."""
+def load_corpus(
+    directory: Path, *, progress: bool = False, previous: Corpus | None = None
+) -> Corpus:
+    """Load every article of a folder; files that fail are listed in `problems`, not raised.
+
+    With `previous` (a reload), an article whose file now fails keeps its previous
+    version, and its problem says so: a broken edit never removes an article.
+    """
     if not directory.is_dir():
         raise CorpusError(str(directory), "no such folder; set CITEBOT_CORPUS_DIR or --corpus")
     files = iter_article_files(directory)
-    return load_files(files, root=directory, progress=progress)
+    corpus = load_files(files, root=directory, progress=progress)
+    if previous is None or not corpus.problems:
+        return corpus
+    return _carry_over(corpus, previous)
+
+
+def _carry_over(corpus: Corpus, previous: Corpus) -> Corpus:
+    """Keep the previous version of articles whose files failed to load this time."""
+    by_path = {a.path: a for a in previous.articles if a.path}
+    loaded = {a.id for a in corpus.articles}
+    articles = list(corpus.articles)
+    problems = []
+    for problem in corpus.problems:
+        old = by_path.get(problem.path)
+        if old is not None and old.id not in loaded:
+            articles.append(old)
+            loaded.add(old.id)
+            problem = Problem(
+                path=problem.path, reason=f"{problem.reason} (still serving its previous version)"
+            )
+        problems.append(problem)
+    articles.sort(key=lambda a: a.path or a.id)
+    return Corpus(articles=tuple(articles), problems=tuple(problems))
 
 
 def load_files(

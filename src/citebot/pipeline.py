@@ -6,6 +6,8 @@ import re
 from pathlib import Path
 from typing import Any
 
+from pydantic import BaseModel, ConfigDict
+
 from citebot.answer import Reading, read
 from citebot.cite import Answer, cite
 from citebot.corpus import Corpus, load_corpus
@@ -120,6 +122,35 @@ class Asker:
             evidence=index.term_contributions(reading.question.terms, hit.passage.index),
             **common,
         )
+
+
+class Context(BaseModel):
+    """The paragraph around an answer, with the answer's offsets inside it."""
+
+    model_config = ConfigDict(frozen=True)
+
+    article_id: str
+    text: str
+    highlight_start: int
+    highlight_end: int
+
+
+def context_of(index: Index, article_id: str, start: int, end: int) -> Context:
+    """The paragraph (blank-line block) holding body[start:end] of an article."""
+    sentences = index.sentences.get(article_id)
+    if not sentences:
+        raise UnknownSourceError(article_id, index.corpus.ids)
+    body = index.article(article_id).body
+    holding = [s for s in sentences if s.start < end and start < s.end] or sentences[:1]
+    paragraphs = {s.paragraph for s in holding}
+    block = [s for s in sentences if s.paragraph in paragraphs]
+    first, last = block[0].start, block[-1].end
+    return Context(
+        article_id=article_id,
+        text=body[first:last],
+        highlight_start=max(start - first, 0),
+        highlight_end=min(end - first, last - first),
+    )
 
 
 def _clean_question(question: str, limit: int) -> str:

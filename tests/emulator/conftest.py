@@ -1,0 +1,3 @@
+from tests.emulator.fixtures import discord_emulator
+
+__all__ = ["discord_emulator"]
