@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import logging
 import re
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -22,6 +23,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from citebot.dates import find_dateline, parse_date
 from citebot.errors import CorpusError
+
+log = logging.getLogger(__name__)
 
 ARTICLE_SUFFIXES = (".md", ".markdown", ".txt", ".html", ".htm")
 FRONT_MATTER_KEYS = frozenset({"id", "title", "date", "source", "url", "language"})
@@ -169,6 +172,10 @@ def _from_text(name: str, text: str) -> tuple[dict[str, Any], str, list[str]]:
         except yaml.YAMLError as exc:
             raise CorpusError(
                 name, f"the front matter is not valid YAML ({_yaml_reason(exc)}); fix it"
+            ) from exc
+        except (ValueError, TypeError, OverflowError) as exc:  # e.g. `date: 0000-00-00`
+            raise CorpusError(
+                name, f"the front matter has an impossible value ({exc}); fix it"
             ) from exc
         if not isinstance(post.metadata, dict):
             raise CorpusError(name, "the front matter must be YAML `key: value` lines")
@@ -344,6 +351,12 @@ def load_files(
             continue
         except OSError as exc:
             problems.append(Problem(path=name, reason=f"cannot be read ({exc.strerror})"))
+            continue
+        except Exception as exc:  # a parser bug on odd input must not stop the corpus
+            log.exception("unexpected error loading %s", name)
+            problems.append(
+                Problem(path=name, reason=f"could not be parsed ({type(exc).__name__}: {exc})")
+            )
             continue
         if article.id in seen:
             problems.append(
