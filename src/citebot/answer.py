@@ -14,10 +14,12 @@ SQuAD (see `evaluate`).
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 import re
 from dataclasses import dataclass, field
 
+from citebot.corpus import Article
 from citebot.index import Hit, Index
 from citebot.passages import Sentence
 from citebot.question import AnswerType, Question
@@ -29,7 +31,7 @@ from citebot.spans import (
     phrase_candidates,
     time_candidates,
 )
-from citebot.text import words
+from citebot.text import tokenize, words
 
 _ANAPHOR = re.compile(r"^\s*(?:They|He|She|It|This|These|Those|His|Her|Their|Its|The\s+\w+)\b")
 _TYPED = {
@@ -106,8 +108,6 @@ def _term_weights(index: Index, question: Question) -> dict[str, float]:
 
 def _known(index: Index, entity: str) -> bool:
     """Whether any word of a name the question uses occurs anywhere in the corpus."""
-    from citebot.text import tokenize
-
     return any(index.doc_freq.get(t, 0) > 0 for t in tokenize(entity))
 
 
@@ -149,12 +149,14 @@ def _terms(text: str) -> set[str]:
     return {w.term for w in words(text) if not w.is_stop}
 
 
-def _candidates(question: Question, sentence: Sentence, article_date: object) -> list[Candidate]:
+def _candidates(
+    question: Question, sentence: Sentence, article_date: dt.date | None
+) -> list[Candidate]:
     text = sentence.text
     kind = question.answer_type
     out: list[Candidate] = []
     if kind in {AnswerType.DATE, AnswerType.TIME}:
-        out += time_candidates(text, article_date)  # type: ignore[arg-type]
+        out += time_candidates(text, article_date)
     elif kind == AnswerType.NUMBER:
         out += number_candidates(text, question.unit)
     elif kind == AnswerType.DEFINITION and question.subject:
@@ -162,7 +164,7 @@ def _candidates(question: Question, sentence: Sentence, article_date: object) ->
     elif kind in {AnswerType.PERSON, AnswerType.PLACE, AnswerType.ENTITY}:
         out += name_candidates(text)
     if kind not in _TYPED:
-        out += name_candidates(text) + time_candidates(text, article_date)  # type: ignore[arg-type]
+        out += name_candidates(text) + time_candidates(text, article_date)
         out += number_candidates(text, None) + phrase_candidates(text)
     return out
 
@@ -186,7 +188,7 @@ def _type_bonus(question: Question, c: Candidate) -> float:
 
 
 def _best_span(
-    question: Question, weights: dict[str, float], sentence: Sentence, article: object
+    question: Question, weights: dict[str, float], sentence: Sentence, article: Article
 ) -> tuple[Candidate | None, float]:
     """The best candidate span in the sentence and its score."""
     text = sentence.text
@@ -194,7 +196,7 @@ def _best_span(
     total = sum(weights.values()) or 1.0
     anchors = [(k, weights[w.term]) for k, w in enumerate(ws) if w.term in weights]
     scored: list[tuple[float, Candidate]] = []
-    for c in _candidates(question, sentence, getattr(article, "date", None)):
+    for c in _candidates(question, sentence, article.date):
         inside = [k for k, w in enumerate(ws) if w.start >= c.start and w.end <= c.end]
         content = [ws[k] for k in inside if not ws[k].is_stop]
         if not content and c.kind not in {"date", "time", "number"}:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Iterator
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
@@ -54,7 +55,7 @@ class Passage(BaseModel):
 
 
 @functools.cache
-def _segmenter() -> object:
+def _segmenter() -> Any:  # pysbd ships no type hints
     import pysbd
 
     return pysbd.Segmenter(language="en", clean=False)
@@ -123,7 +124,7 @@ def _segment(body: str, start: int, end: int) -> Iterator[tuple[int, int]]:
     """pysbd's sentences of body[start:end], located verbatim (pysbd may alter spacing)."""
     # A soft line break inside a group is a space to the splitter (same length, same offsets).
     text = body[start:end].replace("\n", " ")
-    pieces = _segmenter().segment(text)  # type: ignore[attr-defined]
+    pieces: list[str] = _segmenter().segment(text)
     cursor = 0
     spans: list[tuple[int, int]] = []
     for piece in pieces:

@@ -37,11 +37,11 @@ class Asker:
 
     @classmethod
     def from_directory(
-        cls, corpus_dir: Path, cache_dir: Path | None = None, **options: float
+        cls, corpus_dir: Path, cache_dir: Path | None = None, *, min_confidence: float = 0.5
     ) -> Asker:
         """Load a corpus folder (problems are kept on `asker.corpus.problems`) and index it."""
         corpus = load_corpus(corpus_dir)
-        return cls(load_index(corpus, cache_dir), **options)  # type: ignore[arg-type]
+        return cls(load_index(corpus, cache_dir), min_confidence=min_confidence)
 
     @property
     def corpus(self) -> Corpus:
