@@ -1,0 +1,886 @@
+"""`citebot eval squad FILE`: measure the reader on SQuAD v1.1 or v2.0.
+
+The SQuAD file becomes a corpus: one article per SQuAD article (id a slug of the
+title, body its paragraphs joined by a blank line), and every question keeps the
+paragraph it was written about and its gold answers. The index is built once and
+every question is asked through the same `Asker.ask` the bot uses.
+
+Modes:
+
+- `open` (default): the question is asked over the whole corpus, as in the bot.
+  Retrieval is measured too: recall@1 and @5 of the gold paragraph.
+- `gold`: the reader is given the right paragraph. Every paragraph becomes an
+  article of its own (id `{article}-p{k}`) and the question is asked with
+  `source=` that id. This is the `--source` restriction the CLI and the bot
+  already offer ("answer from this article only"), not an evaluation trick: the
+  pipeline runs unchanged, on a corpus cut at paragraph boundaries.
+
+Scoring follows the official SQuAD definitions: answers are lower-cased,
+stripped of ASCII punctuation and the articles a/an/the, and white space is
+collapsed; EM and token F1 take the best gold answer. An unanswerable (v2)
+question scores 1 only when the system abstains; an answerable one scores 0 when
+it abstains. The Asker is built with `min_confidence=0.0` so that every
+question's best prediction and its confidence are recorded, and the threshold
+(`--min-confidence`, by default the pipeline's own) is applied here; the
+answered-vs-correct curve over thresholds 0.0 ... 0.9 comes from the same run.
+Confidences are the Answer's (rounded to 4 decimals), so a question within 5e-5
+of the threshold may fall on the other side of it than in the bot.
+
+Exit codes: 0 after a run, 2 for a bad command line or a malformed file (a
+message, no traceback), 1 when the pipeline raised on some question (each such
+question is reported and counted as an abstention).
+"""
+
+from __future__ import annotations
+
+import argparse
+import bisect
+import inspect
+import json
+import re
+import string
+import sys
+import time
+import unicodedata
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal, TextIO
+
+from tqdm import tqdm
+
+from citebot.cite import Answer
+from citebot.corpus import Article, Corpus
+from citebot.errors import CitebotError, QuestionError
+from citebot.index import Index
+from citebot.pipeline import Asker
+from citebot.question import parse_question
+
+Mode = Literal["open", "gold"]
+
+# The pipeline's own default threshold: what the bot does unless configured otherwise.
+DEFAULT_MIN_CONFIDENCE = float(
+    inspect.signature(Asker.__init__).parameters["min_confidence"].default
+)
+CURVE_THRESHOLDS = tuple(k / 10 for k in range(10))
+RECALL_AT = (1, 5)
+_SLUG_MAX = 100  # leaves room for "-2" and "-p1234" under the 128-character id limit
+
+
+class SquadFormatError(CitebotError):
+    """The evaluation file is not a SQuAD file; the message names the file and the field."""
+
+
+# --------------------------------------------------------------------------------------
+# Scoring: pure functions, the official SQuAD definitions in our own words
+
+
+_PUNCTUATION = frozenset(string.punctuation)
+_ARTICLES = re.compile(r"\b(?:a|an|the)\b")
+
+
+def normalize_answer(text: str) -> str:
+    """Lower-case, drop ASCII punctuation and the articles a/an/the, collapse white space."""
+    lowered = text.lower()
+    no_punct = "".join(ch for ch in lowered if ch not in _PUNCTUATION)
+    no_articles = _ARTICLES.sub(" ", no_punct)
+    return " ".join(no_articles.split())
+
+
+def exact_match(prediction: str, gold: str) -> float:
+    """1.0 when both normalise to the same string, else 0.0."""
+    return float(normalize_answer(prediction) == normalize_answer(gold))
+
+
+def token_f1(prediction: str, gold: str) -> float:
+    """Harmonic mean of token precision and recall after normalisation (bag of tokens)."""
+    pred_tokens = normalize_answer(prediction).split()
+    gold_tokens = normalize_answer(gold).split()
+    if not pred_tokens or not gold_tokens:
+        return float(pred_tokens == gold_tokens)
+    shared = sum((Counter(pred_tokens) & Counter(gold_tokens)).values())
+    if shared == 0:
+        return 0.0
+    precision = shared / len(pred_tokens)
+    recall = shared / len(gold_tokens)
+    return 2 * precision * recall / (precision + recall)
+
+
+def best_em(prediction: str, golds: Sequence[str]) -> float:
+    """EM against the best of the gold answers (0.0 with no gold answer)."""
+    return max((exact_match(prediction, g) for g in golds), default=0.0)
+
+
+def best_f1(prediction: str, golds: Sequence[str]) -> float:
+    """Token F1 against the best of the gold answers (0.0 with no gold answer)."""
+    return max((token_f1(prediction, g) for g in golds), default=0.0)
+
+
+def question_scores(prediction: str | None, golds: Sequence[str]) -> tuple[float, float]:
+    """(EM, F1) of one question, v2 rules: `prediction` None is an abstention.
+
+    No gold answer (unanswerable): 1 for an abstention, 0 for any answer.
+    Gold answers: 0 for an abstention, else the best EM and F1.
+    """
+    if not golds:
+        score = float(prediction is None)
+        return score, score
+    if prediction is None:
+        return 0.0, 0.0
+    return best_em(prediction, golds), best_f1(prediction, golds)
+
+
+def contains_answer(quote: str | None, golds: Sequence[str]) -> bool:
+    """Whether the normalised quote holds a normalised gold answer as whole words."""
+    if quote is None or not golds:
+        return False
+    haystack = f" {normalize_answer(quote)} "
+    return any(f" {normalize_answer(g)} " in haystack for g in golds)
+
+
+def percentile(values: Sequence[float], q: float) -> float | None:
+    """The q-th percentile (0-100), linear between closest ranks; None for no values."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    rank = (len(ordered) - 1) * q / 100
+    low = int(rank)
+    high = min(low + 1, len(ordered) - 1)
+    return ordered[low] + (ordered[high] - ordered[low]) * (rank - low)
+
+
+# --------------------------------------------------------------------------------------
+# Loading a SQuAD file
+
+
+@dataclass(frozen=True, slots=True)
+class SquadArticle:
+    """One SQuAD article: its paragraphs joined by blank lines, with their body offsets."""
+
+    id: str
+    title: str
+    body: str
+    paragraphs: tuple[tuple[int, int], ...]  # (start, end) of each paragraph in `body`
+
+    def paragraph_text(self, k: int) -> str:
+        start, end = self.paragraphs[k]
+        return self.body[start:end]
+
+    def paragraph_id(self, k: int) -> str:
+        """The article id of paragraph k in the gold-mode corpus."""
+        return f"{self.id}-p{k}"
+
+
+@dataclass(frozen=True, slots=True)
+class SquadQuestion:
+    """A question, where it was asked (article and paragraph indexes) and its gold answers."""
+
+    id: str
+    text: str
+    article: int
+    paragraph: int
+    answers: tuple[str, ...]  # empty: unanswerable
+
+    @property
+    def answerable(self) -> bool:
+        return bool(self.answers)
+
+
+@dataclass(frozen=True)
+class SquadSet:
+    """A loaded SQuAD file."""
+
+    version: str
+    articles: tuple[SquadArticle, ...]
+    questions: tuple[SquadQuestion, ...]
+
+    def corpus(self) -> Corpus:
+        """One Article per SQuAD article (open mode)."""
+        return Corpus(
+            articles=tuple(Article(id=a.id, title=a.title, body=a.body) for a in self.articles)
+        )
+
+    def paragraph_corpus(self) -> Corpus:
+        """One Article per paragraph, id `{article}-p{k}` (gold mode)."""
+        return Corpus(
+            articles=tuple(
+                Article(id=a.paragraph_id(k), title=a.title, body=a.paragraph_text(k))
+                for a in self.articles
+                for k in range(len(a.paragraphs))
+            )
+        )
+
+    @property
+    def paragraph_count(self) -> int:
+        return sum(len(a.paragraphs) for a in self.articles)
+
+
+def slugify(title: str) -> str:
+    """A valid article id from a title: ASCII letters and digits, runs of others as '-'."""
+    ascii_title = unicodedata.normalize("NFKD", title).encode("ascii", "ignore").decode()
+    slug = re.sub(r"[^A-Za-z0-9]+", "-", ascii_title).strip("-").lower()
+    return slug[:_SLUG_MAX].rstrip("-") or "article"
+
+
+def load_squad(path: Path) -> SquadSet:
+    """Read and check a SQuAD v1.1 or v2.0 file; anything wrong is a SquadFormatError."""
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise SquadFormatError(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise SquadFormatError(f"{path}: is a folder, not a SQuAD .json file") from None
+    except OSError as exc:
+        raise SquadFormatError(f"{path}: cannot be read ({exc.strerror})") from None
+    try:
+        data = json.loads(raw.decode("utf-8-sig"))
+    except UnicodeDecodeError as exc:
+        raise SquadFormatError(f"{path}: not UTF-8 text (byte {exc.start})") from None
+    except json.JSONDecodeError as exc:
+        raise SquadFormatError(
+            f"{path}: not valid JSON ({exc.msg} at line {exc.lineno}, column {exc.colno})"
+        ) from None
+    return parse_squad(data, str(path))
+
+
+def _expect(value: object, kind: type, where: str, name: str) -> Any:
+    if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+        raise SquadFormatError(
+            f"{name}: {where} must be a {_KIND_NAMES[kind]}, not {_describe(value)}"
+        )
+    return value
+
+
+_KIND_NAMES: dict[type, str] = {
+    dict: "JSON object",
+    list: "JSON list",
+    str: "string",
+    int: "number",
+}
+
+
+def _describe(value: object) -> str:
+    if value is None:
+        return "null (or missing)"
+    kinds = {dict: "an object", list: "a list", str: "a string", bool: "a boolean"}
+    for kind, text in kinds.items():
+        if isinstance(value, kind):
+            return text
+    return f"a {type(value).__name__}" if not isinstance(value, int | float) else "a number"
+
+
+def parse_squad(data: object, name: str = "<squad>") -> SquadSet:
+    """Check the SQuAD shape and build articles and questions from it."""
+    top = _expect(data, dict, "the top level", name)
+    if "data" not in top:
+        raise SquadFormatError(f"{name}: no 'data' key at the top level; is this a SQuAD file?")
+    entries = _expect(top["data"], list, "'data'", name)
+    if not entries:
+        raise SquadFormatError(f"{name}: 'data' is empty; there is nothing to evaluate")
+    articles: list[SquadArticle] = []
+    questions: list[SquadQuestion] = []
+    taken: set[str] = set()
+    seen_ids: dict[str, str] = {}
+    has_v2_keys = False
+    for a, entry in enumerate(entries):
+        where = f"data[{a}]"
+        _expect(entry, dict, where, name)
+        title = _expect(entry.get("title"), str, f"{where}.title", name).replace("_", " ").strip()
+        if not title:
+            raise SquadFormatError(f"{name}: {where}.title is empty")
+        paragraphs = _expect(entry.get("paragraphs"), list, f"{where}.paragraphs", name)
+        if not paragraphs:
+            raise SquadFormatError(f"{name}: {where}.paragraphs is empty")
+        contexts: list[str] = []
+        for p, paragraph in enumerate(paragraphs):
+            p_where = f"{where}.paragraphs[{p}]"
+            _expect(paragraph, dict, p_where, name)
+            context = _expect(paragraph.get("context"), str, f"{p_where}.context", name)
+            if not context.strip():
+                raise SquadFormatError(f"{name}: {p_where}.context is empty")
+            contexts.append(context)
+            qas = _expect(paragraph.get("qas"), list, f"{p_where}.qas", name)
+            for q, qa in enumerate(qas):
+                q_where = f"{p_where}.qas[{q}]"
+                _expect(qa, dict, q_where, name)
+                qid = _expect(qa.get("id"), str, f"{q_where}.id", name)
+                if qid in seen_ids:
+                    raise SquadFormatError(
+                        f"{name}: {q_where}.id {qid!r} is used twice (also at {seen_ids[qid]})"
+                    )
+                seen_ids[qid] = q_where
+                text = _expect(qa.get("question"), str, f"{q_where}.question", name)
+                impossible = qa.get("is_impossible", False)
+                if "is_impossible" in qa:
+                    has_v2_keys = True
+                    if not isinstance(impossible, bool):
+                        raise SquadFormatError(
+                            f"{name}: {q_where}.is_impossible must be true or false, "
+                            f"not {_describe(impossible)}"
+                        )
+                golds = _answers(qa.get("answers", []), f"{q_where}.answers", name)
+                if impossible:
+                    golds = ()
+                questions.append(SquadQuestion(qid, text, len(articles), p, golds))
+        slug = slugify(title)
+        unique, n = slug, 2
+        while unique in taken:
+            unique, n = f"{slug}-{n}", n + 1
+        taken.add(unique)
+        offsets: list[tuple[int, int]] = []
+        cursor = 0
+        for context in contexts:
+            offsets.append((cursor, cursor + len(context)))
+            cursor += len(context) + 2
+        articles.append(SquadArticle(unique, title, "\n\n".join(contexts), tuple(offsets)))
+    if not questions:
+        raise SquadFormatError(f"{name}: no questions ('qas') in any paragraph")
+    version = top.get("version")
+    if not isinstance(version, str) or not version:
+        version = "v2.0" if has_v2_keys else "v1.1"
+    return SquadSet(version, tuple(articles), tuple(questions))
+
+
+def _answers(value: object, where: str, name: str) -> tuple[str, ...]:
+    """Gold answer texts; those that normalise to nothing are dropped (as the official script)."""
+    items = _expect(value, list, where, name)
+    golds: list[str] = []
+    for i, item in enumerate(items):
+        _expect(item, dict, f"{where}[{i}]", name)
+        text = _expect(item.get("text"), str, f"{where}[{i}].text", name)
+        if "answer_start" in item:
+            _expect(item["answer_start"], int, f"{where}[{i}].answer_start", name)
+        if normalize_answer(text):
+            golds.append(text)
+    return tuple(golds)
+
+
+# --------------------------------------------------------------------------------------
+# Mapping retrieved passages and answers back to SQuAD paragraphs
+
+
+class ParagraphMap:
+    """Which SQuAD paragraph an (index article id, body offset) falls in."""
+
+    def __init__(self, squad: SquadSet, mode: Mode) -> None:
+        self._starts: dict[str, list[int]] = {}
+        self._where: dict[str, list[tuple[int, int, int]]] = {}  # (end, article, paragraph)
+        for a, article in enumerate(squad.articles):
+            if mode == "gold":
+                for k, (start, end) in enumerate(article.paragraphs):
+                    pid = article.paragraph_id(k)
+                    self._starts[pid] = [0]
+                    self._where[pid] = [(end - start, a, k)]
+            else:
+                self._starts[article.id] = [start for start, _ in article.paragraphs]
+                self._where[article.id] = [
+                    (end, a, k) for k, (_, end) in enumerate(article.paragraphs)
+                ]
+
+    def locate(self, article_id: str, offset: int) -> tuple[int, int] | None:
+        """(article index, paragraph index) holding `offset`, or None (unknown id, a gap)."""
+        starts = self._starts.get(article_id)
+        if starts is None:
+            return None
+        k = bisect.bisect_right(starts, offset) - 1
+        if k < 0:
+            return None
+        end, a, p = self._where[article_id][k]
+        return (a, p) if offset < end else None
+
+
+def paragraph_rank(
+    passages: Sequence[int], index: Index, pmap: ParagraphMap, target: tuple[int, int]
+) -> int | None:
+    """1-based rank of the first retrieved passage that starts in the target paragraph."""
+    for rank, i in enumerate(passages, start=1):
+        passage = index.passages[i]
+        if pmap.locate(passage.article_id, passage.start) == target:
+            return rank
+    return None
+
+
+# --------------------------------------------------------------------------------------
+# Running the questions
+
+
+@dataclass(slots=True)
+class Record:
+    """One question's outcome, threshold-free: the reader's best prediction and confidence."""
+
+    id: str
+    question: str
+    answer_type: str | None
+    gold: tuple[str, ...]
+    prediction: str | None  # the best span whatever its confidence; None: nothing proposed
+    confidence: float
+    quote: str | None
+    paragraph_rank: int | None
+    answer_in_paragraph: bool | None  # the predicted span lies in the gold paragraph
+    latency_ms: float
+    article: str = ""
+    paragraph: int = 0
+    error: str | None = None
+    raw_em: float = field(init=False)
+    raw_f1: float = field(init=False)
+    raw_sentence_hit: bool = field(init=False)
+
+    def __post_init__(self) -> None:
+        golds = self.gold
+        self.raw_em = best_em(self.prediction, golds) if self.prediction is not None else 0.0
+        self.raw_f1 = best_f1(self.prediction, golds) if self.prediction is not None else 0.0
+        self.raw_sentence_hit = contains_answer(self.quote, golds)
+
+    @property
+    def answerable(self) -> bool:
+        return bool(self.gold)
+
+    def answered(self, threshold: float) -> bool:
+        """Whether the bot would answer at this threshold."""
+        return self.prediction is not None and self.confidence >= threshold
+
+    def scores(self, threshold: float) -> tuple[float, float]:
+        """Official (EM, F1) at this threshold."""
+        return question_scores(self.prediction if self.answered(threshold) else None, self.gold)
+
+    def sentence_hit(self, threshold: float) -> bool | None:
+        """The answered quote holds a gold answer (None for an unanswerable question)."""
+        if not self.answerable:
+            return None
+        return self.answered(threshold) and self.raw_sentence_hit
+
+    def to_json(self, threshold: float) -> dict[str, Any]:
+        em, f1 = self.scores(threshold)
+        line: dict[str, Any] = {
+            "id": self.id,
+            "question": self.question,
+            "answer_type": self.answer_type,
+            "gold": list(self.gold),
+            "prediction": self.prediction,
+            "confidence": self.confidence,
+            "answered": self.answered(threshold),
+            "quote": self.quote,
+            "em": em,
+            "f1": round(f1, 4),
+            "sentence_hit": self.sentence_hit(threshold),
+            "paragraph_rank": self.paragraph_rank,
+            "latency_ms": round(self.latency_ms, 3),
+            "unanswerable": not self.answerable,
+            "raw_em": self.raw_em,
+            "raw_f1": round(self.raw_f1, 4),
+            "answer_in_paragraph": self.answer_in_paragraph,
+            "article": self.article,
+            "paragraph": self.paragraph,
+        }
+        if self.error is not None:
+            line["error"] = self.error
+        return line
+
+
+@dataclass
+class Run:
+    """Every question's record and the timings of one evaluation run."""
+
+    squad: SquadSet
+    mode: Mode
+    records: list[Record]
+    build_seconds: float
+    ask_seconds: float
+
+
+def build_index(squad: SquadSet, mode: Mode) -> Index:
+    """The index the questions are asked against: articles (open) or paragraphs (gold)."""
+    return Index.build(squad.corpus() if mode == "open" else squad.paragraph_corpus())
+
+
+def run_questions(
+    squad: SquadSet,
+    mode: Mode,
+    *,
+    limit: int | None = None,
+    index: Index | None = None,
+    progress: bool = False,
+) -> Run:
+    """Build the index once (unless given) and ask every question (or the first `limit`)."""
+    started = time.perf_counter()
+    if index is None:
+        index = build_index(squad, mode)
+    build_seconds = time.perf_counter() - started
+    asker = Asker(index, min_confidence=0.0)
+    pmap = ParagraphMap(squad, mode)
+    questions = squad.questions[:limit] if limit is not None else squad.questions
+    records: list[Record] = []
+    started = time.perf_counter()
+    for q in _progress(questions, progress, mode):
+        records.append(_ask_one(asker, squad, mode, pmap, q))
+    ask_seconds = time.perf_counter() - started
+    return Run(squad, mode, records, build_seconds, ask_seconds)
+
+
+def _progress(
+    questions: Sequence[SquadQuestion], enabled: bool, mode: str
+) -> Iterable[SquadQuestion]:
+    if not enabled:
+        return questions
+    return tqdm(questions, desc=f"eval {mode}", unit="q", file=sys.stderr, leave=False)
+
+
+def _ask_one(
+    asker: Asker, squad: SquadSet, mode: Mode, pmap: ParagraphMap, q: SquadQuestion
+) -> Record:
+    article = squad.articles[q.article]
+    source = article.paragraph_id(q.paragraph) if mode == "gold" else None
+    target = (q.article, q.paragraph)
+    answer: Answer | None = None
+    error: str | None = None
+    started = time.perf_counter()
+    try:
+        answer = asker.ask(q.text, source=source)
+    except QuestionError:
+        pass  # empty or over-long question: the bot declines it, an abstention
+    except Exception as exc:  # a pipeline bug: reported with the question, counted as abstention
+        error = f"{type(exc).__name__}: {exc}"
+    latency_ms = (time.perf_counter() - started) * 1000
+    common: dict[str, Any] = {
+        "id": q.id,
+        "question": q.text,
+        "gold": q.answers,
+        "latency_ms": latency_ms,
+        "article": article.id,
+        "paragraph": q.paragraph,
+        "error": error,
+    }
+    if answer is None:
+        return Record(
+            answer_type=_answer_type(q.text),
+            prediction=None,
+            confidence=0.0,
+            quote=None,
+            paragraph_rank=None,
+            answer_in_paragraph=None,
+            **common,
+        )
+    in_paragraph: bool | None = None
+    if answer.answered and answer.citations and answer.answer_start is not None:
+        found = pmap.locate(answer.citations[0].article_id, answer.answer_start)
+        in_paragraph = found == target
+    return Record(
+        answer_type=answer.answer_type,
+        prediction=answer.answer if answer.answered else None,
+        confidence=answer.confidence,
+        quote=answer.quote if answer.answered else None,
+        paragraph_rank=paragraph_rank(answer.passages, asker.index, pmap, target),
+        answer_in_paragraph=in_paragraph,
+        **common,
+    )
+
+
+def _answer_type(text: str) -> str | None:
+    """The answer type of a question the pipeline refused (for per-type counts)."""
+    try:
+        return parse_question(text).answer_type.value
+    except Exception:  # the question is unusable anyway; its type is only informative
+        return None
+
+
+# --------------------------------------------------------------------------------------
+# Summaries
+
+
+def _pct(numerator: float, denominator: int) -> float | None:
+    return round(100 * numerator / denominator, 2) if denominator else None
+
+
+def _em_f1(records: Sequence[Record], threshold: float) -> tuple[float | None, float | None]:
+    scores = [r.scores(threshold) for r in records]
+    return (
+        _pct(sum(em for em, _ in scores), len(scores)),
+        _pct(sum(f1 for _, f1 in scores), len(scores)),
+    )
+
+
+def _group(records: Sequence[Record], threshold: float) -> dict[str, Any]:
+    """The v2 numbers of a group of records at one threshold."""
+    has_ans = [r for r in records if r.answerable]
+    no_ans = [r for r in records if not r.answerable]
+    answered = [r for r in has_ans if r.answered(threshold)]
+    overall_em, overall_f1 = _em_f1(records, threshold)
+    has_em, has_f1 = _em_f1(has_ans, threshold)
+    answered_em, answered_f1 = _em_f1(answered, threshold)
+    return {
+        "questions": len(records),
+        "answerable": len(has_ans),
+        "unanswerable": len(no_ans),
+        "em": overall_em,
+        "f1": overall_f1,
+        "has_ans_em": has_em,
+        "has_ans_f1": has_f1,
+        "answered_em": answered_em,
+        "answered_f1": answered_f1,
+        "answer_rate": _pct(len(answered), len(has_ans)),
+        "no_ans_abstain_rate": _pct(sum(not r.answered(threshold) for r in no_ans), len(no_ans)),
+    }
+
+
+def summarize(run: Run, threshold: float) -> dict[str, Any]:
+    """Every number of a run, at the given threshold (plus the threshold curve)."""
+    records = run.records
+    has_ans = [r for r in records if r.answerable]
+    answered = [r for r in has_ans if r.answered(threshold)]
+    latencies = [r.latency_ms for r in records]
+    ranks = [r.paragraph_rank for r in has_ans]
+    retrieval = None
+    if run.mode == "open":
+        retrieval = {
+            f"recall_at_{k}": _pct(sum(1 for x in ranks if x is not None and x <= k), len(ranks))
+            for k in RECALL_AT
+        } | {"questions": len(ranks)}
+    by_type: dict[str, Any] = {}
+    for kind in sorted({r.answer_type or "none" for r in records}):
+        group = [r for r in records if (r.answer_type or "none") == kind]
+        by_type[kind] = _group(group, threshold) | {
+            "raw_f1": _pct(
+                sum(r.raw_f1 for r in group if r.answerable), sum(r.answerable for r in group)
+            ),
+            "sentence_hit": _pct(
+                sum(bool(r.sentence_hit(threshold)) for r in group),
+                sum(r.answerable for r in group),
+            ),
+        }
+    curve = []
+    for t in CURVE_THRESHOLDS:
+        g = _group(records, t)
+        curve.append(
+            {
+                "threshold": t,
+                "answer_rate": g["answer_rate"],
+                "answered_em": g["answered_em"],
+                "answered_f1": g["answered_f1"],
+                "no_ans_abstain_rate": g["no_ans_abstain_rate"],
+                "em": g["em"],
+                "f1": g["f1"],
+            }
+        )
+    errors = [r for r in records if r.error is not None]
+    return {
+        "file_version": run.squad.version,
+        "mode": run.mode,
+        "min_confidence": threshold,
+        "articles": len(run.squad.articles),
+        "paragraphs": run.squad.paragraph_count,
+        "questions_in_file": len(run.squad.questions),
+        "errors": len(errors),
+        "error_ids": [r.id for r in errors][:20],
+        "overall": _group(records, threshold),
+        "raw": {  # threshold-free: the best prediction of every answerable question
+            "has_ans_em": _pct(sum(r.raw_em for r in has_ans), len(has_ans)),
+            "has_ans_f1": _pct(sum(r.raw_f1 for r in has_ans), len(has_ans)),
+        },
+        "sentence": {
+            "hit": _pct(sum(bool(r.sentence_hit(threshold)) for r in has_ans), len(has_ans)),
+            "hit_answered": _pct(sum(r.raw_sentence_hit for r in answered), len(answered)),
+            "hit_raw": _pct(sum(r.raw_sentence_hit for r in has_ans), len(has_ans)),
+        },
+        "retrieval": retrieval,
+        "timing": {
+            "index_build_s": round(run.build_seconds, 3),
+            "ask_s": round(run.ask_seconds, 3),
+            "questions_per_s": round(len(records) / run.ask_seconds, 2)
+            if run.ask_seconds > 0
+            else None,
+            "latency_ms_p50": _round(percentile(latencies, 50)),
+            "latency_ms_p99": _round(percentile(latencies, 99)),
+            "latency_ms_max": _round(max(latencies, default=None)),
+        },
+        "curve": curve,
+        "by_type": by_type,
+    }
+
+
+def _round(value: float | None, digits: int = 2) -> float | None:
+    return None if value is None else round(value, digits)
+
+
+# --------------------------------------------------------------------------------------
+# Output
+
+
+def _fmt(value: object, suffix: str = "") -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        return f"{value:.1f}{suffix}"
+    return f"{value}{suffix}"
+
+
+def format_table(summary: dict[str, Any], wall_seconds: float | None = None) -> str:
+    """The summary as a plain-text report."""
+    o = summary["overall"]
+    s = summary["sentence"]
+    t = summary["timing"]
+    lines = [
+        f"SQuAD {summary['file_version']}, mode {summary['mode']}: {o['questions']} questions "
+        f"({o['answerable']} answerable, {o['unanswerable']} unanswerable) from "
+        f"{summary['articles']} articles / {summary['paragraphs']} paragraphs; "
+        f"threshold {summary['min_confidence']:g}",
+        "",
+        f"  overall          EM {_fmt(o['em'])}   F1 {_fmt(o['f1'])}",
+        f"  HasAns           EM {_fmt(o['has_ans_em'])}   F1 {_fmt(o['has_ans_f1'])}   "
+        f"answered {_fmt(o['answer_rate'], ' %')}",
+        f"  HasAns answered  EM {_fmt(o['answered_em'])}   F1 {_fmt(o['answered_f1'])}",
+        f"  HasAns raw       EM {_fmt(summary['raw']['has_ans_em'])}   "
+        f"F1 {_fmt(summary['raw']['has_ans_f1'])}   (best prediction, no threshold)",
+        f"  NoAns            abstains {_fmt(o['no_ans_abstain_rate'], ' %')}",
+        f"  sentence hit     {_fmt(s['hit'], ' %')} of answerable, "
+        f"{_fmt(s['hit_answered'], ' %')} of answered, {_fmt(s['hit_raw'], ' %')} no threshold",
+    ]
+    r = summary["retrieval"]
+    if r is not None:
+        lines.append(
+            f"  retrieval        recall@1 {_fmt(r['recall_at_1'], ' %')}   "
+            f"recall@5 {_fmt(r['recall_at_5'], ' %')}   (gold paragraph, answerable)"
+        )
+    else:
+        lines.append("  retrieval        - (gold mode: restricted to the paragraph)")
+    timing = (
+        f"  time             index {t['index_build_s']:.1f} s, questions {t['ask_s']:.1f} s "
+        f"({_fmt(t['questions_per_s'])} q/s), latency p50 {_fmt(t['latency_ms_p50'])} ms, "
+        f"p99 {_fmt(t['latency_ms_p99'])} ms"
+    )
+    if wall_seconds is not None:
+        timing += f", wall {wall_seconds:.1f} s"
+    lines.append(timing)
+    if summary["errors"]:
+        lines.append(
+            f"  ERRORS           {summary['errors']} questions raised in the pipeline "
+            f"(counted as abstentions): {', '.join(summary['error_ids'][:5])}"
+        )
+    lines += [
+        "",
+        "  threshold  answered  ans.EM  ans.F1  NoAns abstain  overall EM  overall F1",
+    ]
+    for c in summary["curve"]:
+        lines.append(
+            f"  {c['threshold']:9.1f}  {_fmt(c['answer_rate']):>8}  {_fmt(c['answered_em']):>6}"
+            f"  {_fmt(c['answered_f1']):>6}  {_fmt(c['no_ans_abstain_rate']):>13}"
+            f"  {_fmt(c['em']):>10}  {_fmt(c['f1']):>10}"
+        )
+    lines += [
+        "",
+        "  answer type   count  HasAns  answered  HasAns F1  ans.F1  raw F1  sent.hit  "
+        "NoAns abstain",
+    ]
+    for kind, g in summary["by_type"].items():
+        lines.append(
+            f"  {kind:<12}  {g['questions']:>5}  {g['answerable']:>6}  "
+            f"{_fmt(g['answer_rate']):>8}  {_fmt(g['has_ans_f1']):>9}  "
+            f"{_fmt(g['answered_f1']):>6}  {_fmt(g['raw_f1']):>6}  {_fmt(g['sentence_hit']):>8}  "
+            f"{_fmt(g['no_ans_abstain_rate']):>13}"
+        )
+    return "\n".join(lines)
+
+
+def write_jsonl(records: Iterable[Record], threshold: float, out: TextIO) -> None:
+    """One JSON line per question."""
+    for record in records:
+        out.write(json.dumps(record.to_json(threshold), ensure_ascii=False) + "\n")
+
+
+# --------------------------------------------------------------------------------------
+# Command line
+
+
+def _threshold(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"{value:g} is not within [0, 1]")
+    return value
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value} must be at least 1")
+    return value
+
+
+def make_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="citebot eval squad",
+        description="Measure the reader on a SQuAD v1.1 or v2.0 json file.",
+    )
+    parser.add_argument("file", type=Path, help="SQuAD json, e.g. squad-dev-v2.0.json")
+    parser.add_argument(
+        "--mode",
+        choices=("open", "gold"),
+        default="open",
+        help="open: ask over the whole corpus (as the bot); gold: restrict each question to "
+        "its own paragraph with --source (default: open)",
+    )
+    parser.add_argument(
+        "--limit", type=_positive, metavar="N", help="ask only the first N questions"
+    )
+    parser.add_argument("--json", action="store_true", help="print one JSON object, no table")
+    parser.add_argument(
+        "--out", type=Path, metavar="FILE.jsonl", help="write one JSON line per question"
+    )
+    parser.add_argument(
+        "--min-confidence",
+        type=_threshold,
+        default=DEFAULT_MIN_CONFIDENCE,
+        metavar="X",
+        help=f"answer only at or above this confidence (default: {DEFAULT_MIN_CONFIDENCE:g}, "
+        "the pipeline's)",
+    )
+    return parser
+
+
+def main(argv: list[str]) -> int:
+    """`citebot eval squad FILE [--mode open|gold] [--limit N] [--json] [--out F] ...`."""
+    parser = make_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # argparse has printed the usage or the help
+        return exc.code if isinstance(exc.code, int) else 2
+    wall_started = time.perf_counter()
+    try:
+        squad = load_squad(args.file)
+    except SquadFormatError as exc:
+        print(f"citebot eval squad: {exc}", file=sys.stderr)
+        return 2
+    out: TextIO | None = None
+    if args.out is not None:
+        try:  # opened before the run, so a bad path fails in a second, not after minutes
+            out = args.out.open("w", encoding="utf-8")
+        except OSError as exc:
+            print(f"citebot eval squad: cannot write {args.out} ({exc.strerror})", file=sys.stderr)
+            return 2
+    try:
+        run = run_questions(squad, args.mode, limit=args.limit, progress=sys.stderr.isatty())
+        summary = summarize(run, args.min_confidence)
+        wall = time.perf_counter() - wall_started
+        summary["timing"]["wall_s"] = round(wall, 3)
+        if out is not None:
+            write_jsonl(run.records, args.min_confidence, out)
+    finally:
+        if out is not None:
+            out.close()
+    if args.json:
+        print(json.dumps(summary, indent=None, ensure_ascii=False))
+    else:
+        print(format_table(summary, wall))
+    for record in run.records:
+        if record.error is not None:
+            print(f"citebot eval squad: question {record.id}: {record.error}", file=sys.stderr)
+    return 1 if summary["errors"] else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))
