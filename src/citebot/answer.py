@@ -14,7 +14,9 @@ SQuAD (see `evaluate`).
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
+import functools
 import math
 import re
 from dataclasses import dataclass, field
@@ -145,8 +147,9 @@ def _rank_sentences(
     return sorted(seen.values(), key=lambda s: -s.score)
 
 
-def _terms(text: str) -> set[str]:
-    return {w.term for w in words(text) if not w.is_stop}
+@functools.lru_cache(maxsize=65_536)
+def _terms(text: str) -> frozenset[str]:
+    return frozenset(w.term for w in words(text) if not w.is_stop)
 
 
 def _candidates(
@@ -195,9 +198,14 @@ def _best_span(
     ws = words(text)
     total = sum(weights.values()) or 1.0
     anchors = [(k, weights[w.term]) for k, w in enumerate(ws) if w.term in weights]
+    starts = [w.start for w in ws]
     scored: list[tuple[float, Candidate]] = []
     for c in _candidates(question, sentence, article.date):
-        inside = [k for k, w in enumerate(ws) if w.start >= c.start and w.end <= c.end]
+        k = bisect.bisect_left(starts, c.start)
+        inside = []
+        while k < len(ws) and ws[k].end <= c.end:
+            inside.append(k)
+            k += 1
         content = [ws[k] for k in inside if not ws[k].is_stop]
         if not content and c.kind not in {"date", "time", "number"}:
             continue

@@ -10,6 +10,7 @@ reported with its name and the reason; the rest of the corpus still loads.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import logging
 import re
@@ -94,7 +95,7 @@ class Corpus(BaseModel):
     articles: tuple[Article, ...]
     problems: tuple[Problem, ...] = ()
 
-    @property
+    @functools.cached_property
     def version(self) -> str:
         """A short hash of every article's content and metadata: changes when any file does."""
         digest = hashlib.sha256()

@@ -11,6 +11,7 @@ different event.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -191,7 +192,7 @@ def _head_noun(following: list[str]) -> str:
     return ""
 
 
-def _starts_with_the_type_noun(subject_words: list[Word]) -> bool:
+def _starts_with_the_type_noun(subject_words: Sequence[Word]) -> bool:
     """ "what is the name of X" asks for a name, not for a definition of "the name"."""
     content = [w.folded for w in subject_words if w.folded not in {"the", "a", "an"}]
     if _NAME_NOUNS & set(content):
@@ -206,7 +207,7 @@ def _strip_article(subject: str) -> str:
     return re.sub(r"^(?:the|a|an)\s+", "", subject, flags=re.I)
 
 
-def _main_verb(text: str, ws: list[Word], wh_index: int) -> Word | None:
+def _main_verb(text: str, ws: Sequence[Word], wh_index: int) -> Word | None:
     """In "when did the Hetao park open?", the content word at the end after the auxiliary."""
     if wh_index < 0 or wh_index + 1 >= len(ws) or ws[wh_index + 1].folded not in _AUXILIARIES:
         return None
@@ -219,7 +220,7 @@ def _main_verb(text: str, ws: list[Word], wh_index: int) -> Word | None:
     return lower[-1] if lower else None
 
 
-def _entities(text: str, ws: list[Word]) -> list[str]:
+def _entities(text: str, ws: Sequence[Word]) -> list[str]:
     """Capitalised words not at the start, CJK runs, and quoted phrases: what must be matched."""
     found: list[str] = [m.group(1) for m in _QUOTED_RE.finditer(text)]
     for i, w in enumerate(ws):

@@ -1,5 +1,8 @@
 """Candidate answer spans inside one sentence, each a verbatim slice with offsets.
 
+The generators depend on the sentence alone (not on the question), so they are
+cached: the reader meets the same retrieved sentences question after question.
+
 Candidates come in kinds that answer types want: temporal expressions (from
 `dates`), numbers with their unit, proper names (runs of capitalised words), the
 description of a subject for "what/who is X" (colon, copula, appositive and alias
@@ -10,8 +13,10 @@ patterns), and plain phrases for everything else. Choosing among them is
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import itertools
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from citebot.dates import find_time_expressions
@@ -66,16 +71,18 @@ _CLAUSE_BREAK = re.compile(r"[,;:()\[\]“”\"—–]|\s-\s|\.\s")
 _VERBISH = re.compile(r"^[a-z]+(?:ed|es)$")
 
 
-def time_candidates(sentence: str, anchor: dt.date | None) -> list[Candidate]:
+@functools.lru_cache(maxsize=16_384)
+def time_candidates(sentence: str, anchor: dt.date | None) -> tuple[Candidate, ...]:
     """Temporal expressions, resolved against the article date."""
     out = []
     for e in find_time_expressions(sentence, anchor):
         kind = "time" if e.kind == "time" else "date"
         out.append(Candidate(e.start, e.end, e.text, kind, e.value, prior=1.0))
-    return out
+    return tuple(out)
 
 
-def number_candidates(sentence: str, unit: str | None) -> list[Candidate]:
+@functools.lru_cache(maxsize=16_384)
+def number_candidates(sentence: str, unit: str | None) -> tuple[Candidate, ...]:
     """Numbers with an optional unit of up to three words ("31,000 square meters")."""
     taken = {(c.start, c.end) for c in time_candidates(sentence, None) if c.kind == "date"}
     out = []
@@ -94,10 +101,11 @@ def number_candidates(sentence: str, unit: str | None) -> list[Candidate]:
         if unit and {w.term for w in words(unit)} & unit_terms:
             prior = 1.5
         out.append(Candidate(m.start(), end, sentence[m.start() : end], "number", prior=prior))
-    return out
+    return tuple(out)
 
 
-def name_candidates(sentence: str) -> list[Candidate]:
+@functools.lru_cache(maxsize=16_384)
+def name_candidates(sentence: str) -> tuple[Candidate, ...]:
     """Runs of capitalised words (with "of", "and", "for" inside), tagged person or place."""
     ws = words(sentence)
     out: list[Candidate] = []
@@ -130,10 +138,10 @@ def name_candidates(sentence: str) -> list[Candidate]:
             start_word += 1
         out.extend(_name_variants(sentence, ws, start_word, j))
         i = j
-    return out
+    return tuple(out)
 
 
-def _role_run_follows(sentence: str, ws: list[Word], k: int) -> bool:
+def _role_run_follows(sentence: str, ws: Sequence[Word], k: int) -> bool:
     """ "Science and Technology Zone" is one name; "Administration and Teresa Cheng" is two."""
     while k < len(ws) and _capitalised(sentence, ws[k]):
         if ws[k].folded in ROLE_WORDS:
@@ -151,7 +159,7 @@ def _capitalised(sentence: str, w: Word) -> bool:
     )
 
 
-def _name_variants(sentence: str, ws: list[Word], i: int, j: int) -> list[Candidate]:
+def _name_variants(sentence: str, ws: Sequence[Word], i: int, j: int) -> list[Candidate]:
     """The whole run, plus the person's name without a leading title ("Mayor Park" -> "Park")."""
     start, end = ws[i].start, ws[j - 1].end
     folded = [w.folded for w in ws[i:j]]
@@ -253,7 +261,8 @@ def _is_bare_name(text: str) -> bool:
     return bool(ws) and len(ws) <= 4 and all(w[:1].isupper() for w in ws)
 
 
-def phrase_candidates(sentence: str, max_words: int = 6) -> list[Candidate]:
+@functools.lru_cache(maxsize=16_384)
+def phrase_candidates(sentence: str, max_words: int = 6) -> tuple[Candidate, ...]:
     """Word n-grams inside clauses that neither start nor end with a stop word."""
     ws = words(sentence)
     out: list[Candidate] = []
@@ -267,4 +276,4 @@ def phrase_candidates(sentence: str, max_words: int = 6) -> list[Candidate]:
                 continue
             s, e = ws[i].start, ws[j].end
             out.append(Candidate(s, e, sentence[s:e], "phrase", prior=0.0))
-    return out
+    return tuple(out)

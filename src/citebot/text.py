@@ -66,8 +66,12 @@ class Word:
     is_stop: bool
 
 
-def words(text: str) -> list[Word]:
-    """Every word of `text` with offsets into `text` itself (CJK runs as bigrams)."""
+@functools.lru_cache(maxsize=65_536)
+def words(text: str) -> tuple[Word, ...]:
+    """Every word of `text` with offsets into `text` itself (CJK runs as bigrams).
+
+    Cached: the reader looks at the same retrieved sentences for many questions.
+    """
     out: list[Word] = []
     for match in _WORD_RE.finditer(text):
         run, start = match.group(), match.start()
@@ -80,7 +84,7 @@ def words(text: str) -> list[Word]:
             out.append(Word(start, match.end(), folded, folded, False))
             continue
         out.append(Word(start, match.end(), folded, stem(folded), folded in STOP_WORDS))
-    return out
+    return tuple(out)
 
 
 def _cjk_words(run: str, start: int) -> list[Word]:
