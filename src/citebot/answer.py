@@ -164,6 +164,8 @@ def _candidates(
         out += number_candidates(text, question.unit)
     elif kind == AnswerType.DEFINITION and question.subject:
         out += definition_candidates(text, question.subject)
+        if not out:  # no definitional pattern here: any phrase may still describe it
+            out += phrase_candidates(text)
     elif kind in {AnswerType.PERSON, AnswerType.PLACE, AnswerType.ENTITY}:
         out += name_candidates(text)
     if kind not in _TYPED:
@@ -185,9 +187,7 @@ def _type_bonus(question: Question, c: Candidate) -> float:
     }
     if kind in table:
         return table[kind].get(c.kind, 0.0)
-    return {"name": 0.45, "person": 0.45, "place": 0.45, "date": 0.35, "number": 0.35}.get(
-        c.kind, 0.2
-    )
+    return 0.2  # an untyped question: no kind of span is preferred
 
 
 def _best_span(

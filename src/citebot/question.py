@@ -45,7 +45,9 @@ _PERSON_NOUNS = frozenset(
     directors actor actress king queen emperor pope scientist scientists member members
     spokesman spokeswoman head heads governor governors chairman chairwoman politician
     politicians composer architect artist artists inventor general commander student
-    students teacher teachers
+    students teacher teachers astronaut astronauts engineer engineers physicist chemist
+    mathematician philosopher poet singer painter explorer saint bishop priest judge lawyer
+    economist historian researcher researchers ruler rulers monarch prime
     """.split()
 )
 _PLACE_NOUNS = frozenset(
@@ -71,6 +73,13 @@ _FRAME_WORDS = frozenset(
     name names full called year date day month decade century time number percentage
     amount exact
     """.split()
+)
+_TYPE_NOUNS = (
+    _PERSON_NOUNS
+    | _PLACE_NOUNS
+    | _DATE_NOUNS
+    | _TIME_NOUNS
+    | frozenset({"percentage", "percent", "number", "amount", "population", "size", "cost"})
 )
 _QUESTION_WORDS = ("when", "where", "who", "whom", "whose", "which", "what", "why", "how")
 _DEFINITION_RE = re.compile(
@@ -106,9 +115,7 @@ def parse_question(text: str) -> Question:
     definition = _DEFINITION_RE.match(text)
     if definition and answer_type in {AnswerType.PERSON, AnswerType.PHRASE, AnswerType.ENTITY}:
         candidate = definition.group("subject").strip()
-        # "What is X" is a definition only when X is a short name or noun phrase.
-        subject_words = words(candidate)
-        if 0 < len(subject_words) <= 8 and not _starts_with_the_type_noun(subject_words):
+        if _is_definable(candidate):
             subject = _strip_article(candidate)
             answer_type = AnswerType.DEFINITION
     terms = [w.term for w in ws if not w.is_stop]
@@ -182,14 +189,54 @@ def _answer_type(wh: str, following: list[str]) -> tuple[AnswerType, str | None,
 
 
 def _head_noun(following: list[str]) -> str:
-    """The noun right after "what"/"which" (skipping adjectives we know), or ""."""
+    """The noun after "what"/"which": a known type noun among the next three words
+    ("what NASA astronaut"), else the first word, or "" when a verb comes first."""
+    first = ""
     for word in following[:3]:
         if word in _AUXILIARIES or word in {"the", "a", "an", "of"}:
-            return ""
-        if word in {"full", "first", "last", "exact", "official", "main", "other"}:
-            continue
-        return word
-    return ""
+            break
+        if word in _TYPE_NOUNS:
+            return word
+        if not first and word not in {"full", "first", "last", "exact", "official", "main"}:
+            first = word
+    return first
+
+
+def _is_definable(subject: str) -> bool:
+    """ "What is X" asks for a definition only when X is a name or one or two plain words.
+
+    "Who is Peter Mok", "What is IngDan", "What was telenet" are definitions;
+    "Who is the first administrator of X" asks for a person and "What is the atomic
+    number of oxygen" for a value.
+    """
+    subject_words = words(subject)
+    if not subject_words or _starts_with_the_type_noun(subject_words):
+        return False
+    surfaces = [subject[w.start : w.end] for w in subject_words]
+    content = [
+        (w, s)
+        for w, s in zip(subject_words, surfaces, strict=True)
+        if w.folded not in {"the", "a", "an"}
+    ]
+    if not content or len(content) > 6:
+        return False
+    named = all(
+        s[:1].isupper()
+        or s[:1].isdigit()
+        or "\u3400" <= s[:1] <= "\u9fff"
+        or w.is_stop
+        or subject[w.start - 1 : w.start] == "-"  # "Kam-sing"
+        for w, s in content
+    )
+    if named and not content[-1][0].is_stop:
+        return True
+    plain = [w for w, _ in content]
+    return (
+        len(plain) <= 2
+        and not any(w.is_stop for w in plain)
+        and not any(w.folded.endswith("est") for w in plain)
+        and subject_words[0].folded not in {"the", "a", "an"}
+    )
 
 
 def _starts_with_the_type_noun(subject_words: Sequence[Word]) -> bool:

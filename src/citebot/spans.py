@@ -44,6 +44,13 @@ _NUMBER_RE = re.compile(
     r"(?:[\s-]+(?:one|two|three|four|five|six|seven|eight|nine|hundred|thousand|million|billion))*\b",
     re.I,
 )
+_PERCENT_UNITS = frozenset({"percentag", "percent"})  # stems of "percentage", "percent"
+
+
+def _is_percent(number: str) -> bool:
+    return "%" in number or "percent" in number.lower() or "per cent" in number.lower()
+
+
 # "420 meters long": the dimension word belongs to the question, not to the unit.
 _DIMENSIONS = frozenset(
     ["long", "wide", "high", "tall", "deep", "old", "thick", "away", "ago", "later", "earlier"]
@@ -98,7 +105,8 @@ def number_candidates(sentence: str, unit: str | None) -> tuple[Candidate, ...]:
             end = m.end() + w.end
         prior = 1.0
         unit_terms = {w.term for w in words(sentence[m.end() : end])}
-        if unit and {w.term for w in words(unit)} & unit_terms:
+        wanted = {w.term for w in words(unit)} if unit else set()
+        if wanted & unit_terms or (wanted & _PERCENT_UNITS and _is_percent(m.group())):
             prior = 1.5
         out.append(Candidate(m.start(), end, sentence[m.start() : end], "number", prior=prior))
     return tuple(out)
@@ -136,7 +144,12 @@ def name_candidates(sentence: str) -> tuple[Candidate, ...]:
         start_word = i
         if ws[i].folded in {"the", "a", "an"} and j - i > 1:
             start_word += 1
-        out.extend(_name_variants(sentence, ws, start_word, j))
+        surface = sentence[ws[i].start : ws[i].end]
+        # A lone capitalised first word ("However", "Many") is capitalised by position,
+        # not because it names something; internal capitals ("iMakerBase") still count.
+        lone_initial = i == 0 and j == 1 and not any(ch.isupper() for ch in surface[1:])
+        if not lone_initial:
+            out.extend(_name_variants(sentence, ws, start_word, j))
         i = j
     return tuple(out)
 
