@@ -1,0 +1,266 @@
+"""The bot: a `commands.Bot` holding the Asker, the database and the limits on concurrency.
+
+`create_bot` is the one factory, used by `citebot bot` and by the tests alike.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import logging
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import discord
+import yarl
+from discord import app_commands
+from discord.ext import commands
+
+from bot.errors import BotError, ConfigError, report_error
+from bot.render import NO_MENTIONS, ReloadOutcome
+from bot.settings import BotSettings
+from bot.storage import AsyncStorage, StoredAnswer
+from citebot.cite import Answer
+from citebot.corpus import load_corpus
+from citebot.errors import CitebotError
+from citebot.index import load_index
+from citebot.pipeline import Asker
+from citebot.settings import Settings
+
+log = logging.getLogger(__name__)
+
+EXTENSIONS = (
+    "bot.cogs.ask",
+    "bot.cogs.sources",
+    "bot.cogs.channels",
+    "bot.cogs.admin",
+    "bot.cogs.help",
+)
+
+
+class UserCooldowns:
+    """Per-user token buckets for asking (slash command, mention and auto-answer alike).
+
+    Owned by the bot instance rather than the module-level mapping of
+    `app_commands.checks.cooldown`, so its rate comes from settings and two bots
+    in one process (tests, shards) never share a bucket.
+    """
+
+    def __init__(self, rate: int, per: float) -> None:
+        self.rate = rate
+        self.per = per
+        self._buckets: dict[int, app_commands.Cooldown] = {}
+
+    def hit(self, user_id: int, now: float | None = None) -> app_commands.CommandOnCooldown | None:
+        """Take one question from the user's bucket; the error to raise when it is empty."""
+        if len(self._buckets) > 1000:  # forget users whose window has passed
+            self._buckets = {k: b for k, b in self._buckets.items() if b.get_tokens(now) < b.rate}
+        bucket = self._buckets.setdefault(user_id, app_commands.Cooldown(self.rate, self.per))
+        retry_after = bucket.update_rate_limit(now)
+        if retry_after is None:
+            return None
+        return app_commands.CommandOnCooldown(bucket, retry_after)
+
+
+class CitebotTree(app_commands.CommandTree["CitebotBot"]):
+    """The command tree; its `on_error` is the single place errors reach users and the log."""
+
+    async def on_error(
+        self, interaction: discord.Interaction[CitebotBot], error: app_commands.AppCommandError
+    ) -> None:
+        await report_error(interaction, error)
+
+
+class CitebotBot(commands.Bot):
+    """citebot on Discord: slash commands, buttons and channel questions over one Asker."""
+
+    def __init__(self, settings: BotSettings, asker: Asker | None = None, **options: Any) -> None:
+        intents = discord.Intents.none()
+        intents.guilds = True  # channels, threads and roles, which commands and replies use
+        intents.guild_messages = True  # mentions, replies and auto-answer channels
+        # Privileged: only needed to read messages that do not mention the bot.
+        intents.message_content = settings.wants_message_content
+        super().__init__(
+            command_prefix=commands.when_mentioned,  # required by commands.Bot; no text commands
+            help_command=None,
+            intents=intents,
+            allowed_mentions=NO_MENTIONS,
+            tree_cls=CitebotTree,
+            **options,
+        )
+        self.settings = settings
+        self._asker = asker
+        self._store: AsyncStorage | None = None
+        workers = settings.max_concurrent_questions
+        # At most `workers` questions are computed at once; the rest wait on the semaphore
+        # (on the event loop, costing nothing) instead of queueing inside the executor.
+        self._question_slots = asyncio.Semaphore(workers)
+        self._executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="citebot-ask")
+        self._reload_lock = asyncio.Lock()
+        self.cooldowns = UserCooldowns(settings.ask_cooldown_rate, settings.ask_cooldown_seconds)
+
+    # ------------------------------------------------------------------ lifecycle
+
+    async def setup_hook(self) -> None:
+        if self._asker is None:
+            self._asker = await asyncio.to_thread(self._load_asker)
+        for problem in self._asker.corpus.problems:
+            log.warning("skipped %s", problem)
+        self._store = await AsyncStorage.open(self.settings.db_path)
+        for extension in EXTENSIONS:
+            await self.load_extension(extension)
+        await self._sync_commands()
+
+    async def _sync_commands(self) -> None:
+        if not self.settings.guild_ids:
+            synced = await self.tree.sync()
+            log.info("synced %d global commands (may take a while to show)", len(synced))
+            return
+        for guild_id in self.settings.guild_ids:
+            guild = discord.Object(id=guild_id)
+            self.tree.copy_global_to(guild=guild)
+            try:
+                synced = await self.tree.sync(guild=guild)
+            except discord.Forbidden as exc:
+                raise ConfigError(
+                    f"cannot register commands in guild {guild_id}: the bot is not in it or was "
+                    "invited without the applications.commands scope; fix CITEBOT_GUILD_IDS or "
+                    "invite the bot again"
+                ) from exc
+            log.info("synced %d commands to guild %d", len(synced), guild_id)
+
+    async def close(self) -> None:
+        try:
+            await super().close()
+        finally:
+            if self._store is not None:
+                store, self._store = self._store, None
+                await store.close()
+            self._executor.shutdown(wait=False, cancel_futures=True)
+
+    async def on_message(self, message: discord.Message, /) -> None:
+        """No text commands: the Channels cog answers questions asked in channels."""
+
+    async def on_ready(self) -> None:
+        log.info(
+            "logged in as %s (%s) in %d guilds", self.user, self.application_id, len(self.guilds)
+        )
+
+    # ------------------------------------------------------------------ the core
+
+    @property
+    def asker(self) -> Asker:
+        """The Asker serving questions now (replaced whole by /reload)."""
+        if self._asker is None:
+            raise BotError("The articles are still loading; try again in a moment.")
+        return self._asker
+
+    @property
+    def store(self) -> AsyncStorage:
+        if self._store is None:
+            raise BotError("The bot is still starting; try again in a moment.")
+        return self._store
+
+    def titles(self) -> dict[str, str]:
+        return {a.id: a.title for a in self.asker.corpus.articles}
+
+    async def ask(self, question: str, source: str | None = None) -> Answer:
+        """Answer on a worker thread, at most `max_concurrent_questions` at a time."""
+        asker = self.asker  # taken once: a reload meanwhile does not change this question
+        async with self._question_slots:
+            loop = asyncio.get_running_loop()
+            return await loop.run_in_executor(
+                self._executor, functools.partial(asker.ask, question, source)
+            )
+
+    async def record(
+        self,
+        answer: Answer,
+        *,
+        via: str,
+        private: bool = False,
+        guild_id: int | None = None,
+        channel_id: int | None = None,
+    ) -> StoredAnswer:
+        """Store the question and answer (committed before it returns, so before any reply)."""
+        return await self.store.record_answer(
+            answer,
+            via=via,
+            # A private question's text is never kept, whatever the setting.
+            log_question=self.settings.log_questions and not private,
+            guild_id=guild_id,
+            channel_id=channel_id,
+        )
+
+    def _load_asker(self, previous: Asker | None = None) -> Asker:
+        """Read the corpus folder and index it (blocking: run it on a thread)."""
+        settings = self.settings
+        corpus = load_corpus(
+            settings.corpus_dir, previous=previous.corpus if previous is not None else None
+        )
+        index = load_index(corpus, settings.cache_dir if settings.use_cache else None)
+        return Asker(
+            index,
+            min_confidence=settings.min_confidence,
+            max_question_chars=settings.max_question_chars,
+        )
+
+    async def reload_corpus(self) -> ReloadOutcome:
+        """Re-read the corpus off the event loop and swap the Asker in one assignment.
+
+        Questions already running finish on the Asker they started with. If the folder
+        cannot be read at all, the current Asker keeps serving and the error is returned.
+        """
+        async with self._reload_lock:
+            old = self.asker
+            try:
+                new = await asyncio.to_thread(self._load_asker, old)
+            except CitebotError as exc:
+                log.warning("reload failed, still serving version %s: %s", old.index.version, exc)
+                return ReloadOutcome(
+                    ok=False,
+                    articles=len(old.corpus.articles),
+                    old_version=old.index.version,
+                    new_version=None,
+                    error=str(exc),
+                )
+            self._asker = new
+            before, after = set(old.corpus.ids), set(new.corpus.ids)
+            log.info("reloaded the corpus: %s -> %s", old.index.version, new.index.version)
+            return ReloadOutcome(
+                ok=True,
+                articles=len(new.corpus.articles),
+                old_version=old.index.version,
+                new_version=new.index.version,
+                added=sorted(after - before),
+                removed=sorted(before - after),
+                problems=[(p.path, p.reason) for p in new.corpus.problems],
+            )
+
+
+class ShardedCitebotBot(CitebotBot, commands.AutoShardedBot):
+    """The same bot on several gateway shards (CITEBOT_SHARD_COUNT)."""
+
+
+def point_discord_at(settings: BotSettings) -> None:
+    """Use a REST and/or gateway proxy instead of Discord's own endpoints, when set.
+
+    discord.py reads these two class attributes for every request and connection,
+    so this affects the whole process.
+    """
+    import discord.gateway
+    import discord.http
+
+    if settings.discord_api_base:
+        discord.http.Route.BASE = settings.discord_api_base
+    if settings.discord_gateway_url:
+        discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(settings.discord_gateway_url)
+
+
+def create_bot(settings: Settings, asker: Asker | None = None, **options: Any) -> CitebotBot:
+    """The bot for these settings; `asker` skips loading the corpus (the tests share one)."""
+    settings = BotSettings.upgrade(settings)
+    point_discord_at(settings)
+    if settings.shard_count is not None:
+        return ShardedCitebotBot(settings, asker, shard_count=settings.shard_count, **options)
+    return CitebotBot(settings, asker, **options)

@@ -1,0 +1,113 @@
+"""/sources (the article list, paged with buttons) and /source (one article).
+
+The Previous/Next buttons are `DynamicItem`s whose custom id is the page they lead
+to (`citebot:sources:3`): a click is served from the id alone, by whichever bot
+process is running, so the buttons keep working after a restart without keeping a
+view per message in memory.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING, Any, Self
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot.chat import SOURCES_PAGE, sources_page_id
+from bot.cogs.ask import autocomplete_articles, citebot
+from bot.errors import report_error
+from bot.render import NO_MENTIONS, render_source, render_sources_page
+from citebot.errors import UnknownSourceError
+
+if TYPE_CHECKING:
+    from bot.client import CitebotBot
+
+
+class SourcesPageButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=SOURCES_PAGE):
+    """Previous / Next under the article list: `citebot:sources:<page it shows>`."""
+
+    def __init__(self, page: int, *, label: str = "Go", disabled: bool = False) -> None:
+        super().__init__(
+            discord.ui.Button(
+                label=label,
+                style=discord.ButtonStyle.secondary,
+                custom_id=sources_page_id(page),
+                disabled=disabled,
+            )
+        )
+        self.page = page
+
+    @classmethod
+    async def from_custom_id(
+        cls,
+        interaction: discord.Interaction[Any],
+        item: discord.ui.Item[Any],
+        match: re.Match[str],
+        /,
+    ) -> Self:
+        return cls(int(match["page"]))
+
+    async def callback(self, interaction: discord.Interaction[Any]) -> None:
+        try:
+            embed, view = sources_message(citebot(interaction), self.page)
+            await interaction.response.edit_message(
+                embed=embed, view=view, allowed_mentions=NO_MENTIONS
+            )
+        except Exception as exc:
+            await report_error(interaction, exc)
+
+
+def sources_message(bot: CitebotBot, page: int) -> tuple[discord.Embed, discord.ui.View | None]:
+    """The embed of one page and its Previous/Next buttons (none for a single page)."""
+    asker = bot.asker
+    embed, page, pages = render_sources_page(
+        asker.corpus.articles, page, version=asker.index.version
+    )
+    if pages == 1:
+        return embed, None
+    view = discord.ui.View(timeout=None)
+    # Distinct ids on every page: page-1 and page+1 (a disabled one still needs an id).
+    view.add_item(SourcesPageButton(page - 1, label="Previous", disabled=page <= 1))
+    view.add_item(SourcesPageButton(page + 1, label="Next", disabled=page >= pages))
+    return embed, view
+
+
+class Sources(commands.Cog):
+    """Listing and showing the articles."""
+
+    def __init__(self, bot: CitebotBot) -> None:
+        self.bot = bot
+
+    @app_commands.command(name="sources")
+    @app_commands.describe(page="Which page of the list to show (10 articles a page)")
+    async def sources(
+        self, interaction: discord.Interaction[CitebotBot], page: app_commands.Range[int, 1] = 1
+    ) -> None:
+        """List every article the bot answers from: title, date and id."""
+        embed, view = sources_message(self.bot, page)
+        await interaction.response.send_message(
+            embed=embed, view=view or discord.utils.MISSING, allowed_mentions=NO_MENTIONS
+        )
+
+    @app_commands.command(name="source")
+    @app_commands.describe(article="The article's id (start typing a title or id to pick one)")
+    @app_commands.autocomplete(article=autocomplete_articles)
+    async def source(self, interaction: discord.Interaction[CitebotBot], article: str) -> None:
+        """Show one article: title, date, source, link and its first paragraph."""
+        asker = self.bot.asker
+        found = asker.corpus.get(article.strip())
+        if found is None:
+            raise UnknownSourceError(article, asker.corpus.ids)
+        passages = sum(1 for p in asker.index.passages if p.article_id == found.id)
+        sentences = len(asker.index.sentences.get(found.id, []))
+        await interaction.response.send_message(
+            embed=render_source(found, passages=passages, sentences=sentences),
+            allowed_mentions=NO_MENTIONS,
+        )
+
+
+async def setup(bot: CitebotBot) -> None:
+    bot.add_dynamic_items(SourcesPageButton)
+    await bot.add_cog(Sources(bot))
