@@ -98,7 +98,7 @@ def _asker(settings: Settings) -> Asker:
     corpus = _load(settings)
     cache = settings.cache_dir if settings.use_cache else None
     return Asker(
-        load_index(corpus, cache),
+        load_index(corpus, cache, progress=sys.stderr.isatty()),
         min_confidence=settings.min_confidence,
         max_question_chars=settings.max_question_chars,
     )

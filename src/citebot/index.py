@@ -70,12 +70,17 @@ class Index:
                 self.doc_freq[term] = self.doc_freq.get(term, 0) + 1
 
     @classmethod
-    def build(cls, corpus: Corpus) -> Index:
+    def build(cls, corpus: Corpus, *, progress: bool = False) -> Index:
         """Split every article and index its passages (title words included)."""
         sentences: dict[str, list[Sentence]] = {}
         passages: list[Passage] = []
         terms: list[list[str]] = []
-        for article in corpus.articles:
+        articles: Sequence[Article] = corpus.articles
+        if progress and len(articles) >= 50:
+            from tqdm import tqdm
+
+            articles = tqdm(articles, desc="indexing", unit="article", leave=False)
+        for article in articles:
             article_sentences = split_sentences(article)
             sentences[article.id] = article_sentences
             title_terms = tokenize(article.title)
@@ -133,10 +138,10 @@ def _cache_key(corpus: Corpus) -> str:
     return digest[:24]
 
 
-def load_index(corpus: Corpus, cache_dir: Path | None) -> Index:
+def load_index(corpus: Corpus, cache_dir: Path | None, *, progress: bool = False) -> Index:
     """The index of `corpus`, from the cache when it holds this exact content, else built."""
     if cache_dir is None:
-        return Index.build(corpus)
+        return Index.build(corpus, progress=progress)
     path = cache_dir / f"index-{_cache_key(corpus)}.pickle"
     try:
         with path.open("rb") as fh:
@@ -148,7 +153,7 @@ def load_index(corpus: Corpus, cache_dir: Path | None) -> Index:
         pass
     except Exception as exc:  # a truncated or foreign file: never trusted, rebuilt
         log.warning("index cache %s is unreadable (%s); rebuilding", path, exc)
-    index = Index.build(corpus)
+    index = Index.build(corpus, progress=progress)
     _save(index, path, _cache_key(corpus))
     return index
 
