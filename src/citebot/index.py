@@ -18,7 +18,7 @@ import logging
 import os
 import pickle
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -75,8 +75,8 @@ class Index:
         sentences: dict[str, list[Sentence]] = {}
         passages: list[Passage] = []
         terms: list[list[str]] = []
-        articles: Sequence[Article] = corpus.articles
-        if progress and len(articles) >= 50:
+        articles: Iterable[Article] = corpus.articles
+        if progress and len(corpus.articles) >= 50:
             from tqdm import tqdm
 
             articles = tqdm(articles, desc="indexing", unit="article", leave=False)
