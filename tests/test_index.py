@@ -77,28 +77,50 @@ def test_cache_is_reused_and_invalidated(tmp_path: Path) -> None:
     article = corpus_dir / "a.md"
     article.write_text("# A\n\nThe bridge opened on Tuesday.\n")
     first = load_index(load_corpus(corpus_dir), cache)
-    (cached,) = cache.glob("index-*.pickle")
-    stamp = cached.stat().st_mtime_ns
+    cached = sorted(cache.glob("index-*"))
+    assert [p.suffix for p in cached] == [".bm25", ".tables"]
+    stamps = [p.stat().st_mtime_ns for p in cached]
     again = load_index(load_corpus(corpus_dir), cache)
-    assert cached.stat().st_mtime_ns == stamp and again.version == first.version
+    assert [p.stat().st_mtime_ns for p in cached] == stamps
+    assert again.version == first.version
     article.write_text("# A\n\nThe tunnel opened on Friday.\n")
     edited = load_index(load_corpus(corpus_dir), cache)
     assert edited.search(tokenize("tunnel"), 1)
-    assert len(list(cache.glob("index-*.pickle"))) == 2
+    assert len(list(cache.glob("index-*"))) == 4
 
 
+@pytest.mark.parametrize("suffix", [".bm25", ".tables"])
 def test_corrupt_cache_is_rebuilt_not_trusted(
-    tmp_path: Path, caplog: pytest.LogCaptureFixture
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, suffix: str
 ) -> None:
-    """A truncated cache file is detected, logged and replaced by a fresh index."""
+    """A truncated cache file (weights or tables) is detected, logged and rebuilt."""
     corpus_dir, cache = tmp_path / "corpus", tmp_path / "cache"
     corpus_dir.mkdir()
     (corpus_dir / "a.md").write_text("# A\n\nThe bridge opened on Tuesday.\n")
     load_index(load_corpus(corpus_dir), cache)
-    (cached,) = cache.glob("index-*.pickle")
-    cached.write_bytes(cached.read_bytes()[:20])
+    (cached,) = cache.glob(f"index-*{suffix}")
+    size = cached.stat().st_size
+    cached.write_bytes(cached.read_bytes()[: size // 2])
     with caplog.at_level(logging.WARNING):
         index = load_index(load_corpus(corpus_dir), cache)
     assert "unreadable" in caplog.text
     assert index.search(tokenize("bridge"), 1)
-    assert cached.stat().st_size > 20
+    assert cached.stat().st_size == size
+
+
+def test_search_matches_rank_bm25_on_the_shipped_corpus(shipped_corpus: Corpus) -> None:
+    """The sparse engine ranks the shipped corpus's passages exactly as rank-bm25 BM25Plus."""
+    from rank_bm25 import BM25Plus
+
+    index = Index.build(shipped_corpus)
+    docs = [tokenize(index.article(p.article_id).title) + tokenize(p.text) for p in index.passages]
+    reference = BM25Plus(docs)
+    for question in ("when did the Hetao park open", "Mayor Park Hong Kong officials", "大公坊"):
+        terms = tokenize(question)
+        expected = reference.get_scores(terms)
+        hits = index.search(terms, len(docs))
+        assert [h.passage.index for h in hits] == sorted(
+            range(len(docs)), key=lambda i: (-expected[i], i)
+        )
+        for h in hits:
+            assert abs(h.score - expected[h.passage.index]) < 1e-6

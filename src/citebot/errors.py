@@ -16,10 +16,6 @@ class CorpusError(CitebotError):
         self.reason = reason
 
 
-class IndexError_(CitebotError):
-    """The persisted index is stale, corrupt or unreadable; it is rebuilt, never trusted."""
-
-
 class QuestionError(CitebotError):
     """A question cannot be asked as given (empty, too long, unknown source id)."""
 

@@ -7,6 +7,10 @@ passages an idf of 0 and floors negative ones, which with two articles silences
 most of the vocabulary. A passage is indexed with its article's title, because
 titles name what an article is about in words its passages may not repeat.
 
+Scoring is `bm25.BM25Index`: the same BM25Plus scores as rank-bm25 (a parity test
+checks them within 1e-6), precomputed per term and summed sparsely, so a query costs
+a fraction of a millisecond at 100k passages instead of rank-bm25's Python loop.
+
 The index is cached on disk under a key made of the corpus content and the index
 format, so a restart does not re-index an unchanged corpus and any edit is seen.
 """
@@ -23,8 +27,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from rank_bm25 import BM25Plus
 
+from citebot.bm25 import BM25Index, IndexFormatError
 from citebot.corpus import Article, Corpus
 from citebot.passages import Passage, Sentence, make_passages, split_sentences
 from citebot.text import tokenize
@@ -32,7 +36,7 @@ from citebot.text import tokenize
 log = logging.getLogger(__name__)
 
 # Bump when tokenisation, passage rules or the stored layout change: old caches are ignored.
-INDEX_FORMAT = 1
+INDEX_FORMAT = 2
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,23 +55,18 @@ class Index:
         corpus: Corpus,
         sentences: dict[str, list[Sentence]],
         passages: list[Passage],
-        passage_terms: list[list[str]],
+        bm25: BM25Index,
     ) -> None:
         self.corpus = corpus
         self.sentences = sentences
         self.passages = passages
-        self.passage_terms = passage_terms
+        self.bm25 = bm25
         self._articles = {a.id: a for a in corpus.articles}
         by_article: dict[str, list[int]] = {}
         for i, p in enumerate(passages):
             by_article.setdefault(p.article_id, []).append(i)
         self._article_passages = {k: np.asarray(v, dtype=np.int64) for k, v in by_article.items()}
-        # rank-bm25 divides by the average length: an empty corpus gets a dummy document.
-        self._bm25 = BM25Plus(passage_terms or [["\x00"]])
-        self.doc_freq: dict[str, int] = {}
-        for terms in passage_terms:
-            for term in set(terms):
-                self.doc_freq[term] = self.doc_freq.get(term, 0) + 1
+        self.doc_freq = _DocFreq(bm25)
 
     @classmethod
     def build(cls, corpus: Corpus, *, progress: bool = False) -> Index:
@@ -87,7 +86,7 @@ class Index:
             for p in make_passages(article, article_sentences):
                 passages.append(p.model_copy(update={"index": len(passages)}))
                 terms.append(title_terms + tokenize(p.text))
-        return cls(corpus, sentences, passages, terms)
+        return cls(corpus, sentences, passages, BM25Index.build(terms))
 
     @property
     def version(self) -> str:
@@ -100,37 +99,40 @@ class Index:
     def idf(self, term: str) -> float:
         """BM25Plus idf; a term the corpus never uses gets the largest possible idf."""
         n = len(self.passages)
-        return float(np.log((n + 1) / max(self.doc_freq.get(term, 0), 0.5)))
+        return float(np.log((n + 1) / max(self.bm25.document_frequency(term), 0.5)))
 
     def search(self, terms: Sequence[str], k: int, article_id: str | None = None) -> list[Hit]:
         """The k best passages for the query terms, optionally within one article."""
         if not self.passages or not terms:
             return []
-        scores = np.asarray(self._bm25.get_scores(list(terms)), dtype=np.float64)
+        allowed = None
         if article_id is not None:
             allowed = self._article_passages.get(article_id)
             if allowed is None:
                 return []
-            mask = np.full(scores.shape, -np.inf)
-            mask[allowed] = 0.0
-            scores = scores + mask
-        order = np.lexsort((np.arange(len(scores)), -scores))[:k]
-        return [Hit(self.passages[i], float(scores[i])) for i in order if np.isfinite(scores[i])]
+        ids, scores = self.bm25.top_k(list(terms), k, allowed=allowed)
+        return [Hit(self.passages[int(i)], float(s)) for i, s in zip(ids, scores, strict=True)]
 
     def term_contributions(self, terms: Sequence[str], passage_index: int) -> dict[str, float]:
         """Each query term's share of one passage's score (the per-query constant excluded)."""
-        doc_terms = self.passage_terms[passage_index]
-        out: dict[str, float] = {}
-        length = len(doc_terms)
-        bm = self._bm25
-        for term in dict.fromkeys(terms):
-            tf = doc_terms.count(term)
-            if tf == 0:
-                continue
-            norm = bm.k1 * (1 - bm.b + bm.b * length / bm.avgdl)
-            weight = bm.idf.get(term, 0.0) * (tf * (bm.k1 + 1)) / (norm + tf)
-            out[term] = round(float(weight) * terms.count(term), 4)
-        return out
+        weights = self.bm25.term_weights(list(terms), passage_index)
+        return {t: round(w, 4) for t, w in weights.items() if w > 0}
+
+
+class _DocFreq:
+    """Read-only `term -> number of passages` view of the BM25 index (no second copy)."""
+
+    def __init__(self, bm25: BM25Index) -> None:
+        self._bm25 = bm25
+
+    def get(self, term: str, default: int = 0) -> int:
+        return self._bm25.document_frequency(term) or default
+
+    def __getitem__(self, term: str) -> int:
+        found = self._bm25.document_frequency(term)
+        if not found:
+            raise KeyError(term)
+        return found
 
 
 def _cache_key(corpus: Corpus) -> str:
@@ -139,38 +141,48 @@ def _cache_key(corpus: Corpus) -> str:
 
 
 def load_index(corpus: Corpus, cache_dir: Path | None, *, progress: bool = False) -> Index:
-    """The index of `corpus`, from the cache when it holds this exact content, else built."""
+    """The index of `corpus`, from the cache when it holds this exact content, else built.
+
+    The cache is two files named by a key of the corpus content and the index format:
+    the BM25 weights in `BM25Index`'s checksummed binary form, and the sentence and
+    passage tables. Both are written atomically; a missing, stale, truncated or corrupt
+    one is never trusted: the index is rebuilt and the cache rewritten.
+    """
     if cache_dir is None:
         return Index.build(corpus, progress=progress)
-    path = cache_dir / f"index-{_cache_key(corpus)}.pickle"
+    key = _cache_key(corpus)
+    tables, weights = cache_dir / f"index-{key}.tables", cache_dir / f"index-{key}.bm25"
     try:
-        with path.open("rb") as fh:
+        with tables.open("rb") as fh:
             state = pickle.load(fh)
-        if state["key"] == _cache_key(corpus):
-            return Index(corpus, state["sentences"], state["passages"], state["terms"])
-        log.warning("index cache %s is for another corpus; rebuilding", path)
+        if state["key"] != key:
+            raise IndexFormatError(f"{tables} was written for another corpus")
+        bm25 = BM25Index.load(weights)
+        if bm25.n_docs != len(state["passages"]):
+            raise IndexFormatError(f"{weights} does not match {tables}")
+        return Index(corpus, state["sentences"], state["passages"], bm25)
     except FileNotFoundError:
         pass
-    except Exception as exc:  # a truncated or foreign file: never trusted, rebuilt
-        log.warning("index cache %s is unreadable (%s); rebuilding", path, exc)
+    except Exception as exc:  # truncated, corrupt or foreign: never trusted, rebuilt
+        log.warning("index cache %s is unreadable (%s); rebuilding", tables.parent, exc)
     index = Index.build(corpus, progress=progress)
-    _save(index, path, _cache_key(corpus))
+    _save(index, tables, weights, key)
     return index
 
 
-def _save(index: Index, path: Path, key: str) -> None:
-    """Write atomically (temp file + rename); a cache that cannot be written is only a warning."""
-    state = {
-        "key": key,
-        "sentences": index.sentences,
-        "passages": index.passages,
-        "terms": index.passage_terms,
-    }
+def _save(index: Index, tables: Path, weights: Path, key: str) -> None:
+    """Write both cache files atomically; a cache that cannot be written is only a warning."""
+    state = {"key": key, "sentences": index.sentences, "passages": index.passages}
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".index-", suffix=".tmp")
-        with os.fdopen(fd, "wb") as fh:
-            pickle.dump(state, fh, protocol=pickle.HIGHEST_PROTOCOL)
-        os.replace(tmp, path)
+        tables.parent.mkdir(parents=True, exist_ok=True)
+        index.bm25.save(weights)
+        fd, tmp = tempfile.mkstemp(dir=tables.parent, prefix=".index-", suffix=".tmp")
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                pickle.dump(state, fh, protocol=pickle.HIGHEST_PROTOCOL)
+            os.replace(tmp, tables)
+        finally:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
     except OSError as exc:
-        log.warning("cannot write the index cache to %s (%s); continuing without it", path, exc)
+        log.warning("cannot write the index cache to %s (%s); continuing without it", tables, exc)
