@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
+import sqlite3
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -181,16 +182,30 @@ class CitebotBot(commands.Bot):
         private: bool = False,
         guild_id: int | None = None,
         channel_id: int | None = None,
-    ) -> StoredAnswer:
-        """Store the question and answer (committed before it returns, so before any reply)."""
-        return await self.store.record_answer(
-            answer,
-            via=via,
-            # A private question's text is never kept, whatever the setting.
-            log_question=self.settings.log_questions and not private,
-            guild_id=guild_id,
-            channel_id=channel_id,
-        )
+    ) -> StoredAnswer | None:
+        """Store the question and answer (committed before it returns, so before any reply).
+
+        None when the database refuses the write (locked for longer than its busy timeout,
+        which SQLite spends retrying; a full disk): that is logged as an error, and the
+        answer is still sent, without the buttons that need its row.
+        """
+        try:
+            return await self.store.record_answer(
+                answer,
+                via=via,
+                # A private question's text is never kept, whatever the setting.
+                log_question=self.settings.log_questions and not private,
+                guild_id=guild_id,
+                channel_id=channel_id,
+            )
+        except sqlite3.Error as exc:
+            log.error(
+                "could not store a %s answer in %s (%s); it is sent without its buttons",
+                via,
+                self.settings.db_path,
+                exc,
+            )
+            return None
 
     def _load_asker(self, previous: Asker | None = None) -> Asker:
         """Read the corpus folder and index it (blocking: run it on a thread)."""

@@ -61,10 +61,27 @@ def user_message(error: BaseException) -> str | None:
     return None
 
 
+# Discord's answers once an interaction can no longer be answered: acknowledged after its
+# 3 seconds (10062), or its 15-minute token has expired (50027, 10015).
+EXPIRED_CODES = frozenset({10062, 50027, 10015})
+
+
+def interaction_expired(error: BaseException) -> bool:
+    """Whether Discord refused because the interaction can no longer be answered at all."""
+    if isinstance(error, app_commands.CommandInvokeError):
+        error = error.original
+    return isinstance(error, discord.HTTPException) and error.code in EXPIRED_CODES
+
+
 async def report_error(interaction: discord.Interaction, error: BaseException) -> None:
     """Tell the user briefly (ephemeral) and log: a traceback for bugs, one line otherwise."""
-    message = user_message(error)
     where = _describe(interaction)
+    if interaction_expired(error):
+        # Network weather, not a bug; and any reply would be refused the same way.
+        cause = error.original if isinstance(error, app_commands.CommandInvokeError) else error
+        log.warning("%s: the interaction expired before it was answered (%s)", where, cause)
+        return
+    message = user_message(error)
     if message is None:
         cause = error.original if isinstance(error, app_commands.CommandInvokeError) else error
         log.error("unexpected error in %s", where, exc_info=cause)

@@ -153,10 +153,14 @@ class Storage:
         self._db.execute("BEGIN IMMEDIATE")
         try:
             yield
+            self._db.execute("COMMIT")
         except BaseException:
-            self._db.execute("ROLLBACK")
+            # After some errors (a full disk) SQLite has already rolled back, and a second
+            # ROLLBACK would raise and hide the real error. A failed COMMIT (busy) may leave
+            # the transaction open, and then every later write would be refused.
+            if self._db.in_transaction:
+                self._db.execute("ROLLBACK")
             raise
-        self._db.execute("COMMIT")
 
     def _hash_key(self) -> bytes:
         """A random per-database key for question hashes (no cross-database dictionary)."""

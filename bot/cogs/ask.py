@@ -147,8 +147,13 @@ def context_text(bot: CitebotBot, stored: StoredAnswer) -> str:
     )
 
 
-def answer_view(stored: StoredAnswer) -> discord.ui.View:
-    """The buttons under an answer (no timeout: they work as long as the row exists)."""
+def answer_view(stored: StoredAnswer | None) -> discord.ui.View | None:
+    """The buttons under an answer (no timeout: they work as long as the row exists).
+
+    None when the answer could not be stored: every button needs its row.
+    """
+    if stored is None:
+        return None
     view = discord.ui.View(timeout=None)
     actions = ["context", "why", "up", "down"] if stored.answer.answered else ["why", "up", "down"]
     for action in actions:
