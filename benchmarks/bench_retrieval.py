@@ -54,8 +54,6 @@ N_QUERIES = 1000
 WARMUP = 20
 K = 10
 SIZES = {"10k": 10_000, "100k": 100_000, "1M": 1_000_000}
-# Later: the whole question -> cited answer path.  Not wired yet: never print a fake number.
-FULL_ANSWER = "n/a (pipeline not wired)"
 
 
 # ----------------------------------------------------------------------- corpus
@@ -358,8 +356,8 @@ def report(results: list[dict[str, Any]]) -> str:
             f"### Top-{K} latency, {key} queries (ms, p50 / p99)",
             "",
             "| passages | ours | bm25s | rank_bm25 (queries) | ours/bm25s p50 "
-            "| ours/rank_bm25 p50 | top-10 overlap bm25s / rank_bm25 | full answer p50 |",
-            "|---|---|---|---|---|---|---|---|",
+            "| ours/rank_bm25 p50 | top-10 overlap bm25s / rank_bm25 |",
+            "|---|---|---|---|---|---|---|",
         ]
         for r in results:
             o, s, rb = r["ours"], r.get("bm25s"), r.get("rank_bm25")
@@ -373,7 +371,7 @@ def report(results: list[dict[str, Any]]) -> str:
             ov_r = f"{rb[key]['overlap_with_ours']:.3f}" if rb and key in rb else "-"
             lines.append(
                 f"| {r['label']} | {fmt_lat(o, key)} | {fmt_lat(s, key)} | {rank_col} "
-                f"| {ratio(o, s, key)} | {ratio(o, rb, key)} | {ov_s} / {ov_r} | {FULL_ANSWER} |"
+                f"| {ratio(o, s, key)} | {ratio(o, rb, key)} | {ov_s} / {ov_r} |"
             )
     return "\n".join(lines)
 

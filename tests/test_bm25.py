@@ -13,6 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from rank_bm25 import BM25Okapi, BM25Plus
 
+from citebot import binfile
 from citebot import bm25 as bm25_module
 from citebot.bm25 import FORMAT_VERSION, BM25Index, IndexFormatError
 
@@ -474,7 +475,7 @@ def test_interrupted_save_leaves_the_old_index(
         seen.append(Path(src))
         raise KeyboardInterrupt  # stands in for a kill between write and rename
 
-    monkeypatch.setattr(bm25_module.os, "replace", die)
+    monkeypatch.setattr(binfile.os, "replace", die)
     with pytest.raises(KeyboardInterrupt):
         BM25Index.build([["new"]] * 5).save(path)
     monkeypatch.undo()
@@ -538,3 +539,102 @@ def test_progress_bar_build_is_identical() -> None:
     """progress=True only adds a bar; the index is the same."""
     docs = zipf_corpus(50, 100, seed=1)
     same_results(BM25Index.build(docs), BM25Index.build(docs, progress=True), [["w1", "w2"]])
+
+
+# ------------------------------------------------------------ incremental updates
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.data())
+def test_updated_equals_a_fresh_build(data: st.DataObject) -> None:
+    """Dropping, renumbering and adding documents gives the index a fresh build of the new
+    document list gives: bit-identical scores, rankings and weights, vocabulary included."""
+    old = data.draw(st.lists(st.lists(st.sampled_from("abcdefg"), max_size=6), max_size=8))
+    keep = [data.draw(st.booleans()) for _ in old]
+    added = data.draw(st.lists(st.lists(st.sampled_from("efghij"), max_size=6), max_size=4))
+    kept = [d for d, k in zip(old, keep, strict=True) if k]
+    # Interleave: each added doc goes before some kept position.
+    slots = sorted(data.draw(st.integers(0, len(kept))) for _ in added)
+    new_docs: Docs = []
+    new_id = [-1] * len(old)
+    added_at = []
+    kept_ids = [i for i, k in enumerate(keep) if k]
+    a = 0
+    for pos in range(len(kept) + 1):
+        while a < len(added) and slots[a] == pos:
+            added_at.append(len(new_docs))
+            new_docs.append(added[a])
+            a += 1
+        if pos < len(kept):
+            new_id[kept_ids[pos]] = len(new_docs)
+            new_docs.append(kept[pos])
+    updated = BM25Index.build(old).updated(new_id, added, added_at)
+    fresh = BM25Index.build(new_docs)
+    assert sorted(updated._terms) == sorted(fresh._terms)
+    queries = [list("abc"), list("efij"), ["a", "a", "j"], [], ["zz"]]
+    same_results(updated, fresh, queries)
+    np.testing.assert_array_equal(updated._lengths, fresh._lengths)
+
+
+def test_updated_refuses_inconsistent_numbering() -> None:
+    """new_id and added_at must number the new documents 0..n-1 once each, in order."""
+    index = BM25Index.build([["a"], ["b"], ["c"]])
+    for new_id, added_at in (
+        ([0, 1, 1], []),  # two docs on one id
+        ([1, 0, 2], []),  # kept docs out of order
+        ([0, 1, 2], [2]),  # an added doc on a kept doc's id
+        ([0, -1, 1], [5]),  # out of range
+        ([0, 1], []),  # one entry per old doc
+    ):
+        with pytest.raises(ValueError, match=r"number|entry"):
+            index.updated(new_id, [["x"]] * len(added_at), added_at)
+    with pytest.raises(TypeError):
+        index.updated([0, 1, 2], ["abc"], [3])
+
+
+def test_updated_index_survives_a_save(tmp_path: Path) -> None:
+    """An updated index saves and loads like a built one (the tf column included)."""
+    updated = BM25Index.build([["a", "b"], ["b"]]).updated([-1, 0], [["c", "c"]], [1])
+    updated.save(tmp_path / "u.bm25")
+    loaded = BM25Index.load(tmp_path / "u.bm25")
+    same_results(loaded, BM25Index.build([["b"], ["c", "c"]]), [["b", "c"], ["a"]])
+    again = loaded.updated([0, 1], [["a"]], [2])
+    same_results(again, BM25Index.build([["b"], ["c", "c"], ["a"]]), [["a", "c"]])
+
+
+def test_large_term_frequencies_round_trip(tmp_path: Path) -> None:
+    """A term repeated more than 65,535 times in one document is stored exactly."""
+    docs = [["w"] * 70_000 + ["x"], ["x"]]
+    BM25Index.build(docs).save(tmp_path / "big.bm25")
+    loaded = BM25Index.load(tmp_path / "big.bm25")
+    assert int(loaded._tf.max()) == 70_000
+    same_results(loaded.updated([0, 1], [["w"]], [2]), BM25Index.build([*docs, ["w"]]), [["w"]])
+
+
+def test_from_ids_checks_its_input() -> None:
+    """Term ids out of range, lengths that do not add up, or an unused term raise."""
+    ok = BM25Index.from_ids(np.array([0, 1, 1]), np.array([2, 1]), ["a", "b"])
+    same_results(ok, BM25Index.build([["a", "b"], ["b"]]), [["a", "b"]])
+    with pytest.raises(ValueError, match="term ids"):
+        BM25Index.from_ids(np.array([0, 2]), np.array([2]), ["a", "b"])
+    with pytest.raises(ValueError, match="add up"):
+        BM25Index.from_ids(np.array([0, 1]), np.array([1]), ["a", "b"])
+    with pytest.raises(ValueError, match="every term"):
+        BM25Index.from_ids(np.array([0, 0]), np.array([2]), ["a", "b"])
+
+
+def test_chunked_building_equals_one_chunk(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Build and update work chunk by chunk to bound memory; tiny chunks change nothing."""
+    docs = zipf_corpus(60, 40, seed=3)
+    added = zipf_corpus(5, 50, seed=4)
+    new_id = np.array([i if i % 7 else -1 for i in range(60)])
+    new_id[new_id >= 0] = np.arange(int((new_id >= 0).sum()))
+    at = np.arange(int((new_id >= 0).sum()), int((new_id >= 0).sum()) + 5)
+    whole = BM25Index.build(docs)
+    whole_updated = whole.updated(new_id, added, at)
+    monkeypatch.setattr(bm25_module.postings, "CHUNK", 7)
+    queries = mixed_queries(docs + added, 30, seed=5)
+    same_results(BM25Index.build(docs), whole, queries)
+    same_results(BM25Index.build(docs).updated(new_id, added, at), whole_updated, queries)
+    kept = [d for d, i in zip(docs, new_id, strict=True) if i >= 0]
+    same_results(whole_updated, BM25Index.build(kept + added), queries)

@@ -7,6 +7,7 @@ import itertools
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from citebot import passages
 from citebot.corpus import Corpus
 from citebot.passages import make_passages, split_sentences
 from tests.conftest import make_article
@@ -81,3 +82,96 @@ def test_offsets_hold_for_any_text(body: str) -> None:
         assert body[s.start : s.end] == s.text and s.text.strip()
     for p in make_passages(article, sentences):
         assert body[p.start : p.end] == p.text
+
+
+# ------------------------------------------------------- the plain-text fast path
+
+_PIECES = [
+    *"the mayor opened bridge city council said prices rose Smith Paris Hong Kong".split(),
+    *"Mr Dr St Gen Jan etc no vs Inc U.S e.g a I A B".split(),  # abbreviations and initials
+    *"12 1998 3.5 5,000 2.0 7 100".split(),
+    "city's",
+    "don't",
+    "'quoted'",
+    "(aside)",
+    '"said"',
+    "well-known",
+    "–",
+    "—",
+]
+_GLUE = [" ", " ", " ", " ", ". ", "? ", "! ", ", ", "; ", ": ", ".", "  ", " - ", "... ", "\n"]
+
+
+def _pysbd_spans(text: str) -> list[tuple[int, int]]:
+    """What the pysbd path gives for one line group (the fast path switched off)."""
+    real = passages._plain_split
+    passages._plain_split = lambda _text: None
+    try:
+        return list(passages._segment(text, 0, len(text)))
+    finally:
+        passages._plain_split = real
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    st.lists(st.tuples(st.sampled_from(_PIECES), st.sampled_from(_GLUE)), min_size=1, max_size=14)
+)
+def test_fast_split_agrees_with_pysbd(parts: list[tuple[str, str]]) -> None:
+    """Wherever the fast path takes a text, it splits it exactly as pysbd does."""
+    text = "".join(word + glue for word, glue in parts).strip().replace("\n", " ")
+    if not text:
+        return
+    fast = passages._plain_split(text)
+    if fast is not None:
+        assert fast == _pysbd_spans(text), text
+
+
+def test_fast_split_takes_plain_news_text() -> None:
+    """Ordinary sentences take the fast path; quotes, brackets and abbreviations do not."""
+    assert passages._plain_split("The mayor spoke on Tuesday. Prices rose 3.5 percent.") == [
+        (0, 27),
+        (28, 52),
+    ]
+    assert passages._plain_split("The city's budget grew in 1998. Did it?") == [(0, 31), (32, 39)]
+    for hard in (
+        "Mr. Smith spoke.",
+        'He said "no." Then',
+        "It rose (a lot). Then",
+        "Item 12. Next",
+    ):
+        assert passages._plain_split(hard) is None
+
+
+def test_fast_split_agrees_with_pysbd_on_the_shipped_corpus(shipped_corpus: Corpus) -> None:
+    """Every line group of the shipped articles that the fast path takes, pysbd splits alike."""
+    taken = 0
+    for article in shipped_corpus.articles:
+        body = article.body
+        for b_start, b_end in passages._blocks(body):
+            for start, end in passages._line_groups(body, b_start, b_end):
+                text = body[start:end].replace("\n", " ")
+                fast = passages._plain_split(text)
+                if fast is not None:
+                    taken += 1
+                    assert fast == _pysbd_spans(text)
+    assert taken
+
+
+def test_spans_and_bounds_match_the_objects(shipped_corpus: Corpus) -> None:
+    """sentence_spans/passage_bounds are split_sentences/make_passages without objects."""
+    for article in shipped_corpus.articles:
+        spans = passages.sentence_spans(article.body)
+        sentences = split_sentences(article)
+        assert spans == [(s.start, s.end, s.paragraph) for s in sentences]
+        assert passages.passage_bounds(article.body, spans) == [
+            (p.first_sentence, p.last_sentence) for p in make_passages(article, sentences)
+        ]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(max_size=80))
+def test_word_counts_are_runs_of_non_space(text: str) -> None:
+    """Passage word counts (str.split) count exactly the \\S+ runs, for any characters."""
+    import re
+
+    assert len(text.split()) == len(re.findall(r"\S+", text))

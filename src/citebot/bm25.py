@@ -21,8 +21,8 @@ machine; see benchmarks/bench_retrieval.py and benchmarks/README.md):
   corpus (1,000 queries).  The exact-sum grid below needs 53 bits too.  Cost: 12 bytes per
   posting instead of 8 (50 MB on disk for 100k passages, 457 MB for 1M).
 * Exact ties: weights are snapped to a 2**-32 grid (error <= 1.2e-10), so sums are exact in any
-  order and mathematically tied documents score bit-identically (see _GRID); plain float sums
-  split such ties by rounding noise, and "ties go to the lower id" would not hold.
+  order and mathematically tied documents score bit-identically (see postings.GRID); plain
+  float sums split such ties by rounding noise, and "ties go to the lower id" would not hold.
 * Accumulation: `np.bincount(ids, weights, minlength=n)` over the concatenated postings (0.17 ms
   for a median 83k postings at 100k docs) beat per-term `buf[ids] += w` (0.45 ms) and matched
   `np.add.at` (0.17 ms).  Queries with few postings skip the n-sized buffer: a stable argsort
@@ -39,21 +39,19 @@ machine; see benchmarks/bench_retrieval.py and benchmarks/README.md):
 * Build is vectorised: tokens -> ids through a C-level dict map, then one in-place int64 sort
   of `term*n + doc` keys gives (term, doc, tf) runs; no per-document Python dicts.  1M passages
   (45M tokens): 29 s, 1.26 GB traced peak.
-* File: one binary file -- 32-byte prelude (magic, format version, header length, header CRC32),
-  a JSON header (parameters, array table, payload CRC32), then 64-byte-aligned raw arrays,
-  memory-mapped on load.  Loading verifies both CRCs (zlib.crc32: ~4 GB/s, 0.1 s for 457 MB)
-  and that uncovered bytes are zero, so a corrupt file raises instead of mis-ranking.
+* File: one `citebot.binfile` file -- prelude, JSON header (parameters, array table, payload
+  CRC32), then 64-byte-aligned raw arrays, memory-mapped on load.  Loading verifies both CRCs
+  (zlib.crc32: ~4 GB/s, 0.1 s for 457 MB), so a corrupt file raises instead of mis-ranking.
+* Incremental update: each posting's tf (uint16 on disk when it fits) and each document's
+  length are kept too (+2 bytes per posting, 79 MB at 1M passages), so `updated` can drop,
+  renumber and add documents by merging posting keys and recomputing the weights (idf and
+  avgdl change with any edit, so every weight does) without re-reading kept documents; see
+  `citebot.postings`.
 * Queries never write to shared state, so one index can serve several threads.
 """
 
 from __future__ import annotations
 
-import json
-import mmap as mmap_module
-import os
-import struct
-import tempfile
-import zlib
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from itertools import chain, count
@@ -63,42 +61,30 @@ from typing import Any, Final
 import numpy as np
 import numpy.typing as npt
 
-from citebot.errors import CitebotError
+from citebot import postings
+from citebot.binfile import IndexFormatError, read_arrays, write_arrays
 
 __all__ = ["FORMAT_VERSION", "BM25Index", "IndexFormatError"]
 
-FORMAT_VERSION: Final = 1
+FORMAT_VERSION: Final = 2
 _MAGIC: Final = b"CBBM25IX"
-# magic, format version, header length, header crc32, 12 reserved bytes (must be zero).
-_PRELUDE: Final = struct.Struct("<8sIII12s")
-_ALIGN: Final = 64
 # Queries with fewer than n/_SPARSE_RATIO postings are summed without touching all n docs
 # (measured crossover ~n/40 at both 100k and 1M docs, see module docstring).
 _SPARSE_RATIO: Final = 40
 # Size of the strided sample whose k-th best score bounds the true k-th best from below.
 _SAMPLE: Final = 2048
-# Weights are multiples of 1/_GRID (error <= 1.2e-10 each), so float64 sums of them are exact
-# up to 2**21 whatever the order: documents whose scores are mathematically tied (e.g. two
-# terms with equal df, one in each of two same-length docs) get bit-identical scores, and the
-# lower-id tie-break really applies.  Plain float sums would split such ties by rounding noise.
-_GRID: Final = float(2**32)
-# Postings converted per step while building: bounds temporaries to a few tens of MB.
-_CHUNK: Final = 1 << 22
-_ARRAYS: Final = ("vocab", "idf", "indptr", "doc_ids", "weights")
-_DTYPES: Final[dict[str, np.dtype[Any]]] = {
-    "vocab": np.dtype(np.uint8),
-    "idf": np.dtype("<f8"),
-    "indptr": np.dtype("<i8"),
-    "doc_ids": np.dtype("<i4"),
-    "weights": np.dtype("<f8"),
+_DTYPES: Final[dict[str, tuple[str, ...]]] = {
+    "vocab": ("|u1",),
+    "idf": ("<f8",),
+    "indptr": ("<i8",),
+    "doc_ids": ("<i4",),
+    "weights": ("<f8",),
+    "tf": ("<u2", "<u4"),
+    "lengths": ("<i4",),
 }
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
-
-
-class IndexFormatError(CitebotError, ValueError):
-    """A saved BM25 index is truncated, corrupt, or of an unsupported format version."""
 
 
 class BM25Index:
@@ -121,6 +107,8 @@ class BM25Index:
         indptr: IntArray,
         doc_ids: npt.NDArray[np.int32],
         weights: FloatArray,
+        tf: npt.NDArray[Any],
+        lengths: npt.NDArray[Any],
     ) -> None:
         """Wrap already-built arrays; use `build` or `load` instead."""
         self.n_docs = n_docs
@@ -131,6 +119,8 @@ class BM25Index:
         self._indptr = indptr
         self._doc_ids = doc_ids
         self._weights = weights
+        self._tf = tf
+        self._lengths = lengths
 
     # ------------------------------------------------------------------ build
 
@@ -150,11 +140,7 @@ class BM25Index:
             # A str is a Sequence[str] too: indexing its characters is never what was meant.
             raise TypeError("each document must be a sequence of tokens, not a str")
         n = len(docs)
-        if n >= 2**31:
-            raise ValueError("more than 2**31-1 documents do not fit int32 doc ids")
         lengths = np.fromiter(map(len, docs), dtype=np.int64, count=n)
-        total = int(lengths.sum())
-
         # Ids in first-occurrence order; defaultdict(count().__next__) keeps the token loop in C.
         vocab: defaultdict[str, int] = defaultdict(count().__next__)
         it: Iterable[Sequence[str]] = docs
@@ -162,50 +148,114 @@ class BM25Index:
             from tqdm import tqdm
 
             it = tqdm(docs, desc="BM25 index", unit="doc", mininterval=0.5)
+        total = int(lengths.sum())
         tokens = np.fromiter(map(vocab.__getitem__, chain.from_iterable(it)), np.int64, total)
         terms = list(vocab)
         del vocab
+        return cls.from_ids(tokens, lengths, terms, k1=k1, b=b, delta=delta)
+
+    @classmethod
+    def from_ids(
+        cls,
+        tokens: npt.NDArray[Any],
+        lengths: npt.NDArray[Any],
+        terms: list[str],
+        *,
+        k1: float = 1.5,
+        b: float = 0.75,
+        delta: float = 1.0,
+    ) -> BM25Index:
+        """Index documents given as term ids: `build` for callers that map tokens themselves.
+
+        `tokens` holds every document's ids concatenated, `lengths` each document's number
+        of tokens, and `terms[i]` is the token of id i; every id must occur somewhere.
+        """
+        _check_params(k1, b, delta)
         _check_terms(terms)
-        n_terms = len(terms)
-
-        # One in-place sort of term*n + doc keys groups postings by term, ascending doc id
-        # within a term; equal keys are one (term, doc) pair and their run length is tf.
-        keys = tokens
-        del tokens
+        n = len(lengths)
+        if n >= 2**31:
+            raise ValueError("more than 2**31-1 documents do not fit int32 doc ids")
+        lengths = np.asarray(lengths, dtype=np.int64)
+        if int(lengths.sum()) != len(tokens):
+            raise ValueError(f"lengths add up to {int(lengths.sum())}, not {len(tokens)} tokens")
+        if len(tokens) and (tokens.min() < 0 or tokens.max() >= len(terms)):
+            raise ValueError(f"term ids must lie in [0, {len(terms)})")
         stride = max(n, 1)
-        keys *= stride
-        _add_doc_ids(keys, lengths)
-        keys.sort()
-        starts = _run_starts(keys)
-        n_post = len(starts)
-        tf = np.diff(starts, append=total).astype(np.float64)
-        _compact(keys, starts)
-        del starts
-        keys = keys[:n_post]
+        keys, tf = postings.from_tokens(tokens, lengths, np.arange(n, dtype=np.int64), stride)
+        return cls._from_postings(keys, tf, lengths, terms, k1, b, delta)
 
-        # Keys are sorted by term, so each term's slice bound is a searchsorted of term*n.
-        bounds = np.arange(n_terms + 1, dtype=np.int64) * stride
-        indptr = np.searchsorted(keys, bounds).astype(np.int64)
-        df = np.diff(indptr).astype(np.float64)
-        idf = np.log((n + 1) / df)
+    def updated(
+        self,
+        new_id: npt.ArrayLike,
+        added: Sequence[Sequence[str]],
+        added_at: npt.ArrayLike,
+    ) -> BM25Index:
+        """This index after dropping, renumbering and adding documents, kept ones not re-read.
 
-        avgdl = total / n if n else 0.0
-        # Guarded: an all-empty corpus has no postings, and avgdl=0 would divide by zero.
-        norm = k1 * (1 - b + b * lengths / avgdl) if total else np.zeros(n)
-        doc_ids = np.empty(n_post, dtype=np.int32)
-        weights = tf  # filled in place, chunk by chunk, to keep peak memory near the final size
-        for a in range(0, n_post, _CHUNK):
-            z = min(a + _CHUNK, n_post)
-            term, doc = np.divmod(keys[a:z], stride)
-            doc_ids[a:z] = doc
-            f = tf[a:z]
-            # rank_bm25's expression and operation order, without its `delta +` term, then
-            # snapped to the 2**-32 grid so that sums are exact (see _GRID).
-            w = idf[term] * ((f * (k1 + 1)) / (norm[doc] + f))
-            weights[a:z] = np.round(w * _GRID) / _GRID
-        del keys
+        `new_id[d]` is the new id of document d, or -1 to drop it; kept documents keep their
+        order. `added[i]` (tokens) becomes document `added_at[i]`, ascending. Together they
+        must number the documents 0..n-1. The result equals `build` of the new document list:
+        the same scores, bit for bit, and the same rankings.
+        """
+        if any(isinstance(d, str) for d in added):
+            raise TypeError("each document must be a sequence of tokens, not a str")
+        new_id = np.asarray(new_id, dtype=np.int64)
+        added_at = np.asarray(added_at, dtype=np.int64)
+        if new_id.shape != (self.n_docs,) or added_at.shape != (len(added),):
+            raise ValueError("new_id needs one entry per document, added_at one per added doc")
+        kept = new_id[new_id >= 0]
+        n = len(kept) + len(added)
+        slots = np.zeros(n, dtype=np.int64)
+        inside = bool(np.all((added_at >= 0) & (added_at < n))) and bool(np.all(kept < n))
+        if inside:
+            np.add.at(slots, kept, 1)
+            np.add.at(slots, added_at, 1)
+        if (
+            not inside
+            or not bool(np.all(slots == 1))
+            or bool(np.any(np.diff(kept) <= 0))
+            or bool(np.any(np.diff(added_at) <= 0))
+        ):
+            raise ValueError(
+                "new_id (kept, in order) and added_at (ascending) must number 0..n-1 once each"
+            )
+        stride = max(n, 1)
+        vocab: defaultdict[str, int] = defaultdict(count(len(self._terms)).__next__)
+        vocab.update(self._vocab)
+        add_lengths = np.fromiter(map(len, added), dtype=np.int64, count=len(added))
+        tokens = np.fromiter(
+            map(vocab.__getitem__, chain.from_iterable(added)), np.int64, int(add_lengths.sum())
+        )
+        terms = list(vocab)  # the old terms, then new ones in first-occurrence order
+        _check_terms(terms[len(self._terms) :])
+        add_keys, add_tf = postings.from_tokens(tokens, add_lengths, added_at, stride)
+        keys, kept_postings = postings.old_keys(self._indptr, self._doc_ids, new_id, stride)
+        # Both key lists are sorted and disjoint (different docs): insert, do not re-sort.
+        at = np.searchsorted(keys, add_keys)
+        keys = np.insert(keys, at, add_keys)
+        tf = np.insert(self._tf[kept_postings].astype(np.uint32), at, add_tf)
+        keys, used = postings.drop_unused_terms(keys, len(terms), stride)
+        lengths = np.empty(n, dtype=np.int64)
+        lengths[kept] = self._lengths[new_id >= 0]
+        lengths[added_at] = add_lengths
+        terms = [terms[i] for i in used.tolist()]
+        return self._from_postings(keys, tf, lengths, terms, self.k1, self.b, self.delta)
+
+    @classmethod
+    def _from_postings(
+        cls,
+        keys: IntArray,
+        tf: npt.NDArray[Any],
+        lengths: IntArray,
+        terms: list[str],
+        k1: float,
+        b: float,
+        delta: float,
+    ) -> BM25Index:
+        """The index of sorted unique posting keys (term * n + doc) and their tf."""
+        indptr, idf, doc_ids, weights = postings.weights(keys, tf, lengths, len(terms), k1, b)
         return cls(
-            n_docs=n,
+            n_docs=len(lengths),
             k1=k1,
             b=b,
             delta=delta,
@@ -214,6 +264,8 @@ class BM25Index:
             indptr=indptr,
             doc_ids=doc_ids,
             weights=weights,
+            tf=tf,
+            lengths=lengths.astype(np.int32),
         )
 
     # ------------------------------------------------------------------ query
@@ -337,7 +389,7 @@ class BM25Index:
         # A stable sort keeps each document's additions in query-term order, like bincount.
         order = np.argsort(doc, kind="stable")
         doc, w = doc[order], w[order]
-        starts = _run_starts(doc)
+        starts = postings.run_starts(doc)
         return doc[starts].astype(np.int64), np.add.reduceat(w, starts)
 
     def _excess_within(self, ids: IntArray, mult: FloatArray, universe: IntArray) -> FloatArray:
@@ -373,121 +425,43 @@ class BM25Index:
 
     def save(self, path: Path) -> None:
         """Write the index to `path` atomically (temp file in the same directory, then rename)."""
-        path = Path(path)
-        arrays = self._arrays()
-        layout: dict[str, dict[str, Any]] = {}
-        offset = 0
-        for name in _ARRAYS:
-            arr = arrays[name]
-            offset = _align(offset)
-            layout[name] = {"dtype": arr.dtype.str, "length": len(arr), "offset": offset}
-            offset += arr.nbytes
-        payload_size = offset
-        crc = 0
-        for chunk in _payload_chunks(arrays, layout):
-            crc = zlib.crc32(chunk, crc)
-        header = json.dumps(
-            {
-                "n_docs": self.n_docs,
-                "n_terms": len(self._terms),
-                "k1": self.k1,
-                "b": self.b,
-                "delta": self.delta,
-                "arrays": layout,
-                "payload_size": payload_size,
-                "payload_crc32": crc,
-            },
-            sort_keys=True,
-        ).encode()
-        prelude = _PRELUDE.pack(_MAGIC, FORMAT_VERSION, len(header), zlib.crc32(header), bytes(12))
-        head = prelude + header
-        head += bytes(_align(len(head)) - len(head))
-
-        fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-        tmp = Path(tmp_name)
-        try:
-            with os.fdopen(fd, "wb") as f:
-                f.write(head)
-                for chunk in _payload_chunks(arrays, layout):
-                    f.write(chunk)
-                f.flush()
-                os.fsync(f.fileno())
-            os.chmod(tmp, 0o644)  # mkstemp's 0600 would hide the index from other users
-            os.replace(tmp, path)
-        except BaseException:
-            tmp.unlink(missing_ok=True)
-            raise
-        _fsync_dir(path.parent)
+        fields = {
+            "n_docs": self.n_docs,
+            "n_terms": len(self._terms),
+            "k1": self.k1,
+            "b": self.b,
+            "delta": self.delta,
+        }
+        write_arrays(
+            Path(path), magic=_MAGIC, version=FORMAT_VERSION, fields=fields, arrays=self._arrays()
+        )
 
     @classmethod
     def load(cls, path: Path, *, mmap: bool = True) -> BM25Index:
         """Read an index written by `save`; IndexFormatError if it is not intact."""
-        path = Path(path)
-        with open(path, "rb") as f:
-            size = os.fstat(f.fileno()).st_size
-            if size < _PRELUDE.size:
-                raise IndexFormatError(f"{path}: truncated ({size} bytes)")
-            buf: mmap_module.mmap | bytes
-            if mmap:
-                buf = mmap_module.mmap(f.fileno(), 0, access=mmap_module.ACCESS_READ)
-            else:
-                buf = f.read()
+        header, arrays = read_arrays(
+            Path(path),
+            magic=_MAGIC,
+            version=FORMAT_VERSION,
+            what="BM25 index",
+            dtypes=_DTYPES,
+            mmap=mmap,
+        )
         try:
-            return cls._from_buffer(memoryview(buf), size)
+            return cls._from_arrays(header, arrays)
         except IndexFormatError as e:
             raise IndexFormatError(f"{path}: {e}") from None
 
     @classmethod
-    def _from_buffer(cls, buf: memoryview, size: int) -> BM25Index:
-        """Validate and wrap the bytes of a saved index (zero-copy for the big arrays)."""
-        magic, version, header_len, header_crc, reserved = _PRELUDE.unpack_from(buf, 0)
-        if magic != _MAGIC:
-            raise IndexFormatError("not a citebot BM25 index (bad magic bytes)")
-        if version != FORMAT_VERSION:
-            raise IndexFormatError(
-                f"unsupported format version {version} (this citebot reads version "
-                f"{FORMAT_VERSION}); rebuild the index"
-            )
-        header_end = _PRELUDE.size + header_len
-        if header_end > size:
-            raise IndexFormatError(f"truncated: header needs {header_end} bytes, file has {size}")
-        raw = buf[_PRELUDE.size : header_end]
-        if zlib.crc32(raw) != header_crc:
-            raise IndexFormatError("corrupt header (checksum mismatch)")
-        start = _align(header_end)
-        # Bytes no checksum covers must be zero, so that every flipped byte is noticed.
-        if any(reserved) or any(buf[header_end : min(start, size)]):
-            raise IndexFormatError("corrupt header (non-zero reserved bytes)")
+    def _from_arrays(cls, header: dict[str, Any], arrays: dict[str, npt.NDArray[Any]]) -> BM25Index:
+        """Check that a verified file's header and arrays agree, and wrap them (zero-copy)."""
         try:
-            header = json.loads(bytes(raw))
             n_docs, n_terms = int(header["n_docs"]), int(header["n_terms"])
             k1, b, delta = float(header["k1"]), float(header["b"]), float(header["delta"])
-            layout = header["arrays"]
-            payload_size, payload_crc = int(header["payload_size"]), int(header["payload_crc32"])
         except (ValueError, KeyError, TypeError) as e:
             raise IndexFormatError(f"malformed header: {e}") from None
-        if min(n_docs, n_terms, payload_size) < 0:
+        if min(n_docs, n_terms) < 0:
             raise IndexFormatError("malformed header: negative count")
-        if size < start + payload_size:
-            raise IndexFormatError(f"truncated: expected {start + payload_size} bytes, got {size}")
-        if size > start + payload_size:
-            raise IndexFormatError(f"{size - start - payload_size} unexpected trailing bytes")
-        if zlib.crc32(buf[start:]) != payload_crc:
-            raise IndexFormatError("corrupt data (checksum mismatch)")
-
-        arrays: dict[str, npt.NDArray[Any]] = {}
-        for name in _ARRAYS:
-            try:
-                spec = layout[name]
-                dtype, length = np.dtype(spec["dtype"]), int(spec["length"])
-                offset = int(spec["offset"])
-            except (KeyError, TypeError, ValueError) as e:
-                raise IndexFormatError(f"malformed array table: {e}") from None
-            end = offset + length * dtype.itemsize
-            if dtype != _DTYPES[name] or min(length, offset) < 0 or end > payload_size:
-                raise IndexFormatError(f"bad layout for array {name!r}")
-            arrays[name] = np.frombuffer(buf, dtype, length, start + offset)
-
         indptr, doc_ids = arrays["indptr"], arrays["doc_ids"]
         try:
             text = bytes(arrays["vocab"]).decode("utf-8", "surrogatepass")
@@ -501,6 +475,8 @@ class BM25Index:
             or indptr[0] != 0
             or indptr[-1] != len(doc_ids)
             or len(arrays["weights"]) != len(doc_ids)
+            or len(arrays["tf"]) != len(doc_ids)
+            or len(arrays["lengths"]) != n_docs
             or bool(np.any(np.diff(indptr) <= 0))
             or (len(doc_ids) and (doc_ids.min() < 0 or doc_ids.max() >= n_docs))
         ):
@@ -515,19 +491,24 @@ class BM25Index:
             indptr=indptr,
             doc_ids=doc_ids,
             weights=arrays["weights"],
+            tf=arrays["tf"],
+            lengths=arrays["lengths"],
         )
 
     def _arrays(self) -> dict[str, npt.NDArray[Any]]:
-        """The arrays `save` writes, in their on-disk dtypes."""
+        """The arrays `save` writes, in their on-disk dtypes and order."""
         blob = "\n".join(self._terms).encode("utf-8", "surrogatepass")
-        own: dict[str, npt.NDArray[Any]] = {
-            "vocab": np.frombuffer(blob, np.uint8),
-            "idf": self._idf,
-            "indptr": self._indptr,
-            "doc_ids": self._doc_ids,
-            "weights": self._weights,
+        tf_dtype = "<u2" if len(self._tf) == 0 or int(self._tf.max()) < 2**16 else "<u4"
+        own: dict[str, tuple[npt.NDArray[Any], str]] = {
+            "vocab": (np.frombuffer(blob, np.uint8), "|u1"),
+            "idf": (self._idf, "<f8"),
+            "indptr": (self._indptr, "<i8"),
+            "doc_ids": (self._doc_ids, "<i4"),
+            "weights": (self._weights, "<f8"),
+            "tf": (self._tf, tf_dtype),
+            "lengths": (self._lengths, "<i4"),
         }
-        return {k: np.ascontiguousarray(v, dtype=_DTYPES[k]) for k, v in own.items()}
+        return {k: np.ascontiguousarray(v, dtype=d) for k, (v, d) in own.items()}
 
 
 # ---------------------------------------------------------------------- helpers
@@ -557,35 +538,6 @@ def _check_query(query: Sequence[str]) -> None:
     """A bare str would be scored character by character; refuse it."""
     if isinstance(query, str):
         raise TypeError("query must be a sequence of tokens, not a str")
-
-
-def _add_doc_ids(keys: IntArray, lengths: IntArray) -> None:
-    """Add each token's doc id to `keys` in place, a block of docs at a time (bounded temp)."""
-    ends = np.cumsum(lengths)
-    step = max(1, _CHUNK // 64)
-    for d0 in range(0, len(lengths), step):
-        d1 = min(d0 + step, len(lengths))
-        t0 = int(ends[d0 - 1]) if d0 else 0
-        t1 = int(ends[d1 - 1])
-        keys[t0:t1] += np.repeat(np.arange(d0, d1, dtype=np.int64), lengths[d0:d1])
-
-
-def _run_starts(sorted_keys: npt.NDArray[Any]) -> IntArray:
-    """Positions where a run of equal values starts in a sorted array."""
-    if len(sorted_keys) == 0:
-        return np.zeros(0, np.int64)
-    new = np.empty(len(sorted_keys), dtype=bool)
-    new[0] = True
-    np.not_equal(sorted_keys[1:], sorted_keys[:-1], out=new[1:])
-    return np.flatnonzero(new)
-
-
-def _compact(keys: IntArray, starts: IntArray) -> None:
-    """keys[:len(starts)] = keys[starts] in place, safe because starts[i] >= i."""
-    for a in range(0, len(starts), _CHUNK):
-        z = min(a + _CHUNK, len(starts))
-        # The gather reads positions >= a, which earlier chunks (writing below a) left intact.
-        keys[a:z] = keys[starts[a:z]]
 
 
 def _kth_largest(values: FloatArray, k: int) -> float:
@@ -637,37 +589,3 @@ def _lowest_absent(present: IntArray, count_: int, n: int) -> IntArray:
     """The `count_` smallest ids in [0, n) that are not in `present`."""
     head = np.arange(min(n, count_ + len(present)), dtype=np.int64)
     return head[~np.isin(head, present)][:count_]
-
-
-def _align(offset: int) -> int:
-    """Round up to the array alignment."""
-    return -(-offset // _ALIGN) * _ALIGN
-
-
-def _payload_chunks(
-    arrays: dict[str, npt.NDArray[Any]], layout: dict[str, dict[str, Any]]
-) -> Iterable[memoryview | bytes]:
-    """The payload bytes in file order: each array preceded by its alignment padding."""
-    pos = 0
-    for name in _ARRAYS:
-        off = layout[name]["offset"]
-        if off > pos:
-            yield bytes(off - pos)
-        data = arrays[name].data.cast("B")
-        for i in range(0, len(data), 1 << 26):
-            yield data[i : i + (1 << 26)]
-        pos = off + arrays[name].nbytes
-
-
-def _fsync_dir(directory: Path) -> None:
-    """Persist the rename itself; best effort where directories cannot be opened."""
-    try:
-        fd = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)

@@ -14,7 +14,7 @@ import functools
 import hashlib
 import logging
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -49,6 +49,17 @@ class Article(BaseModel):
     url: str | None = None
     language: str = "en"
     path: str | None = Field(default=None, description="file it was loaded from")
+
+    @functools.cached_property
+    def content_hash(self) -> str:
+        """A hash of everything but `path`: equal hashes mean the index can reuse its work."""
+        return hashlib.sha256(self.model_dump_json(exclude={"path"}).encode()).hexdigest()[:32]
+
+    def model_copy(self, *, update: Mapping[str, Any] | None = None, deep: bool = False) -> Article:
+        """A copy (see pydantic); it recomputes `content_hash`, which `update` may change."""
+        copy = super().model_copy(update=update, deep=deep)
+        copy.__dict__.pop("content_hash", None)
+        return copy
 
     @field_validator("id")
     @classmethod
@@ -100,7 +111,7 @@ class Corpus(BaseModel):
         """A short hash of every article's content and metadata: changes when any file does."""
         digest = hashlib.sha256()
         for article in self.articles:
-            digest.update(article.model_dump_json(exclude={"path"}).encode())
+            digest.update(article.content_hash.encode())
         return digest.hexdigest()[:16]
 
     def get(self, article_id: str) -> Article | None:

@@ -10,33 +10,51 @@ titles name what an article is about in words its passages may not repeat.
 Scoring is `bm25.BM25Index`: the same BM25Plus scores as rank-bm25 (a parity test
 checks them within 1e-6), precomputed per term and summed sparsely, so a query costs
 a fraction of a millisecond at 100k passages instead of rank-bm25's Python loop.
+Sentences and passages are offsets in numpy columns (`citebot.tables`); the
+`Sentence` and `Passage` objects the reader uses are made when read.
 
-The index is cached on disk under a key made of the corpus content and the index
-format, so a restart does not re-index an unchanged corpus and any edit is seen.
+`updated` re-indexes a changed corpus reusing the unchanged articles' work: only new
+or edited articles are split and tokenised (splitting is most of a build's cost),
+while the BM25 weights are all recomputed from the kept term frequencies, because
+any edit moves every term's idf and the average passage length.
+
+On disk (`load_index`), a corpus version's index is three files named by a key of the
+corpus content: `index-<key>.bm25` (the BM25 arrays), `index-<key>.tables` (the offset
+columns) and `index-<key>.json`, a manifest of the corpus it came from (each article's
+id, path, content hash and passage range). The binary files are checksummed
+(`citebot.binfile`) and memory-mapped; every file is written atomically.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import os
-import pickle
 import tempfile
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from itertools import pairwise
 from pathlib import Path
 
 import numpy as np
 
-from citebot.bm25 import BM25Index, IndexFormatError
+from citebot.binfile import IndexFormatError
+from citebot.bm25 import BM25Index
 from citebot.corpus import Article, Corpus
-from citebot.passages import Passage, Sentence, make_passages, split_sentences
-from citebot.text import tokenize
+from citebot.passages import Passage, passage_bounds, sentence_spans
+from citebot.tables import PassageList, SentenceMap, Tables, TablesBuilder
+from citebot.tokens import TermIds, passage_terms
 
 log = logging.getLogger(__name__)
 
 # Bump when tokenisation, passage rules or the stored layout change: old caches are ignored.
-INDEX_FORMAT = 2
+INDEX_FORMAT = 3
+# Index versions kept in a cache folder: the current one and the one it may be updated from.
+_KEEP = 2
+# An update that keeps less than this share of the passages is done as a full build:
+# it would split and tokenise most of the corpus anyway.
+_MIN_REUSE = 0.5
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,43 +68,45 @@ class Hit:
 class Index:
     """Sentences, passages and a BM25 model over a corpus."""
 
-    def __init__(
-        self,
-        corpus: Corpus,
-        sentences: dict[str, list[Sentence]],
-        passages: list[Passage],
-        bm25: BM25Index,
-    ) -> None:
+    def __init__(self, corpus: Corpus, tables: Tables, bm25: BM25Index) -> None:
+        """Wrap a corpus and its checked tables and BM25 index; see `build` and `load_index`."""
+        if bm25.n_docs != tables.n_passages:
+            raise ValueError(
+                f"the BM25 index has {bm25.n_docs} documents but there are "
+                f"{tables.n_passages} passages"
+            )
         self.corpus = corpus
-        self.sentences = sentences
-        self.passages = passages
+        self.tables = tables
         self.bm25 = bm25
-        self._articles = {a.id: a for a in corpus.articles}
-        by_article: dict[str, list[int]] = {}
-        for i, p in enumerate(passages):
-            by_article.setdefault(p.article_id, []).append(i)
-        self._article_passages = {k: np.asarray(v, dtype=np.int64) for k, v in by_article.items()}
+        self._positions = {a.id: i for i, a in enumerate(corpus.articles)}
+        self.sentences = SentenceMap(corpus.articles, self._positions, tables)
+        self.passages = PassageList(corpus.articles, tables)
         self.doc_freq = _DocFreq(bm25)
 
     @classmethod
     def build(cls, corpus: Corpus, *, progress: bool = False) -> Index:
         """Split every article and index its passages (title words included)."""
-        sentences: dict[str, list[Sentence]] = {}
-        passages: list[Passage] = []
-        terms: list[list[str]] = []
-        articles: Iterable[Article] = corpus.articles
-        if progress and len(corpus.articles) >= 50:
-            from tqdm import tqdm
+        builder = TablesBuilder()
+        tokens = TermIds()
+        for article in _progress(corpus.articles, progress, "indexing"):
+            spans, bounds = _split(article)
+            builder.add(spans, bounds)
+            tokens.add(article, spans, bounds)
+        bm25 = BM25Index.from_ids(*tokens.finish())
+        return cls(corpus, builder.finish(), bm25)
 
-            articles = tqdm(articles, desc="indexing", unit="article", leave=False)
-        for article in articles:
-            article_sentences = split_sentences(article)
-            sentences[article.id] = article_sentences
-            title_terms = tokenize(article.title)
-            for p in make_passages(article, article_sentences):
-                passages.append(p.model_copy(update={"index": len(passages)}))
-                terms.append(title_terms + tokenize(p.text))
-        return cls(corpus, sentences, passages, BM25Index.build(terms))
+    def updated(self, corpus: Corpus, *, progress: bool = False) -> Index:
+        """The index of `corpus`, splitting and tokenising only articles this one lacks.
+
+        The result equals `Index.build(corpus)`: same passages, same scores, same order.
+        """
+        return update(
+            [(a.id, a.content_hash) for a in self.corpus.articles],
+            self.tables,
+            self.bm25,
+            corpus,
+            progress=progress,
+        )
 
     @property
     def version(self) -> str:
@@ -94,7 +114,12 @@ class Index:
         return self.corpus.version
 
     def article(self, article_id: str) -> Article:
-        return self._articles[article_id]
+        return self.corpus.articles[self._positions[article_id]]
+
+    def passages_of(self, article_id: str) -> range:
+        """The ids of an article's passages (empty for an unknown article), without making them."""
+        position = self._positions.get(article_id)
+        return range(*self.passages.range_of(position)) if position is not None else range(0)
 
     def idf(self, term: str) -> float:
         """BM25Plus idf; a term the corpus never uses gets the largest possible idf."""
@@ -103,13 +128,14 @@ class Index:
 
     def search(self, terms: Sequence[str], k: int, article_id: str | None = None) -> list[Hit]:
         """The k best passages for the query terms, optionally within one article."""
-        if not self.passages or not terms:
+        if not len(self.passages) or not terms:
             return []
         allowed = None
         if article_id is not None:
-            allowed = self._article_passages.get(article_id)
-            if allowed is None:
+            own = self.passages_of(article_id)
+            if not own:
                 return []
+            allowed = np.arange(own.start, own.stop, dtype=np.int64)
         ids, scores = self.bm25.top_k(list(terms), k, allowed=allowed)
         return [Hit(self.passages[int(i)], float(s)) for i, s in zip(ids, scores, strict=True)]
 
@@ -117,6 +143,73 @@ class Index:
         """Each query term's share of one passage's score (the per-query constant excluded)."""
         weights = self.bm25.term_weights(list(terms), passage_index)
         return {t: round(w, 4) for t, w in weights.items() if w > 0}
+
+
+def update(
+    old_articles: Sequence[tuple[str, str]],
+    old_tables: Tables,
+    old_bm25: BM25Index,
+    corpus: Corpus,
+    *,
+    progress: bool = False,
+) -> Index:
+    """The index of `corpus` from an index of articles `(id, content_hash)` and its parts.
+
+    An article with the same id and hash keeps its rows and postings; the others are
+    split and tokenised. Kept articles must stay in their old order (a reordered corpus,
+    or one that keeps under half the passages, is built from scratch).
+    """
+    old = {key: i for i, key in enumerate(old_articles)}
+    reuse = [old.get((a.id, a.content_hash)) for a in corpus.articles]
+    kept = [i for i in reuse if i is not None]
+    old_p = old_tables.article_passages
+    kept_passages = sum(int(old_p[i + 1] - old_p[i]) for i in kept)
+    if any(b <= a for a, b in pairwise(kept)) or kept_passages < _MIN_REUSE * old_tables.n_passages:
+        return Index.build(corpus, progress=progress)
+    builder = TablesBuilder()
+    new_id = np.full(old_bm25.n_docs, -1, dtype=np.int64)
+    added: list[list[str]] = []
+    added_at: list[int] = []
+    next_id = 0
+    fresh = [a for a, i in zip(corpus.articles, reuse, strict=True) if i is None]
+    split = {a.id: _split(a) for a in _progress(fresh, progress, "indexing changes")}
+    for article, i in zip(corpus.articles, reuse, strict=True):
+        if i is not None:
+            builder.copy(old_tables, i)
+            lo, hi = int(old_p[i]), int(old_p[i + 1])
+            new_id[lo:hi] = np.arange(next_id, next_id + hi - lo)
+            next_id += hi - lo
+            continue
+        spans, bounds = split[article.id]
+        builder.add(spans, bounds)
+        for terms in passage_terms(article, spans, bounds):
+            added.append(terms)
+            added_at.append(next_id)
+            next_id += 1
+    bm25 = old_bm25.updated(new_id, added, np.asarray(added_at, dtype=np.int64))
+    log.info(
+        "index updated: %d of %d articles split again, %d of %d passages kept",
+        len(fresh),
+        len(corpus.articles),
+        kept_passages,
+        len(added) + kept_passages,
+    )
+    return Index(corpus, builder.finish(), bm25)
+
+
+def _split(article: Article) -> tuple[list[tuple[int, int, int]], list[tuple[int, int]]]:
+    """An article's sentence spans and passage bounds."""
+    spans = sentence_spans(article.body)
+    return spans, passage_bounds(article.body, spans)
+
+
+def _progress(articles: Sequence[Article], enabled: bool, label: str) -> Iterable[Article]:
+    """The articles, with a progress bar on request when there are enough to wait for."""
+    if not enabled or len(articles) < 50:
+        return articles
+    from tqdm import tqdm
+
+    return tqdm(articles, desc=label, unit="article", leave=False)
 
 
 class _DocFreq:
@@ -135,54 +228,161 @@ class _DocFreq:
         return found
 
 
+def load_index(
+    corpus: Corpus,
+    cache_dir: Path | None,
+    *,
+    progress: bool = False,
+    previous: Index | None = None,
+) -> Index:
+    """The index of `corpus`, from the cache when it holds this exact content, else built.
+
+    A miss reuses an older index where it can -- `previous` (the index being replaced,
+    as on a bot reload), else the newest one in the cache -- so that only new and
+    edited articles are split and tokenised. A missing, stale, truncated or corrupt
+    cache file is never trusted: the index is rebuilt and the cache rewritten.
+    """
+    if cache_dir is None:
+        return (
+            previous.updated(corpus, progress=progress)
+            if previous
+            else Index.build(corpus, progress=progress)
+        )
+    key = _cache_key(corpus)
+    try:
+        return _load(corpus, cache_dir, key)
+    except FileNotFoundError:
+        pass
+    except (IndexFormatError, ValueError, OSError) as exc:
+        log.warning("index cache %s is unreadable (%s); rebuilding", cache_dir, exc)
+    if previous is not None:
+        index = previous.updated(corpus, progress=progress)
+    else:
+        base = _newest_base(cache_dir, key)
+        if base is None:
+            index = Index.build(corpus, progress=progress)
+        else:
+            index = update(*base, corpus, progress=progress)
+            index.tables.check(corpus.articles)
+    _save(index, cache_dir, key)
+    return index
+
+
+def save_index(index: Index, cache_dir: Path) -> None:
+    """Write an index to the cache folder, where `load_index` finds it (atomic; see module)."""
+    _save(index, cache_dir, _cache_key(index.corpus))
+
+
 def _cache_key(corpus: Corpus) -> str:
     digest = hashlib.sha256(f"{INDEX_FORMAT}:{corpus.version}".encode()).hexdigest()
     return digest[:24]
 
 
-def load_index(corpus: Corpus, cache_dir: Path | None, *, progress: bool = False) -> Index:
-    """The index of `corpus`, from the cache when it holds this exact content, else built.
-
-    The cache is two files named by a key of the corpus content and the index format:
-    the BM25 weights in `BM25Index`'s checksummed binary form, and the sentence and
-    passage tables. Both are written atomically; a missing, stale, truncated or corrupt
-    one is never trusted: the index is rebuilt and the cache rewritten.
-    """
-    if cache_dir is None:
-        return Index.build(corpus, progress=progress)
-    key = _cache_key(corpus)
-    tables, weights = cache_dir / f"index-{key}.tables", cache_dir / f"index-{key}.bm25"
-    try:
-        with tables.open("rb") as fh:
-            state = pickle.load(fh)
-        if state["key"] != key:
-            raise IndexFormatError(f"{tables} was written for another corpus")
-        bm25 = BM25Index.load(weights)
-        if bm25.n_docs != len(state["passages"]):
-            raise IndexFormatError(f"{weights} does not match {tables}")
-        return Index(corpus, state["sentences"], state["passages"], bm25)
-    except FileNotFoundError:
-        pass
-    except Exception as exc:  # truncated, corrupt or foreign: never trusted, rebuilt
-        log.warning("index cache %s is unreadable (%s); rebuilding", tables.parent, exc)
-    index = Index.build(corpus, progress=progress)
-    _save(index, tables, weights, key)
-    return index
+def _path(cache_dir: Path, key: str, kind: str) -> Path:
+    return cache_dir / f"index-{key}.{kind}"
 
 
-def _save(index: Index, tables: Path, weights: Path, key: str) -> None:
-    """Write both cache files atomically; a cache that cannot be written is only a warning."""
-    state = {"key": key, "sentences": index.sentences, "passages": index.passages}
-    try:
-        tables.parent.mkdir(parents=True, exist_ok=True)
-        index.bm25.save(weights)
-        fd, tmp = tempfile.mkstemp(dir=tables.parent, prefix=".index-", suffix=".tmp")
+def _load(corpus: Corpus, cache_dir: Path, key: str) -> Index:
+    """The cached index of exactly this corpus; raises if missing or not intact."""
+    tables, fields = Tables.load(_path(cache_dir, key, "tables"))
+    if fields.get("key") != key:
+        raise IndexFormatError("the passage table was written for another corpus")
+    tables.check(corpus.articles)
+    return Index(corpus, tables, BM25Index.load(_path(cache_dir, key, "bm25")))
+
+
+def _newest_base(
+    cache_dir: Path, key: str
+) -> tuple[list[tuple[str, str]], Tables, BM25Index] | None:
+    """The newest intact cached index of another corpus version, to update from."""
+    manifests = [p for p in cache_dir.glob("index-*.json") if p != _path(cache_dir, key, "json")]
+    for path in sorted(manifests, key=_mtime, reverse=True)[:1]:
         try:
-            with os.fdopen(fd, "wb") as fh:
-                pickle.dump(state, fh, protocol=pickle.HIGHEST_PROTOCOL)
-            os.replace(tmp, tables)
-        finally:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
+            raw = path.read_bytes()
+            manifest = json.loads(raw)
+            if manifest["format"] != INDEX_FORMAT:
+                return None
+            old_key = str(manifest["key"])
+            tables, fields = Tables.load(_path(cache_dir, old_key, "tables"))
+            if fields.get("manifest_sha256") != hashlib.sha256(raw).hexdigest():
+                raise IndexFormatError("the manifest does not match its passage table")
+            bm25 = BM25Index.load(_path(cache_dir, old_key, "bm25"))
+            articles = [(str(a["id"]), str(a["hash"])) for a in manifest["articles"]]
+            if len(articles) != len(tables.article_passages) - 1 or bm25.n_docs != (
+                tables.n_passages
+            ):
+                raise IndexFormatError("the manifest, table and BM25 index disagree")
+            return articles, tables, bm25
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            log.info("not updating from %s (%s); building from scratch", path.name, exc)
+    return None
+
+
+def _manifest(index: Index, key: str) -> bytes:
+    """The JSON manifest: which corpus the index came from, article by article."""
+    ptr = index.tables.article_passages.tolist()
+    articles = [
+        {"id": a.id, "path": a.path, "hash": a.content_hash, "passages": [ptr[i], ptr[i + 1]]}
+        for i, a in enumerate(index.corpus.articles)
+    ]
+    manifest = {
+        "format": INDEX_FORMAT,
+        "key": key,
+        "corpus_version": index.version,
+        "passages": len(index.passages),
+        "sentences": int(index.tables.article_sentences[-1]),
+        "files": {kind: _path(Path(), key, kind).name for kind in ("bm25", "tables")},
+        "articles": articles,
+    }
+    return json.dumps(manifest, ensure_ascii=False).encode()
+
+
+def _save(index: Index, cache_dir: Path, key: str) -> None:
+    """Write the index's three files atomically; a cache that cannot be written is a warning."""
+    manifest = _manifest(index, key)
+    fields = {"key": key, "manifest_sha256": hashlib.sha256(manifest).hexdigest()}
+    try:
+        cache_dir.mkdir(parents=True, exist_ok=True)
+        index.bm25.save(_path(cache_dir, key, "bm25"))
+        index.tables.save(_path(cache_dir, key, "tables"), fields)
+        _write_atomic(_path(cache_dir, key, "json"), manifest)
+        _prune(cache_dir, key)
     except OSError as exc:
-        log.warning("cannot write the index cache to %s (%s); continuing without it", tables, exc)
+        log.warning(
+            "cannot write the index cache to %s (%s); continuing without it", cache_dir, exc
+        )
+
+
+def _write_atomic(path: Path, data: bytes) -> None:
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def _prune(cache_dir: Path, key: str) -> None:
+    """Delete all but the newest `_KEEP` index versions (older formats included)."""
+    newest: dict[str, float] = {}
+    for path in cache_dir.glob("index-*"):
+        version = path.name.split(".")[0]
+        newest[version] = max(newest.get(version, 0.0), _mtime(path))
+    current = f"index-{key}"
+    others = sorted((v for v in newest if v != current), key=newest.__getitem__, reverse=True)
+    doomed = set(others[_KEEP - 1 :])
+    for path in cache_dir.glob("index-*"):
+        if path.name.split(".")[0] in doomed:
+            path.unlink(missing_ok=True)
+
+
+def _mtime(path: Path) -> float:
+    try:
+        return path.stat().st_mtime
+    except OSError:
+        return 0.0
