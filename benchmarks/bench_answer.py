@@ -11,7 +11,7 @@ tokenizer drops them, as in real text) followed by 60,000 pseudo-words; sentence
 mix capitalised names, places, numbers ("4,120", "2.5 percent") and dates ("on 3 May
 1998"), so the reader has candidates to weigh. Every paragraph has 40-70 words, which
 makes it exactly one passage: "1M passages" is 1,000,000 paragraphs (~180k articles,
-~56M words). Questions (300 per size) are built from generated sentences whose answer
+~47M words). Questions (300 per size) are built from generated sentences whose answer
 is known: "When did <name> <verb> the <noun>?", "How many <noun> did the <noun> of
 <place> <verb>?", "Who <verb>ed the <noun>?".
 

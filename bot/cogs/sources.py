@@ -100,7 +100,7 @@ class Sources(commands.Cog):
         found = asker.corpus.get(article.strip())
         if found is None:
             raise UnknownSourceError(article, asker.corpus.ids)
-        passages = sum(1 for p in asker.index.passages if p.article_id == found.id)
+        passages = len(asker.index.passages_of(found.id))
         sentences = len(asker.index.sentences.get(found.id, []))
         await interaction.response.send_message(
             embed=render_source(found, passages=passages, sentences=sentences),

@@ -206,12 +206,16 @@ class SentenceList(Sequence[Sentence]):
     @overload
     def __getitem__(self, i: slice) -> list[Sentence]: ...
     def __getitem__(self, i: int | slice) -> Sentence | list[Sentence]:
+        # The list of made sentences does the index checks (negative, out of range, slices).
+        made = self._made[i]
+        if isinstance(made, Sentence):
+            return made
         if isinstance(i, slice):
-            return [self[j] for j in range(*i.indices(self._len))]
-        if i < 0:
-            i += self._len
-        if not 0 <= i < self._len:
-            raise IndexError(f"sentence {i} out of range for {self._len} sentences")
+            return [self._make(j) for j in range(*i.indices(self._len))]
+        return self._make(i if i >= 0 else i + self._len)
+
+    def _make(self, i: int) -> Sentence:
+        """Sentence i, made from the table the first time it is read."""
         made = self._made[i]
         if made is None:
             t, row = self._tables, self._base + i
@@ -227,7 +231,7 @@ class SentenceList(Sequence[Sentence]):
         return made
 
     def __iter__(self) -> Iterator[Sentence]:
-        return (self[i] for i in range(self._len))
+        return (self._make(i) for i in range(self._len))
 
 
 class SentenceMap(Mapping[str, SentenceList]):
