@@ -5,14 +5,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import sqlite3
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 from typing import Any
 
 from bot.client import CitebotBot, create_bot
 from bot.settings import BotSettings
 from citebot.pipeline import Asker
-from tests.emulator import DiscordEmulator, StoredMessage
+from tests.emulator import DiscordEmulator, RecordedCall, StoredMessage
 
 READY = 0.05  # guild_ready_timeout: on_ready 50 ms after the last GUILD_CREATE
 TEST_TIMEOUT = 30.0  # no test body may run longer than this
@@ -31,8 +31,13 @@ async def running(
 
 def message_bodies(emu: DiscordEmulator) -> list[Any]:
     """Every request body in which the bot sent or edited a message."""
+    return bodies_in(emu.calls)
+
+
+def bodies_in(calls: Sequence[RecordedCall]) -> list[Any]:
+    """The request bodies among `calls` that send or edit a message (interaction callbacks too)."""
     bodies = []
-    for call in emu.calls:
+    for call in calls:
         body = call.json
         if not isinstance(body, dict):
             continue

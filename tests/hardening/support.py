@@ -17,8 +17,8 @@ from bot.render import length
 from bot.settings import BotSettings
 from citebot.cite import Answer
 from citebot.pipeline import Asker
-from tests.bot.support import READY, TEST_TIMEOUT
-from tests.emulator import DiscordEmulator, RecordedCall, StoredMessage
+from tests.bot.support import READY, TEST_TIMEOUT, bodies_in
+from tests.emulator import DiscordEmulator, StoredMessage
 
 T = TypeVar("T")
 
@@ -53,20 +53,6 @@ async def bounded(awaitable: Awaitable[T], seconds: float = TEST_TIMEOUT) -> T:
 # ---------------------------------------------------------------- what the bot sent
 
 
-def message_bodies(calls: list[RecordedCall]) -> list[Any]:
-    """The request bodies among `calls` that send or edit a message (interaction callbacks too)."""
-    bodies = []
-    for call in calls:
-        body = call.json
-        if not isinstance(body, dict):
-            continue
-        if call.method == "POST" and call.path.startswith("/interactions/"):
-            body = body.get("data") or {}
-        if "content" in body or "embeds" in body or "components" in body:
-            bodies.append(body)
-    return bodies
-
-
 def texts_of(body: Any) -> list[str]:
     """Every user-visible text of a message body: content and every embed string."""
     texts = [str(body.get("content") or "")]
@@ -85,7 +71,7 @@ def assert_cannot_ping(emu: DiscordEmulator, since: int = 0) -> int:
     Returns how many bodies were checked. Allowed mentions alone would stop the ping;
     the text check makes sure a quoted "@everyone" is also shown defused.
     """
-    bodies = message_bodies(emu.calls[since:])
+    bodies = bodies_in(emu.calls[since:])
     for body in bodies:
         allowed = body.get("allowed_mentions")
         assert allowed is not None, body
