@@ -1,50 +1,63 @@
-"""The reader: from retrieved passages to one sentence and the shortest span that answers.
+"""The reader: from retrieved passages to one sentence and the span that answers.
 
 1. Retrieve the best passages with BM25 (`index`).
-2. Score each of their sentences by how much of the question's weight (idf, with
-   the question's verb counted double) it holds, alone and with its neighbours: a
+2. Rank their sentences by how much of the question's weight (idf, with the
+   question's verb counted double) each holds, alone and with its neighbours: a
    sentence that opens with "They"/"It" speaks about the sentence before it.
-3. Propose spans of the type the question wants (`spans`), score them by type,
-   closeness to the matched question words and novelty, and keep the best.
-4. Turn the evidence into a confidence in [0, 1]; below the threshold, abstain.
+3. Propose spans in the best sentences (`spans`), describe each against the
+   question (`features`) and score them all with the learned span model
+   (`model`): one softmax over every candidate of every sentence, so the choice
+   of sentence and of span is one decision.
+4. The confidence model turns the evidence (the winner's probability, its margin,
+   the sentence's coverage, names of the question the sentence lacks) into the
+   probability that the answer is right; a question naming something the corpus
+   never mentions is pushed far below any threshold.
 
-No rule here names a question, article or wording: the same code is measured on
-SQuAD (see `evaluate`).
+No rule here names a question, article or wording: the weights are learned on
+SQuAD articles and measured on others (see `evaluate`, `scripts/train_reader.py`).
 """
 
 from __future__ import annotations
 
-import bisect
-import datetime as dt
 import functools
 import math
 import re
 from dataclasses import dataclass, field
 
-from citebot.corpus import Article
+import numpy as np
+import numpy.typing as npt
+
+from citebot.choice import WANTED, display, gate, lacks_wanted
+from citebot.features import (
+    ANSWER_TYPES,
+    CONFIDENCE_NAMES,
+    MATCH_NAMES,
+    SentenceEvidence,
+    candidate_features,
+    term_pairs,
+)
 from citebot.index import Hit, Index
+from citebot.model import ReaderModel, load_model
 from citebot.passages import Sentence
 from citebot.question import AnswerType, Question
-from citebot.spans import (
-    Candidate,
-    definition_candidates,
-    name_candidates,
-    number_candidates,
-    phrase_candidates,
-    time_candidates,
+from citebot.spans import KIND_BIT, Candidate, definition_candidates
+from citebot.spantable import (
+    STATIC_NAMES,
+    FloatArray,
+    IntArray,
+    SentenceTable,
+    sentence_table,
+    with_extra,
 )
 from citebot.text import tokenize, words
 
+TOP_SENTENCES = 8
+WIDE = 30  # sentences read when the best ones lack the kind of answer the question fixes
+# Logit taken off the confidence for each question name (at most two) that no
+# passage of the corpus mentions: the corpus cannot be about it.
+MISSING_NAME_PENALTY = 3.0
 _ANAPHOR = re.compile(r"^\s*(?:They|He|She|It|This|These|Those|His|Her|Their|Its|The\s+\w+)\b")
-_TYPED = {
-    AnswerType.DATE,
-    AnswerType.TIME,
-    AnswerType.NUMBER,
-    AnswerType.PERSON,
-    AnswerType.PLACE,
-    AnswerType.DEFINITION,
-    AnswerType.ENTITY,
-}
+_OVERLAP = len(STATIC_NAMES) + 1 + MATCH_NAMES.index("overlap")
 
 
 @dataclass
@@ -56,6 +69,7 @@ class ScoredSentence:
     coverage: float  # share of the question's weight in the sentence itself
     context: float  # the same with its neighbours (and the sentence before an anaphor)
     matched: list[str]
+    density: float = 0.0  # matched terms per term of the sentence
     score: float = 0.0
     span: Candidate | None = None
     span_score: float = 0.0
@@ -71,6 +85,79 @@ class Reading:
     best: ScoredSentence | None
     confidence: float
     missing: list[str] = field(default_factory=list)  # question names the corpus lacks
+    evidence: npt.NDArray[np.float64] | None = None  # the confidence model's input
+
+
+@dataclass
+class Block:
+    """The candidates of one ranked sentence and their features."""
+
+    scored: ScoredSentence
+    table: SentenceTable
+    dense: FloatArray
+    hashed: IntArray
+
+
+@dataclass
+class Collected:
+    """Everything the models look at for one question."""
+
+    weights: dict[str, float]
+    hits: list[Hit]
+    missing: list[str]
+    ranked: list[ScoredSentence]
+    blocks: list[Block]
+
+
+def recommended_min_confidence() -> float:
+    """The threshold chosen with the shipped model on held-out SQuAD articles (see its file)."""
+    return float(load_model().meta.get("min_confidence", 0.5))
+
+
+def collect(
+    index: Index,
+    question: Question,
+    article_id: str | None = None,
+    *,
+    top_passages: int = 8,
+    top_sentences: int = TOP_SENTENCES,
+) -> Collected:
+    """Retrieve, rank sentences and compute the features of the best sentences' candidates."""
+    weights = _term_weights(index, question)
+    query = list(question.terms) + [t for t, w in question.weights.items() if w > 1]
+    hits = index.search(query, top_passages, article_id)
+    missing = [e for e in question.entities if not _known(index, e)]
+    if not hits or not weights:
+        return Collected(weights, hits, missing, [], [])
+    ranked = _rank_sentences(index, question, weights, hits)
+    top = ranked[:top_sentences]
+    best_coverage = max(s.coverage for s in top)
+    pairs = term_pairs(question.text)
+    blocks = []
+    for rank, scored in enumerate(top):
+        text = scored.sentence.text
+        table = sentence_table(text, index.article(scored.sentence.article_id).date)
+        if question.answer_type == AnswerType.DEFINITION and question.subject:
+            table = with_extra(table, text, definition_candidates(text, question.subject))
+        if not table.candidates:
+            continue
+        evidence = SentenceEvidence(
+            coverage=scored.coverage,
+            context=scored.context,
+            density=scored.density,
+            passage_score=scored.passage_score,
+            coverage_gap=best_coverage - scored.coverage,
+            rank=rank,
+            bigrams=len(pairs & term_pairs(text)) / len(pairs) if pairs else 0.0,
+            carried=_carried(index, scored, weights),
+            # With few articles the idf of a name they all share is ~0, yet "the Shenzhen
+            # park" and "Cyberport" are different subjects: presence counts regardless.
+            terms_present=len(scored.matched) / len(weights),
+            names_present=_names_present(index, question, scored.sentence),
+        )
+        dense, hashed = candidate_features(question, weights, table, evidence)
+        blocks.append(Block(scored, table, dense, hashed))
+    return Collected(weights, hits, missing, ranked, blocks)
 
 
 def read(
@@ -79,27 +166,122 @@ def read(
     article_id: str | None = None,
     *,
     top_passages: int = 8,
-    top_sentences: int = 30,
+    top_sentences: int = TOP_SENTENCES,
+    model: ReaderModel | None = None,
 ) -> Reading:
     """Read the corpus for one parsed question."""
-    weights = _term_weights(index, question)
-    query = list(question.terms) + [t for t, w in question.weights.items() if w > 1]
-    hits = index.search(query, top_passages, article_id)
-    missing = [e for e in question.entities if not _known(index, e)]
-    if not hits or not weights:
-        return Reading(question, hits, [], None, 0.0, missing)
-    ranked = _rank_sentences(index, question, weights, hits)
-    for scored in ranked[:top_sentences]:
-        article = index.article(scored.sentence.article_id)
-        scored.span, scored.span_score = _best_span(question, weights, scored.sentence, article)
-        scored.score += 0.35 * scored.span_score
-    # A sentence with no span of the wanted type cannot answer, however well it matches.
-    ranked[:top_sentences] = sorted(
-        ranked[:top_sentences], key=lambda s: (s.span is None, -s.score)
+    model = model if model is not None else load_model()
+    found = collect(
+        index, question, article_id, top_passages=top_passages, top_sentences=top_sentences
     )
-    best = ranked[0] if ranked and ranked[0].span is not None else None
-    confidence = _confidence(question, best, missing) if best else 0.0
-    return Reading(question, hits, ranked, best, confidence, missing)
+    if not found.blocks:
+        return Reading(question, found.hits, found.ranked, None, 0.0, found.missing)
+    if lacks_wanted(question, found.blocks) and len(found.ranked) > top_sentences:
+        # The kind the question fixes is not in the best sentences: look further down,
+        # as far as a person would scan ("the full name" is often said only once).
+        found = collect(index, question, article_id, top_passages=top_passages, top_sentences=WIDE)
+    scores = [model.scores(b.dense, b.hashed) for b in found.blocks]
+    scores = gate(question, found.blocks, scores)
+    for block, s in zip(found.blocks, scores, strict=True):
+        i = int(np.argmax(s))
+        block.scored.span = block.table.candidates[i]
+        block.scored.span_score = block.scored.score = float(s[i])
+    k = int(np.argmax([float(s.max()) for s in scores]))
+    # Scored sentences first, best first; the others keep the ranker's order (a stable sort).
+    found.ranked.sort(key=lambda s: (s.span is None, -s.score if s.span is not None else 0.0))
+    best = found.blocks[k].scored
+    if best.span is not None:
+        best.span = display(
+            question, best.span, found.blocks[k].table.candidates, best.sentence.text
+        )
+    x = confidence_features(index, question, found, scores, k)
+    z = float(x @ model.confidence) - MISSING_NAME_PENALTY * min(len(found.missing), 2)
+    confidence = 1.0 / (1.0 + math.exp(-z))
+    return Reading(question, found.hits, found.ranked, best, confidence, found.missing, x)
+
+
+def confidence_features(
+    index: Index,
+    question: Question,
+    found: Collected,
+    scores: list[npt.NDArray[np.float32]],
+    k: int,
+) -> npt.NDArray[np.float64]:
+    """The question-level evidence (CONFIDENCE_NAMES) behind the answer of block k."""
+    flat = np.concatenate(scores).astype(np.float64)
+    top = float(flat.max())
+    probs = np.exp(flat - top)
+    probs /= probs.sum()
+    offsets = np.cumsum([0] + [len(s) for s in scores])
+    block = found.blocks[k]
+    i = int(np.argmax(scores[k]))
+    best = block.table.candidates[i]
+    # The runner-up is the best candidate that does not overlap the winner: a
+    # different answer, not the same one a word longer.
+    rivals = [
+        float(s[j])
+        for b, s in zip(found.blocks, scores, strict=True)
+        for j in range(len(s))
+        if b is not block
+        or b.table.candidates[j].end <= best.start
+        or b.table.candidates[j].start >= best.end
+    ]
+    margin = top - max(rivals) if rivals else 10.0
+    wanted = WANTED.get(question.answer_type, set())
+    type_found = any(best.flags & KIND_BIT[kind] for kind in wanted)
+    types = [float(question.answer_type.value == t) for t in ANSWER_TYPES]
+    x = [
+        1.0,
+        float(probs[offsets[k] + i]),
+        float(probs[offsets[k] : offsets[k + 1]].sum()),
+        min(margin, 10.0) / 10.0,
+        max(min(top, 20.0), -20.0) / 10.0,
+        block.scored.coverage,
+        block.scored.context,
+        _names_missing(index, question, block.scored.sentence),
+        float(type_found),
+        float(block.dense[i, _OVERLAP]),
+        *types,
+    ]
+    assert len(x) == len(CONFIDENCE_NAMES)
+    return np.asarray(x, dtype=np.float64)
+
+
+def _names_missing(index: Index, question: Question, sentence: Sentence) -> float:
+    """Share of the question's names with no word in the sentence or its neighbours."""
+    if not question.entities:
+        return 0.0
+    sentences = index.sentences[sentence.article_id]
+    near: set[str] = set()
+    for j in range(max(sentence.index - 1, 0), min(sentence.index + 2, len(sentences))):
+        near |= _terms(sentences[j].text)
+    lacking = sum(1 for e in question.entities if not set(tokenize(e)) & near)
+    return lacking / len(question.entities)
+
+
+def _names_present(index: Index, question: Question, sentence: Sentence) -> float:
+    """Share of the question's names with a word in the sentence (1.0 when it names none).
+
+    A sentence opening with "They"/"It" also has the names of the sentence before it.
+    """
+    if not question.entities:
+        return 1.0
+    own = _terms(sentence.text)
+    if sentence.index > 0 and _ANAPHOR.match(sentence.text):
+        own |= _terms(index.sentences[sentence.article_id][sentence.index - 1].text)
+    return sum(1 for e in question.entities if set(tokenize(e)) & own) / len(question.entities)
+
+
+def _carried(index: Index, scored: ScoredSentence, weights: dict[str, float]) -> float:
+    """Share of the question's weight that a sentence opening with "They"/"It" borrows."""
+    s = scored.sentence
+    if s.index == 0 or not _ANAPHOR.match(s.text):
+        return 0.0
+    own = _terms(s.text)
+    before = _terms(index.sentences[s.article_id][s.index - 1].text)
+    return sum(w for t, w in weights.items() if t in before and t not in own) / (
+        sum(weights.values()) or 1.0
+    )
 
 
 def _term_weights(index: Index, question: Question) -> dict[str, float]:
@@ -139,9 +321,9 @@ def _rank_sentences(
                 coverage = max(
                     coverage, 0.9 * sum(w for t, w in weights.items() if t in before) / total
                 )
-            scored = ScoredSentence(s, hit.score / top, coverage, context, matched)
             # Density prefers "X: the government-approved incubator" to a long list sentence.
             density = len(matched) / max(len(own), 1)
+            scored = ScoredSentence(s, hit.score / top, coverage, context, matched, density)
             scored.score = coverage + 0.4 * context + 0.25 * scored.passage_score + 0.3 * density
             seen[key] = scored
     return sorted(seen.values(), key=lambda s: -s.score)
@@ -150,137 +332,3 @@ def _rank_sentences(
 @functools.lru_cache(maxsize=65_536)
 def _terms(text: str) -> frozenset[str]:
     return frozenset(w.term for w in words(text) if not w.is_stop)
-
-
-def _candidates(
-    question: Question, sentence: Sentence, article_date: dt.date | None
-) -> list[Candidate]:
-    text = sentence.text
-    kind = question.answer_type
-    out: list[Candidate] = []
-    if kind in {AnswerType.DATE, AnswerType.TIME}:
-        out += time_candidates(text, article_date)
-    elif kind == AnswerType.NUMBER:
-        out += number_candidates(text, question.unit)
-    elif kind == AnswerType.DEFINITION and question.subject:
-        out += definition_candidates(text, question.subject)
-        if not out:  # no definitional pattern here: any phrase may still describe it
-            out += phrase_candidates(text)
-    elif kind in {AnswerType.PERSON, AnswerType.PLACE, AnswerType.ENTITY}:
-        out += name_candidates(text)
-    if kind not in _TYPED:
-        out += name_candidates(text) + time_candidates(text, article_date)
-        out += number_candidates(text, None) + phrase_candidates(text)
-    return out
-
-
-def _type_bonus(question: Question, c: Candidate) -> float:
-    kind = question.answer_type
-    table: dict[AnswerType, dict[str, float]] = {
-        AnswerType.DATE: {"date": 1.0},
-        AnswerType.TIME: {"time": 1.0, "date": 0.5},
-        AnswerType.NUMBER: {"number": 1.0},
-        AnswerType.PERSON: {"person": 1.0, "name": 0.6, "place": 0.2},
-        AnswerType.PLACE: {"place": 1.0, "name": 0.6, "person": 0.3},
-        AnswerType.ENTITY: {"name": 1.0, "person": 0.8, "place": 0.8},
-        AnswerType.DEFINITION: {"definition": 1.0},
-    }
-    if kind in table:
-        return table[kind].get(c.kind, 0.0)
-    return 0.2  # an untyped question: no kind of span is preferred
-
-
-def _best_span(
-    question: Question, weights: dict[str, float], sentence: Sentence, article: Article
-) -> tuple[Candidate | None, float]:
-    """The best candidate span in the sentence and its score."""
-    text = sentence.text
-    ws = words(text)
-    total = sum(weights.values()) or 1.0
-    anchors = [(k, weights[w.term]) for k, w in enumerate(ws) if w.term in weights]
-    starts = [w.start for w in ws]
-    scored: list[tuple[float, Candidate]] = []
-    for c in _candidates(question, sentence, article.date):
-        k = bisect.bisect_left(starts, c.start)
-        inside = []
-        while k < len(ws) and ws[k].end <= c.end:
-            inside.append(k)
-            k += 1
-        content = [ws[k] for k in inside if not ws[k].is_stop]
-        if not content and c.kind not in {"date", "time", "number"}:
-            continue
-        if c.kind == "number":  # "16 companies" answers "how many companies": the unit is free
-            content = [w for w in content if any(ch.isdigit() for ch in w.folded)]
-        in_question = sum(1 for w in content if w.term in weights)
-        overlap = in_question / len(content) if content else 0.0
-        extends = question.asks_name and 0 < in_question < len(content)
-        if overlap == 1.0 and question.answer_type != AnswerType.DEFINITION:
-            continue  # the question already says it
-        first, last = (inside[0], inside[-1]) if inside else (0, 0)
-        proximity = 0.0
-        for k, weight in anchors:
-            if first <= k <= last:
-                continue
-            distance = first - k if k < first else k - last
-            proximity += weight * math.exp(-(distance - 1) / 4)
-        proximity /= total
-        if extends:  # the candidate holds the matched words: it is about them
-            proximity = 1.0
-        length = len(inside)
-        free_overlap = question.answer_type == AnswerType.DEFINITION or extends
-        score = (
-            _type_bonus(question, c)
-            + (0.8 if question.answer_type == AnswerType.DEFINITION else 0.2) * c.prior
-            + 0.8 * min(proximity, 1.0)
-            - (0.0 if free_overlap else 0.8 * overlap)
-            - (0.0 if extends else 0.04 * max(0, length - 4))
-            # "the full name of the Hetao zone" is a longer name that contains "Hetao zone".
-            + (0.6 if extends else 0.0)
-            # "how many companies": a number counting companies beats any other number.
-            + (0.5 if c.kind == "number" and c.prior > 1.0 else 0.0)
-        )
-        scored.append((score, c))
-    if not scored:
-        return None, 0.0
-    scored.sort(key=lambda sc: (-sc[0], sc[1].start))
-    best_score, best = scored[0]
-    if question.plural:
-        best = _as_list(best, [c for s, c in scored if c.kind == best.kind], text)
-    return best, best_score
-
-
-def _as_list(best: Candidate, same_kind: list[Candidate], text: str) -> Candidate:
-    """For "which officials ...", the span from the first to the last listed item."""
-    items = sorted({(c.start, c.end) for c in same_kind})
-    chain = [next((s, e) for s, e in items if (s, e) == (best.start, best.end))]
-    for s, e in items:  # extend to neighbours joined by commas/"and" within a short gap
-        if (
-            s >= chain[-1][1]
-            and s - chain[-1][1] <= 80
-            and re.search(r",|\band\b", text[chain[-1][1] : s])
-        ):
-            chain.append((s, e))
-    for s, e in reversed(items):
-        if (
-            e <= chain[0][0]
-            and chain[0][0] - e <= 80
-            and re.search(r",|\band\b", text[e : chain[0][0]])
-        ):
-            chain.insert(0, (s, e))
-    start, end = chain[0][0], chain[-1][1]
-    return Candidate(start, end, text[start:end], best.kind, best.value, best.prior)
-
-
-def _confidence(question: Question, best: ScoredSentence, missing: list[str]) -> float:
-    """A logistic blend of the evidence: question weight found, answer type found, names missing."""
-    typed = question.answer_type in _TYPED
-    type_found = best.span is not None and (not typed or best.span.kind != "phrase")
-    support = max(best.coverage, 0.8 * best.context)
-    z = (
-        -3.2
-        + 5.0 * support
-        + (0.8 if type_found else -0.8)
-        + 0.8 * min(best.span_score, 1.5)
-        - 2.5 * min(len(missing), 2)
-    )
-    return 1.0 / (1.0 + math.exp(-z))

@@ -15,6 +15,10 @@ Modes:
   already offer ("answer from this article only"), not an evaluation trick: the
   pipeline runs unchanged, on a corpus cut at paragraph boundaries.
 
+`--articles train|heldout` keeps only half of the file's articles (sorted by
+title, every other one, `article_part`): the reader's weights are fitted on the
+train half, so numbers measured on the held-out half are the honest ones.
+
 Scoring follows the official SQuAD definitions: answers are lower-cased,
 stripped of ASCII punctuation and the articles a/an/the, and white space is
 collapsed; EM and token F1 take the best gold answer. An unanswerable (v2)
@@ -35,7 +39,6 @@ from __future__ import annotations
 
 import argparse
 import bisect
-import inspect
 import json
 import re
 import string
@@ -44,12 +47,13 @@ import time
 import unicodedata
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal, TextIO
 
 from tqdm import tqdm
 
+from citebot.answer import recommended_min_confidence
 from citebot.cite import Answer
 from citebot.corpus import Article, Corpus
 from citebot.errors import CitebotError, QuestionError
@@ -58,11 +62,11 @@ from citebot.pipeline import Asker
 from citebot.question import parse_question
 
 Mode = Literal["open", "gold"]
+Part = Literal["all", "train", "heldout"]
+PARTS: tuple[Part, ...] = ("all", "train", "heldout")
 
 # The pipeline's own default threshold: what the bot does unless configured otherwise.
-DEFAULT_MIN_CONFIDENCE = float(
-    inspect.signature(Asker.__init__).parameters["min_confidence"].default
-)
+DEFAULT_MIN_CONFIDENCE = recommended_min_confidence()
 CURVE_THRESHOLDS = tuple(k / 10 for k in range(10))
 RECALL_AT = (1, 5)
 _SLUG_MAX = 100  # leaves room for "-2" and "-p1234" under the 128-character id limit
@@ -214,6 +218,33 @@ class SquadSet:
     @property
     def paragraph_count(self) -> int:
         return sum(len(a.paragraphs) for a in self.articles)
+
+
+def article_part(titles: Sequence[str]) -> list[Part]:
+    """Which part each article belongs to: sorted by title, every other one is for training.
+
+    The reader's weights are fitted on the "train" articles and measured on the
+    "heldout" ones; the rule depends on the titles alone, so it is the same on
+    every machine and for every order of the file.
+    """
+    order = sorted(range(len(titles)), key=lambda i: (titles[i], i))
+    parts: list[Part] = ["train"] * len(titles)
+    for rank, i in enumerate(order):
+        parts[i] = "train" if rank % 2 == 0 else "heldout"
+    return parts
+
+
+def split_articles(squad: SquadSet, part: Part) -> SquadSet:
+    """The articles of one part (with their questions); "all" is the set unchanged."""
+    if part == "all":
+        return squad
+    parts = article_part([a.title for a in squad.articles])
+    keep = [i for i, p in enumerate(parts) if p == part]
+    renumber = {old: new for new, old in enumerate(keep)}
+    questions = tuple(
+        replace(q, article=renumber[q.article]) for q in squad.questions if q.article in renumber
+    )
+    return SquadSet(squad.version, tuple(squad.articles[i] for i in keep), questions)
 
 
 def slugify(title: str) -> str:
@@ -839,11 +870,18 @@ def make_parser() -> argparse.ArgumentParser:
         help=f"answer only at or above this confidence (default: {DEFAULT_MIN_CONFIDENCE:g}, "
         "the pipeline's)",
     )
+    parser.add_argument(
+        "--articles",
+        choices=PARTS,
+        default="all",
+        help="all articles (default), or only the reader's training or held-out half "
+        "(sorted by title, every other article; see scripts/train_reader.py)",
+    )
     return parser
 
 
 def main(argv: list[str]) -> int:
-    """`citebot eval squad FILE [--mode open|gold] [--limit N] [--json] [--out F] ...`."""
+    """`citebot eval squad FILE [--mode open|gold] [--articles all|train|heldout] ...`."""
     parser = make_parser()
     try:
         args = parser.parse_args(argv)
@@ -851,7 +889,7 @@ def main(argv: list[str]) -> int:
         return exc.code if isinstance(exc.code, int) else 2
     wall_started = time.perf_counter()
     try:
-        squad = load_squad(args.file)
+        squad = split_articles(load_squad(args.file), args.articles)
     except SquadFormatError as exc:
         print(f"citebot eval squad: {exc}", file=sys.stderr)
         return 2
@@ -867,6 +905,7 @@ def main(argv: list[str]) -> int:
         summary = summarize(run, args.min_confidence)
         wall = time.perf_counter() - wall_started
         summary["timing"]["wall_s"] = round(wall, 3)
+        summary["article_part"] = args.articles
         if out is not None:
             write_jsonl(run.records, args.min_confidence, out)
     finally:

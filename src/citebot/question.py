@@ -10,6 +10,7 @@ different event.
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -68,6 +69,7 @@ _NUMBER_HEADS = frozenset(
     """.split()
 )
 _NAME_NOUNS = frozenset(["name", "names", "title", "called", "term"])
+_FULL = frozenset(["full", "official", "complete", "formal", "proper", "entire"])
 _FRAME_WORDS = frozenset(
     """
     name names full called year date day month decade century time number percentage
@@ -100,8 +102,11 @@ class Question:
     subject: str | None = None  # X in "who is X" / "what is X"
     entities: list[str] = field(default_factory=list)  # names the question mentions
     plural: bool = False  # "which officials ...": the answer may be a list
-    asks_name: bool = False  # "what is the full name of X": the answer contains X
+    asks_name: bool = False  # "what is the name of X": the answer is a name
+    full_name: bool = False  # "what is the full name of X": a longer name containing X
     wh: str = ""
+    focus: frozenset[str] = frozenset()  # terms of the noun after "what/which": "resource"
+    verb: str | None = None  # term of the question's main verb: "visit", "found"
 
 
 def parse_question(text: str) -> Question:
@@ -139,7 +144,11 @@ def parse_question(text: str) -> Question:
         entities=_entities(text, ws),
         plural=plural,
         asks_name=answer_type == AnswerType.ENTITY and bool(_NAME_NOUNS & set(folded)),
+        full_name=answer_type == AnswerType.ENTITY
+        and any(a in _FULL and b in _NAME_NOUNS for a, b in itertools.pairwise(folded)),
         wh=wh,
+        focus=_focus(ws, wh_index),
+        verb=verb.term if verb is not None else _verb_after_who(text, ws, wh_index),
     )
 
 
@@ -202,6 +211,41 @@ def _head_noun(following: list[str]) -> str:
     return first
 
 
+_KIND_OF = frozenset(["type", "kind", "kinds", "types", "sort", "form", "forms", "class"])
+
+
+def _focus(ws: Sequence[Word], wh_index: int) -> frozenset[str]:
+    """Terms of the noun phrase the question word governs: what the answer is an instance of.
+
+    "What type of resource" -> {resourc}; "which NFL team" -> {nfl, team}; "what is
+    the largest city" -> {largest, citi}; "what did he do" -> {} (a verb comes first).
+    """
+    if wh_index < 0 or ws[wh_index].folded not in {"what", "which", "whose"}:
+        return frozenset()
+    rest = list(ws[wh_index + 1 :])
+    if rest and rest[0].folded in {"is", "are", "was", "were"}:
+        rest = rest[1:]
+    while rest and rest[0].folded in {"the", "a", "an"}:
+        rest = rest[1:]
+    if len(rest) > 2 and rest[0].folded in _KIND_OF and rest[1].folded == "of":
+        rest = [w for w in rest[2:] if w.folded not in {"the", "a", "an"}]
+    run: list[str] = []
+    for w in rest[:3]:
+        if w.is_stop or w.folded in _AUXILIARIES:
+            break
+        run.append(w.term)
+    return frozenset(run) - {"name", "full", "first", "exact", "main"}
+
+
+def _verb_after_who(text: str, ws: Sequence[Word], wh_index: int) -> str | None:
+    """ "Who founded the company?": the lower-case word right after "who" is the verb."""
+    if wh_index < 0 or ws[wh_index].folded != "who" or wh_index + 1 >= len(ws):
+        return None
+    w = ws[wh_index + 1]
+    surface = text[w.start : w.end]
+    return w.term if not w.is_stop and surface.islower() else None
+
+
 def _is_definable(subject: str) -> bool:
     """ "What is X" asks for a definition only when X is a name or one or two plain words.
 
@@ -255,12 +299,22 @@ def _strip_article(subject: str) -> str:
 
 
 def _main_verb(text: str, ws: Sequence[Word], wh_index: int) -> Word | None:
-    """In "when did the Hetao park open?", the content word at the end after the auxiliary."""
-    if wh_index < 0 or wh_index + 1 >= len(ws) or ws[wh_index + 1].folded not in _AUXILIARIES:
+    """In "when did the Hetao park open?", the content word at the end after the auxiliary.
+
+    The auxiliary may follow a short wh-phrase: "which officials will Mayor Park meet".
+    """
+    k = wh_index + 1
+    while 0 < k < min(len(ws), wh_index + 4) and ws[k].folded not in _AUXILIARIES:
+        if ws[k].is_stop:
+            return None
+        k += 1
+    if wh_index < 0 or k >= len(ws) or ws[k].folded not in _AUXILIARIES:
         return None
-    if ws[wh_index + 1].folded in {"is", "are", "was", "were"}:
+    if ws[k].folded in {"is", "are", "was", "were"}:
         return None  # "when was the landslide": no verb to weigh
-    content = [w for w in ws[wh_index + 2 :] if not w.is_stop]
+    if ws[-1].folded in _AUXILIARIES | {"do", "be", "been"}:
+        return None  # "how many companies does the park have": the verb is a stop word
+    content = [w for w in ws[k + 1 :] if not w.is_stop]
     # "did the Seoul mayor visit Tokyo": the verb is the last lower-case content word
     # after the subject (a trailing capitalised word is the object's name).
     lower = [w for w in content[1:] if text[w.start : w.end].islower()]

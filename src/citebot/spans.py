@@ -6,8 +6,10 @@ cached: the reader meets the same retrieved sentences question after question.
 Candidates come in kinds that answer types want: temporal expressions (from
 `dates`), numbers with their unit, proper names (runs of capitalised words), the
 description of a subject for "what/who is X" (colon, copula, appositive and alias
-patterns), and plain phrases for everything else. Choosing among them is
-`answer`'s job; this module only proposes.
+patterns), and plain phrases for everything else. `sentence_candidates` merges the
+question-independent kinds into one candidate per span whose `flags` say every
+kind that proposed it. Choosing among them is the reader's job (`features`,
+`answer`); this module only proposes.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ import functools
 import itertools
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from citebot.dates import find_time_expressions
 from citebot.text import STOP_WORDS, Word, words
@@ -33,6 +35,12 @@ class Candidate:
     kind: str  # date, time, number, name, person, place, definition, phrase
     value: str | None = None  # resolved value of a temporal expression
     prior: float = 0.0  # how strongly the pattern that found it suggests an answer
+    flags: int = 0  # bit KIND_BIT[k] for every kind k that proposed this span
+
+
+# Every kind a candidate can have; the order is the order of the reader's features.
+KINDS = ("date", "time", "number", "name", "person", "place", "phrase", "definition")
+KIND_BIT = {kind: 1 << i for i, kind in enumerate(KINDS)}
 
 
 _NUMBER_RE = re.compile(
@@ -74,7 +82,9 @@ _TITLES = frozenset(
     """.split()
 )
 _PLACE_PREPS = frozenset({"in", "at", "from", "to", "near", "across", "into", "around", "of"})
-_CLAUSE_BREAK = re.compile(r"[,;:()\[\]“”\"—–]|\s-\s|\.\s")
+# A phrase may cross a comma ("arrows, swords, and leather shields") but not these;
+# an en dash between words without spaces is a range ("50–140 cm"), not a break.
+_CLAUSE_BREAK = re.compile(r"[;:()\[\]“”\"—]|\s[-–]\s|\.\s")
 _VERBISH = re.compile(r"^[a-z]+(?:ed|es)$")
 
 
@@ -85,6 +95,11 @@ def time_candidates(sentence: str, anchor: dt.date | None) -> tuple[Candidate, .
     for e in find_time_expressions(sentence, anchor):
         kind = "time" if e.kind == "time" else "date"
         out.append(Candidate(e.start, e.end, e.text, kind, e.value, prior=1.0))
+        # "on Thursday" is also proposed as "Thursday": answers rarely keep the preposition.
+        ws = words(e.text)
+        if len(ws) > 1 and ws[0].is_stop:
+            s = e.start + ws[1].start
+            out.append(Candidate(s, e.end, sentence[s : e.end], kind, e.value, prior=1.0))
     return tuple(out)
 
 
@@ -109,6 +124,8 @@ def number_candidates(sentence: str, unit: str | None) -> tuple[Candidate, ...]:
         if wanted & unit_terms or (wanted & _PERCENT_UNITS and _is_percent(m.group())):
             prior = 1.5
         out.append(Candidate(m.start(), end, sentence[m.start() : end], "number", prior=prior))
+        if end > m.end():  # the bare number too: answers often leave the unit to the question
+            out.append(Candidate(m.start(), m.end(), m.group(), "number", prior=1.0))
     return tuple(out)
 
 
@@ -275,8 +292,8 @@ def _is_bare_name(text: str) -> bool:
 
 
 @functools.lru_cache(maxsize=16_384)
-def phrase_candidates(sentence: str, max_words: int = 6) -> tuple[Candidate, ...]:
-    """Word n-grams inside clauses that neither start nor end with a stop word."""
+def phrase_candidates(sentence: str, max_words: int = 10) -> tuple[Candidate, ...]:
+    """Word n-grams inside a clause that neither start nor end with a stop word."""
     ws = words(sentence)
     out: list[Candidate] = []
     for i in range(len(ws)):
@@ -290,3 +307,29 @@ def phrase_candidates(sentence: str, max_words: int = 6) -> tuple[Candidate, ...
             s, e = ws[i].start, ws[j].end
             out.append(Candidate(s, e, sentence[s:e], "phrase", prior=0.0))
     return tuple(out)
+
+
+@functools.lru_cache(maxsize=16_384)
+def sentence_candidates(sentence: str, anchor: dt.date | None) -> tuple[Candidate, ...]:
+    """Every question-independent candidate of a sentence, one per span, kinds merged.
+
+    The first kind to propose a span names it (dates before numbers before names
+    before phrases), and its flags collect every kind that proposed it.
+    """
+    merged: dict[tuple[int, int], Candidate] = {}
+    for group in (
+        time_candidates(sentence, anchor),
+        number_candidates(sentence, None),
+        name_candidates(sentence),
+        phrase_candidates(sentence),
+    ):
+        for c in group:
+            key = (c.start, c.end)
+            old = merged.get(key)
+            if old is None:
+                merged[key] = replace(c, flags=KIND_BIT[c.kind])
+            else:
+                merged[key] = replace(
+                    old, flags=old.flags | KIND_BIT[c.kind], prior=max(old.prior, c.prior)
+                )
+    return tuple(sorted(merged.values(), key=lambda c: (c.start, c.end)))

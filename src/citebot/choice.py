@@ -1,0 +1,171 @@
+"""Which candidate spans may answer a question, and how the chosen one is shown.
+
+The learned span model ranks candidates; this module holds the few rules that
+are not learned, because they follow from what the question says rather than
+from training data: a "when" question is answered by a temporal expression when
+the sentences have one, "the full name of X" by a longer name containing X, and
+no question by a span made only of its own words. And the chosen span is shown
+whole: every name of a list for "which officials", the temporal expression
+"on Thursday" that `dates` resolved, "16 companies" for "how many companies".
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from typing import Protocol
+
+import numpy as np
+import numpy.typing as npt
+
+from citebot.features import MATCH_NAMES, SENTENCE_NAMES
+from citebot.question import AnswerType, Question
+from citebot.spans import KIND_BIT, Candidate
+from citebot.spantable import STATIC_NAMES, FloatArray, SentenceTable
+from citebot.text import words
+
+WANTED = {
+    AnswerType.DATE: {"date"},
+    AnswerType.TIME: {"time", "date"},
+    AnswerType.NUMBER: {"number"},
+    AnswerType.PERSON: {"person", "name"},
+    AnswerType.PLACE: {"place", "name"},
+    AnswerType.ENTITY: {"name", "person", "place"},
+    AnswerType.DEFINITION: {"definition"},
+}
+_LISTABLE = KIND_BIT["name"] | KIND_BIT["person"] | KIND_BIT["place"]
+_TEMPORAL = KIND_BIT["date"] | KIND_BIT["time"]
+_OVERLAP_ALL = len(STATIC_NAMES) + 1 + MATCH_NAMES.index("overlap_all")
+_NAMES_PRESENT = 1 + len(STATIC_NAMES) + len(MATCH_NAMES) + SENTENCE_NAMES.index("names_present")
+_EXTENDS = len(STATIC_NAMES) + 1 + MATCH_NAMES.index("extends_name")
+
+
+class Block(Protocol):
+    """A sentence's candidates and their features (see `answer.Block`)."""
+
+    table: SentenceTable
+    dense: FloatArray
+
+
+def allowed(question: Question, blocks: Sequence[Block]) -> list[npt.NDArray[np.bool_]] | None:
+    """Which candidates may answer: of the kind the question fixes, not only the question's
+    own words, and from a sentence that mentions every name the question does.
+
+    Each restriction applies only when some candidate passes it, the names last: a
+    sentence set without a date still answers "when", with its best other span, and
+    one where no sentence names "the Shenzhen park" still answers from the others.
+    None: all may.
+    """
+    novel = [_novel(question, b) for b in blocks]
+    typed = [_wanted(question, b) for b in blocks]
+    named = [b.dense[:, _NAMES_PRESENT] >= 1.0 for b in blocks]
+    choices = []
+    if all(t is not None for t in typed):
+        both = [n & t for n, t in zip(novel, typed, strict=True) if t is not None]
+        choices += [[b & m for b, m in zip(both, named, strict=True)], both]
+    choices += [[n & m for n, m in zip(novel, named, strict=True)], novel]
+    for masks in choices:
+        if any(m.any() for m in masks):
+            return masks
+    return None
+
+
+def gate(
+    question: Question, blocks: Sequence[Block], scores: list[npt.NDArray[np.float32]]
+) -> list[npt.NDArray[np.float32]]:
+    """The scores with every candidate that may not answer set to minus infinity."""
+    masks = allowed(question, blocks)
+    if masks is None:
+        return scores
+    return [np.where(m, s, -np.inf).astype(np.float32) for m, s in zip(masks, scores, strict=True)]
+
+
+def lacks_wanted(question: Question, blocks: Sequence[Block]) -> bool:
+    """Whether the question fixes a kind of answer that no candidate of these blocks has."""
+    typed = [_wanted(question, b) for b in blocks]
+    return all(t is not None and not t.any() for t in typed)
+
+
+def _novel(question: Question, block: Block) -> npt.NDArray[np.bool_]:
+    """Candidates that add something to the question: not made only of its own words."""
+    if question.answer_type == AnswerType.DEFINITION or question.full_name:
+        return np.ones(len(block.table.candidates), dtype=np.bool_)
+    novel: npt.NDArray[np.bool_] = block.dense[:, _OVERLAP_ALL] == 0
+    return novel
+
+
+def _wanted(question: Question, block: Block) -> npt.NDArray[np.bool_] | None:
+    """Which candidates have the kind the question asks for; None when it fixes no kind."""
+    kind = question.answer_type
+    if question.full_name:
+        extends: npt.NDArray[np.bool_] = block.dense[:, _EXTENDS] > 0
+        return extends
+    if kind in {AnswerType.DATE, AnswerType.TIME, AnswerType.NUMBER, AnswerType.DEFINITION} or (
+        kind == AnswerType.PERSON and question.wh in {"which", "what"}
+    ):
+        bits = 0
+        for wanted in WANTED[kind]:
+            bits |= KIND_BIT[wanted]
+        return np.asarray([bool(c.flags & bits) for c in block.table.candidates])
+    return None
+
+
+def display(
+    question: Question, span: Candidate, candidates: tuple[Candidate, ...], text: str
+) -> Candidate:
+    """The chosen span as it is shown: whole lists, whole temporal expressions, counts with units.
+
+    "Which officials" gets every listed name; "Thursday" is shown as the expression
+    "on Thursday" that `dates` resolved; "how many companies" gets "16 companies".
+    """
+    if question.plural and span.flags & _LISTABLE:
+        return _as_list(span, [c for c in candidates if c.flags & _LISTABLE], text)
+    if span.flags & _TEMPORAL:
+        for c in candidates:
+            lead = text[c.start : span.start]
+            if (
+                c.flags & _TEMPORAL
+                and c.end == span.end
+                and c.start < span.start
+                and all(w.is_stop for w in words(lead))
+            ):
+                return c
+    if question.unit:
+        # Shown up to the counted noun: "16 companies", not "16 companies on board".
+        unit = {w.term for w in words(question.unit)}
+        for c in candidates:
+            if c.flags & KIND_BIT["number"] and c.start == span.start and c.end > span.end:
+                tail = [w for w in words(text[span.end : c.end]) if w.term in unit]
+                if tail:
+                    end = span.end + tail[0].end
+                    return Candidate(
+                        span.start,
+                        end,
+                        text[span.start : end],
+                        "number",
+                        prior=c.prior,
+                        flags=c.flags,
+                    )
+    return span
+
+
+def _as_list(best: Candidate, same_kind: list[Candidate], text: str) -> Candidate:
+    """For "which officials ...", the span from the first to the last listed item."""
+    items = sorted({(c.start, c.end) for c in same_kind} | {(best.start, best.end)})
+    chain = [(best.start, best.end)]
+    for s, e in items:  # extend to neighbours joined by commas/"and" within a short gap
+        if (
+            s >= chain[-1][1]
+            and s - chain[-1][1] <= 80
+            and re.search(r",|\band\b", text[chain[-1][1] : s])
+        ):
+            chain.append((s, e))
+    for s, e in reversed(items):
+        if (
+            e <= chain[0][0]
+            and chain[0][0] - e <= 80
+            and re.search(r",|\band\b", text[e : chain[0][0]])
+        ):
+            chain.insert(0, (s, e))
+    start, end = chain[0][0], chain[-1][1]
+    return Candidate(start, end, text[start:end], best.kind, best.value, best.prior, best.flags)

@@ -1,0 +1,221 @@
+"""The reader's learned weights: fitting (numpy L-BFGS) and the shipped model file.
+
+Two L2-regularised logistic regressions, both fitted by `scripts/train_reader.py`
+on SQuAD articles and shipped as `reader_model.json`:
+
+- the span model, a conditional (multinomial) logistic regression over all
+  candidate spans of a question: a candidate's score is a linear function of its
+  features, and a softmax over the question's candidates gives its probability
+  of being the answer (as in the SQuAD logistic-regression baseline);
+- the confidence model, a binary logistic regression over question-level
+  evidence (the best candidate's probability, the margin to the runner-up, the
+  sentence's coverage, question names missing from it...) whose output is the
+  probability that the answer is right.
+
+Fitting is deterministic: full-batch L-BFGS from zero, a fixed iteration budget.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from importlib import resources
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from citebot.errors import CitebotError
+from citebot.features import CONFIDENCE_NAMES, DENSE_NAMES, HASH_DIM, HASH_TEMPLATES
+
+Vector = npt.NDArray[np.float64]
+Objective = Callable[[Vector], tuple[float, Vector]]
+MODEL_FILE = "reader_model.json"
+MODEL_FORMAT = 1
+
+
+class ModelError(CitebotError):
+    """The shipped model file is missing or does not match the features the code computes."""
+
+
+def lbfgs(objective: Objective, x0: Vector, *, iterations: int = 300, memory: int = 10) -> Vector:
+    """Minimise a smooth function with L-BFGS and a backtracking (Armijo) line search."""
+    x = np.array(x0, dtype=np.float64)
+    f, g = objective(x)
+    steps: list[tuple[Vector, Vector, float]] = []  # (s, y, 1 / y.s)
+    for _ in range(iterations):
+        q = g.copy()
+        alphas = []
+        for s, y, rho in reversed(steps):
+            a = rho * float(s @ q)
+            q -= a * y
+            alphas.append(a)
+        if steps:
+            s, y, _rho = steps[-1]
+            q *= float(s @ y) / float(y @ y)
+        else:
+            q /= max(float(np.linalg.norm(g)), 1.0)
+        for (s, y, rho), a in zip(steps, reversed(alphas), strict=True):
+            q += s * (a - rho * float(y @ q))
+        direction = -q
+        slope = float(g @ direction)
+        if slope >= 0:  # not a descent direction: restart from the gradient
+            steps.clear()
+            direction = -g / max(float(np.linalg.norm(g)), 1.0)
+            slope = float(g @ direction)
+        step = 1.0
+        while True:
+            x_new = x + step * direction
+            f_new, g_new = objective(x_new)
+            if f_new <= f + 1e-4 * step * slope or step < 1e-10:
+                break
+            step *= 0.5
+        s, y = x_new - x, g_new - g
+        sy = float(s @ y)
+        if sy > 1e-12:
+            steps.append((s, y, 1.0 / sy))
+            del steps[:-memory]
+        converged = abs(f - f_new) <= 1e-9 * max(1.0, abs(f))
+        x, f, g = x_new, f_new, g_new
+        if converged or float(np.abs(g).max()) < 1e-7:
+            break
+    return x
+
+
+def softmax_objective(
+    dense: npt.NDArray[np.float32],
+    hashed: npt.NDArray[np.int64],
+    group_starts: npt.NDArray[np.int64],
+    target: npt.NDArray[np.float32],
+    *,
+    l2: float,
+    l2_hash: float,
+) -> Objective:
+    """Negative log-likelihood of the target candidates under a softmax per question, plus L2.
+
+    Rows are candidates, grouped by question (group k is rows group_starts[k] up to
+    the next start); `target` sums to each question's weight within its group.
+    """
+    n, d = dense.shape
+    sizes = np.diff(np.append(group_starts, n))
+    group = np.repeat(np.arange(len(group_starts)), sizes)
+    group_weight = np.add.reduceat(target.astype(np.float64), group_starts)
+    flat_hash = hashed.ravel()
+
+    def objective(params: Vector) -> tuple[float, Vector]:
+        w, h = params[:d], params[d:]
+        scores = dense @ w.astype(np.float32) + h[hashed].sum(axis=1)
+        top = np.maximum.reduceat(scores, group_starts)
+        exp = np.exp(scores - top[group])
+        z = np.add.reduceat(exp, group_starts)
+        log_z = np.log(z) + top
+        loss = float(group_weight @ log_z - target @ scores)
+        residual = (exp / z[group]) * group_weight[group] - target
+        grad_w = dense.T @ residual.astype(np.float32)
+        grad_h = np.bincount(
+            flat_hash, weights=np.repeat(residual, hashed.shape[1]), minlength=h.size
+        )
+        loss += 0.5 * l2 * float(w[1:] @ w[1:]) + 0.5 * l2_hash * float(h @ h)
+        grad = np.concatenate([grad_w.astype(np.float64), grad_h])
+        grad[1:d] += l2 * w[1:]
+        grad[d:] += l2_hash * h
+        return loss, grad
+
+    return objective
+
+
+def logistic_objective(x: Vector, y: Vector, *, l2: float) -> Objective:
+    """Mean negative log-likelihood of binary labels y under sigmoid(x @ w), plus L2 (no bias)."""
+    n = max(len(y), 1)
+
+    def objective(w: Vector) -> tuple[float, Vector]:
+        z = x @ w
+        loss = float(np.sum(np.logaddexp(0.0, z) - y * z)) / n
+        grad = x.T @ (sigmoid(z) - y) / n
+        loss += 0.5 * l2 * float(w[1:] @ w[1:])
+        grad[1:] += l2 * w[1:]
+        return loss, grad
+
+    return objective
+
+
+def sigmoid(z: Vector) -> Vector:
+    """The logistic function, without overflow warnings."""
+    out: Vector = np.exp(-np.logaddexp(0.0, -z))
+    return out
+
+
+@dataclass(frozen=True)
+class ReaderModel:
+    """Weights of the span model and the confidence model."""
+
+    dense: npt.NDArray[np.float32]
+    hashed: npt.NDArray[np.float32]
+    confidence_names: tuple[str, ...]
+    confidence: Vector
+    meta: dict[str, Any]
+
+    def scores(
+        self, dense: npt.NDArray[np.float32], hashed: npt.NDArray[np.int64]
+    ) -> npt.NDArray[np.float32]:
+        """The span model's score of each candidate row."""
+        out: npt.NDArray[np.float32] = dense @ self.dense + self.hashed[hashed].sum(axis=1)
+        return out
+
+    def to_json(self) -> dict[str, Any]:
+        """The model as the JSON object `from_json` reads (hash weights stored sparsely)."""
+        nonzero = np.flatnonzero(self.hashed)
+        return {
+            "format": MODEL_FORMAT,
+            **self.meta,
+            "dense_names": list(DENSE_NAMES),
+            "dense": [round(float(v), 6) for v in self.dense],
+            "hash_dim": HASH_DIM,
+            "hash_templates": list(HASH_TEMPLATES),
+            "hash": [[int(i), round(float(self.hashed[i]), 6)] for i in nonzero],
+            "confidence_names": list(self.confidence_names),
+            "confidence": [round(float(v), 6) for v in self.confidence],
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any], expected_confidence: Sequence[str]) -> ReaderModel:
+        """Check the file against the features this code computes, then build the model."""
+        if data.get("format") != MODEL_FORMAT:
+            raise ModelError(f"{MODEL_FILE} has format {data.get('format')}, not {MODEL_FORMAT}")
+        checks = [
+            ("dense_names", list(DENSE_NAMES)),
+            ("hash_dim", HASH_DIM),
+            ("hash_templates", list(HASH_TEMPLATES)),
+            ("confidence_names", list(expected_confidence)),
+        ]
+        for key, expected in checks:
+            if data.get(key) != expected:
+                raise ModelError(
+                    f"{MODEL_FILE}: {key} does not match the features the code computes; "
+                    "retrain with scripts/train_reader.py"
+                )
+        hashed = np.zeros(HASH_DIM, dtype=np.float32)
+        for i, value in data["hash"]:
+            hashed[i] = value
+        meta_keys = set(data) - {k for k, _ in checks} - {"dense", "hash", "confidence", "format"}
+        return cls(
+            dense=np.asarray(data["dense"], dtype=np.float32),
+            hashed=hashed,
+            confidence_names=tuple(data["confidence_names"]),
+            confidence=np.asarray(data["confidence"], dtype=np.float64),
+            meta={k: data[k] for k in sorted(meta_keys)},
+        )
+
+
+@functools.cache
+def load_model() -> ReaderModel:
+    """The shipped model (read once per process)."""
+    try:
+        text = resources.files("citebot").joinpath(MODEL_FILE).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ModelError(
+            f"{MODEL_FILE} is missing from the citebot package; run scripts/train_reader.py"
+        ) from None
+    return ReaderModel.from_json(json.loads(text), CONFIDENCE_NAMES)

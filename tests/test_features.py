@@ -1,0 +1,123 @@
+"""Reader features on a hand-made sentence: each feature means what its name says."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from citebot.features import (
+    CONFIDENCE_NAMES,
+    DENSE_NAMES,
+    HASH_DIM,
+    HASH_TEMPLATES,
+    SentenceEvidence,
+    candidate_features,
+    hash_indexes,
+)
+from citebot.question import parse_question
+from citebot.spantable import sentence_table
+
+SENTENCE = "In 1066, the duke was charged with undermining the Norman church, said Odo."
+EVIDENCE = SentenceEvidence(
+    coverage=0.8, context=0.9, density=0.2, passage_score=1.0, coverage_gap=0.0, rank=0
+)
+
+
+def _features(question: str) -> tuple[dict[str, dict[str, float]], np.ndarray]:
+    """Features of every candidate, by candidate text, for a question over SENTENCE."""
+    q = parse_question(question)
+    weights = dict.fromkeys(q.terms, 1.0)
+    table = sentence_table(SENTENCE, None)
+    dense, hashed = candidate_features(q, weights, table, EVIDENCE)
+    by_text = {
+        c.text: dict(zip(DENSE_NAMES, map(float, dense[i]), strict=True))
+        for i, c in enumerate(table.candidates)
+    }
+    return by_text, hashed
+
+
+def test_shapes_match_the_declared_feature_names() -> None:
+    """One dense column per name, one hash index per template, all within the table."""
+    by_text, hashed = _features("What was the duke charged with?")
+    assert all(len(row) == len(DENSE_NAMES) for row in by_text.values())
+    assert hashed.shape == (len(by_text), len(HASH_TEMPLATES))
+    assert hashed.min() >= 0 and hashed.max() < HASH_DIM
+
+
+def test_the_word_before_a_span_being_a_question_word_is_seen() -> None:
+    """ "charged with ▸undermining": the span right after the matched verb is flagged."""
+    by_text, _ = _features("What was the duke charged with?")
+    assert by_text["undermining the Norman church"]["left_matched"] == 1.0
+    assert by_text["Odo"]["left_matched"] == 0.0
+
+
+def test_overlap_with_the_question() -> None:
+    """A span made of question words overlaps fully; a new span not at all."""
+    by_text, _ = _features("What was the duke charged with?")
+    assert by_text["duke"]["overlap_all"] == 1.0
+    assert by_text["Odo"]["overlap"] == 0.0
+
+
+def test_answer_type_is_conjoined_with_candidate_kind() -> None:
+    """A "when" question lights date&kind=date on the year, and no other type's column."""
+    by_text, _ = _features("When was the duke charged?")
+    year = by_text["1066"]
+    assert year["date&kind=date"] == 1.0
+    assert year["kind=date"] == 1.0
+    assert year["phrase&kind=date"] == 0.0
+
+
+def test_word_classes_around_the_span() -> None:
+    """ "In ▸1066," has a preposition on its left and punctuation on its right."""
+    by_text, _ = _features("When was the duke charged?")
+    assert by_text["1066"]["left=prep"] == 1.0
+    assert by_text["1066"]["right=punct"] == 1.0
+    assert by_text["Odo"]["right=end"] == 1.0
+
+
+def test_sentence_evidence_is_copied_to_every_candidate() -> None:
+    """Coverage and rank describe the sentence, so every candidate carries them."""
+    by_text, _ = _features("When was the duke charged?")
+    assert all(row["coverage"] == pytest.approx(0.8) for row in by_text.values())
+    assert {row["rank=0"] for row in by_text.values()} == {1.0}
+    assert all(row["date&coverage"] == row["coverage"] for row in by_text.values())
+
+
+def test_a_span_described_by_the_question_words() -> None:
+    """ "Odo, the duke": the words after the comma describe the span and hold the question."""
+    q = parse_question("Which duke was charged?")
+    table = sentence_table("Odo, the duke, was charged.", None)
+    dense, _ = candidate_features(q, dict.fromkeys(q.terms, 1.0), table, EVIDENCE)
+    col = DENSE_NAMES.index("described")
+    by_text = {c.text: float(dense[i, col]) for i, c in enumerate(table.candidates)}
+    assert by_text["Odo"] > 0.0
+    assert by_text["charged"] == 0.0
+
+
+def test_counted_noun_after_a_number() -> None:
+    """ "how many companies": a number followed by "companies" is flagged."""
+    q = parse_question("How many companies does the park have?")
+    table = sentence_table("The park has 16 companies and 31,000 square meters.", None)
+    dense, _ = candidate_features(q, dict.fromkeys(q.terms, 1.0), table, EVIDENCE)
+    col = DENSE_NAMES.index("unit_next")
+    by_text = {c.text: float(dense[i, col]) for i, c in enumerate(table.candidates)}
+    assert by_text["16"] == 1.0 and by_text["31,000"] == 0.0
+
+
+def test_focus_noun_as_the_span_head() -> None:
+    """ "Which church": a span ending in "church" has the focus as its last word."""
+    by_text, _ = _features("Which church was the duke charged with undermining?")
+    assert by_text["Norman church"]["focus_last"] == 1.0
+    assert by_text["Odo"]["focus_last"] == 0.0
+
+
+def test_hash_indexes_are_deterministic_and_depend_on_the_question() -> None:
+    """The same words and key give the same indexes; another key gives others."""
+    lex = np.asarray([[1, 2, 3, 4]], dtype=np.int64)
+    assert (hash_indexes(lex, 7) == hash_indexes(lex, 7)).all()
+    assert (hash_indexes(lex, 7) != hash_indexes(lex, 8)).any()
+
+
+def test_confidence_names_start_with_the_bias() -> None:
+    """The confidence model's first input is the constant 1."""
+    assert CONFIDENCE_NAMES[0] == "bias"

@@ -1,0 +1,121 @@
+"""The learned reader's fitting code and the shipped weights file."""
+
+from __future__ import annotations
+
+import json
+from importlib import resources
+
+import numpy as np
+import pytest
+
+from citebot.features import CONFIDENCE_NAMES, DENSE_NAMES, HASH_DIM, HASH_TEMPLATES
+from citebot.model import (
+    MODEL_FILE,
+    ModelError,
+    ReaderModel,
+    lbfgs,
+    load_model,
+    logistic_objective,
+    sigmoid,
+    softmax_objective,
+)
+
+
+def test_logistic_fit_recovers_a_separable_rule() -> None:
+    """Labels y = [x1 > x2] on random points are learned: every training point classified."""
+    rng = np.random.default_rng(0)
+    points = rng.normal(size=(400, 2))
+    x = np.hstack([np.ones((400, 1)), points])
+    y = (points[:, 0] > points[:, 1]).astype(np.float64)
+    w = lbfgs(logistic_objective(x, y, l2=1e-4), np.zeros(3), iterations=500)
+    assert ((x @ w > 0) == (y == 1)).mean() > 0.99
+    assert w[1] > 0 > w[2]
+
+
+def test_fit_is_deterministic() -> None:
+    """The same data give bit-identical weights."""
+    rng = np.random.default_rng(1)
+    x = np.hstack([np.ones((50, 1)), rng.normal(size=(50, 3))])
+    y = (x[:, 1] > 0).astype(np.float64)
+    first = lbfgs(logistic_objective(x, y, l2=1e-2), np.zeros(4))
+    second = lbfgs(logistic_objective(x, y, l2=1e-2), np.zeros(4))
+    assert (first == second).all()
+
+
+def test_softmax_fit_picks_the_marked_candidate_in_each_group() -> None:
+    """Per-question softmax: the candidate with feature 1 set is the answer in every group."""
+    rng = np.random.default_rng(2)
+    groups, size = 60, 5
+    dense = rng.normal(size=(groups * size, len(DENSE_NAMES))).astype(np.float32) * 0.1
+    dense[:, 0] = 1.0
+    dense[:, 1] = 0.0
+    answers = rng.integers(0, size, groups) + np.arange(groups) * size
+    dense[answers, 1] = 1.0
+    hashed = np.zeros((groups * size, len(HASH_TEMPLATES)), dtype=np.int64)
+    target = np.zeros(groups * size, dtype=np.float32)
+    target[answers] = 1.0
+    starts = np.arange(groups, dtype=np.int64) * size
+    objective = softmax_objective(dense, hashed, starts, target, l2=1e-3, l2_hash=1.0)
+    params = lbfgs(objective, np.zeros(len(DENSE_NAMES) + HASH_DIM), iterations=100)
+    scores = dense @ params[: len(DENSE_NAMES)].astype(np.float32)
+    picked = scores.reshape(groups, size).argmax(axis=1) + np.arange(groups) * size
+    assert (picked == answers).all()
+
+
+def test_softmax_gradient_matches_finite_differences() -> None:
+    """The analytic gradient of the grouped softmax loss agrees with a numeric one."""
+    rng = np.random.default_rng(3)
+    n = 12
+    dense = rng.normal(size=(n, len(DENSE_NAMES))).astype(np.float32)
+    hashed = rng.integers(0, 5, size=(n, len(HASH_TEMPLATES))).astype(np.int64)
+    target = np.zeros(n, dtype=np.float32)
+    target[[1, 7]] = 1.0
+    objective = softmax_objective(
+        dense, hashed, np.asarray([0, 6], dtype=np.int64), target, l2=0.1, l2_hash=0.1
+    )
+    params = rng.normal(size=len(DENSE_NAMES) + HASH_DIM) * 0.01
+    _, grad = objective(params)
+    for k in (0, 3, len(DENSE_NAMES) + int(hashed[0, 0])):
+        step = np.zeros_like(params)
+        step[k] = 1e-3
+        numeric = (objective(params + step)[0] - objective(params - step)[0]) / 2e-3
+        assert numeric == pytest.approx(grad[k], rel=1e-2, abs=1e-3)
+
+
+def test_sigmoid_is_stable_at_extremes() -> None:
+    """No overflow: very negative and very positive inputs give 0 and 1."""
+    assert sigmoid(np.asarray([-1000.0, 0.0, 1000.0])).tolist() == [0.0, 0.5, 1.0]
+
+
+def test_shipped_model_has_the_features_the_code_computes() -> None:
+    """The weights file names exactly DENSE_NAMES, HASH_TEMPLATES and CONFIDENCE_NAMES."""
+    model = load_model()
+    assert model.dense.shape == (len(DENSE_NAMES),)
+    assert model.hashed.shape == (HASH_DIM,)
+    assert model.confidence_names == CONFIDENCE_NAMES
+    assert np.isfinite(model.dense).all() and np.isfinite(model.confidence).all()
+
+
+def test_shipped_model_records_how_it_was_trained() -> None:
+    """The file says its training command, its split and its held-out numbers."""
+    raw = json.loads(resources.files("citebot").joinpath(MODEL_FILE).read_text("utf-8"))
+    assert "scripts/train_reader.py" in raw["command"]
+    assert raw["trained_on"]["titles"]
+    assert raw["heldout"]["raw"]["has_ans_f1"] > 0
+    assert "--articles heldout" in raw["heldout"]["command"]
+
+
+def test_model_round_trips_through_json() -> None:
+    """to_json then from_json gives the same weights."""
+    model = load_model()
+    again = ReaderModel.from_json(model.to_json(), CONFIDENCE_NAMES)
+    assert np.allclose(again.dense, model.dense, atol=1e-6)
+    assert np.allclose(again.hashed, model.hashed, atol=1e-6)
+
+
+def test_a_file_for_other_features_is_refused() -> None:
+    """A weights file whose feature names differ from the code's is a ModelError, not a silent mismatch."""
+    data = load_model().to_json()
+    data["dense_names"] = data["dense_names"][:-1]
+    with pytest.raises(ModelError, match="retrain"):
+        ReaderModel.from_json(data, CONFIDENCE_NAMES)
