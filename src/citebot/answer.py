@@ -56,6 +56,11 @@ WIDE = 30  # sentences read when the best ones lack the kind of answer the quest
 # Logit taken off the confidence for each question name (at most two) that no
 # passage of the corpus mentions: the corpus cannot be about it.
 MISSING_NAME_PENALTY = 3.0
+# A question word is evidence even when every passage has it: in a corpus of two
+# articles about Shenzhen, "Shenzhen" has an idf near 0, yet a sentence about "the
+# Shenzhen park" answers "how many companies does the Shenzhen park have" and one
+# about Cyberport does not. (In a large corpus hardly any word's idf is this low.)
+MIN_IDF = 1.0
 _ANAPHOR = re.compile(r"^\s*(?:They|He|She|It|This|These|Those|His|Her|Their|Its|The\s+\w+)\b")
 _OVERLAP = len(STATIC_NAMES) + 1 + MATCH_NAMES.index("overlap")
 
@@ -286,7 +291,7 @@ def _carried(index: Index, scored: ScoredSentence, weights: dict[str, float]) ->
 
 def _term_weights(index: Index, question: Question) -> dict[str, float]:
     """Each unique question term's weight: its idf times the question's own emphasis."""
-    weights = {t: index.idf(t) * question.weights.get(t, 1.0) for t in question.terms}
+    weights = {t: max(index.idf(t), MIN_IDF) * question.weights.get(t, 1.0) for t in question.terms}
     return {t: w for t, w in weights.items() if w > 0}
 
 

@@ -18,7 +18,7 @@ from typing import Protocol
 import numpy as np
 import numpy.typing as npt
 
-from citebot.features import MATCH_NAMES, SENTENCE_NAMES
+from citebot.features import MATCH_NAMES
 from citebot.question import AnswerType, Question
 from citebot.spans import KIND_BIT, Candidate
 from citebot.spantable import STATIC_NAMES, FloatArray, SentenceTable
@@ -36,7 +36,6 @@ WANTED = {
 _LISTABLE = KIND_BIT["name"] | KIND_BIT["person"] | KIND_BIT["place"]
 _TEMPORAL = KIND_BIT["date"] | KIND_BIT["time"]
 _OVERLAP_ALL = len(STATIC_NAMES) + 1 + MATCH_NAMES.index("overlap_all")
-_NAMES_PRESENT = 1 + len(STATIC_NAMES) + len(MATCH_NAMES) + SENTENCE_NAMES.index("names_present")
 _EXTENDS = len(STATIC_NAMES) + 1 + MATCH_NAMES.index("extends_name")
 
 
@@ -48,25 +47,19 @@ class Block(Protocol):
 
 
 def allowed(question: Question, blocks: Sequence[Block]) -> list[npt.NDArray[np.bool_]] | None:
-    """Which candidates may answer: of the kind the question fixes, not only the question's
-    own words, and from a sentence that mentions every name the question does.
+    """Which candidates may answer: of the kind the question fixes, and not only its own words.
 
-    Each restriction applies only when some candidate passes it, the names last: a
-    sentence set without a date still answers "when", with its best other span, and
-    one where no sentence names "the Shenzhen park" still answers from the others.
-    None: all may.
+    Each restriction applies only when some candidate passes it: a sentence set
+    without a date still answers "when", with its best other span. None: all may.
     """
     novel = [_novel(question, b) for b in blocks]
     typed = [_wanted(question, b) for b in blocks]
-    named = [b.dense[:, _NAMES_PRESENT] >= 1.0 for b in blocks]
-    choices = []
     if all(t is not None for t in typed):
         both = [n & t for n, t in zip(novel, typed, strict=True) if t is not None]
-        choices += [[b & m for b, m in zip(both, named, strict=True)], both]
-    choices += [[n & m for n, m in zip(novel, named, strict=True)], novel]
-    for masks in choices:
-        if any(m.any() for m in masks):
-            return masks
+        if any(m.any() for m in both):
+            return both
+    if any(m.any() for m in novel):
+        return novel
     return None
 
 

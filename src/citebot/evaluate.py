@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import argparse
 import bisect
+import inspect
 import json
 import re
 import string
@@ -53,7 +54,6 @@ from typing import Any, Literal, TextIO
 
 from tqdm import tqdm
 
-from citebot.answer import recommended_min_confidence
 from citebot.cite import Answer
 from citebot.corpus import Article, Corpus
 from citebot.errors import CitebotError, QuestionError
@@ -66,7 +66,9 @@ Part = Literal["all", "train", "heldout"]
 PARTS: tuple[Part, ...] = ("all", "train", "heldout")
 
 # The pipeline's own default threshold: what the bot does unless configured otherwise.
-DEFAULT_MIN_CONFIDENCE = recommended_min_confidence()
+DEFAULT_MIN_CONFIDENCE = float(
+    inspect.signature(Asker.__init__).parameters["min_confidence"].default
+)
 CURVE_THRESHOLDS = tuple(k / 10 for k in range(10))
 RECALL_AT = (1, 5)
 _SLUG_MAX = 100  # leaves room for "-2" and "-p1234" under the 128-character id limit

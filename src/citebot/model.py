@@ -9,8 +9,13 @@ on SQuAD articles and shipped as `reader_model.json`:
   of being the answer (as in the SQuAD logistic-regression baseline);
 - the confidence model, a binary logistic regression over question-level
   evidence (the best candidate's probability, the margin to the runner-up, the
-  sentence's coverage, question names missing from it...) whose output is the
-  probability that the answer is right.
+  sentence's coverage, question names missing from it...). Its ranking is fitted
+  on answerable and unanswerable questions alike, its scale on the answerable
+  ones (Platt scaling), so its output is the probability that the answer is
+  right (token F1 >= 0.5) when the text holds an answer.
+
+The file also records the default threshold chosen on held-out articles
+(`min_confidence`), the split, the training command and the held-out numbers.
 
 Fitting is deterministic: full-batch L-BFGS from zero, a fixed iteration budget.
 """

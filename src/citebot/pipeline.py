@@ -8,7 +8,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
-from citebot.answer import Reading, read, recommended_min_confidence
+from citebot.answer import Reading, read
 from citebot.cite import Answer, cite
 from citebot.corpus import Corpus, load_corpus
 from citebot.dates import describe
@@ -26,13 +26,9 @@ class Asker:
         self,
         index: Index,
         *,
-        min_confidence: float | None = None,
+        min_confidence: float = 0.5,
         max_question_chars: int = 500,
     ) -> None:
-        # By default, the threshold the shipped reader model was calibrated for
-        # (chosen on held-out SQuAD articles; see reader_model.json).
-        if min_confidence is None:
-            min_confidence = recommended_min_confidence()
         if not 0.0 <= min_confidence <= 1.0:
             raise ValueError(f"min_confidence must be within [0, 1], got {min_confidence}")
         self.index = index
@@ -41,7 +37,7 @@ class Asker:
 
     @classmethod
     def from_directory(
-        cls, corpus_dir: Path, cache_dir: Path | None = None, *, min_confidence: float | None = None
+        cls, corpus_dir: Path, cache_dir: Path | None = None, *, min_confidence: float = 0.5
     ) -> Asker:
         """Load a corpus folder (problems are kept on `asker.corpus.problems`) and index it."""
         corpus = load_corpus(corpus_dir)

@@ -33,8 +33,7 @@ class Settings(BaseSettings):
     corpus_dir: Path = Field(default_factory=default_corpus_dir)
     cache_dir: Path = Field(default_factory=default_cache_dir)
     use_cache: bool = True
-    # None: the threshold the shipped reader model was calibrated for.
-    min_confidence: float | None = Field(default=None, ge=0.0, le=1.0)
+    min_confidence: float = Field(default=0.5, ge=0.0, le=1.0)
     max_question_chars: int = Field(default=500, ge=10, le=10_000)
     discord_token: SecretStr | None = Field(
         default=None, validation_alias=AliasChoices("DISCORD_TOKEN", "CITEBOT_DISCORD_TOKEN")

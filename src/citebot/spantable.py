@@ -212,7 +212,7 @@ def _static_rows(
             row.append((k["cap_all"], 1.0))
         if any(ch.isdigit() for ch in surface) and not temporal:
             row.append((k["digit"], 1.0))
-        if "," in surface:
+        if ", " in surface:  # a list or a clause, not the comma of "1,000"
             row.append((k["comma"], 1.0))
         opener = sentence[: ws[i].start].rstrip()[-1:]
         closer = sentence[ws[j].end :].lstrip()[:1]
