@@ -128,10 +128,11 @@ def test_source_restricts_the_answer(asker: Asker) -> None:
     assert {c.article_id for c in answer.citations} <= {HKSP}
 
 
-def test_number_question_gets_the_counted_unit(asker: Asker) -> None:
+def test_number_question_gets_the_counted_number(asker: Asker) -> None:
     """ "How many companies" picks the number of companies, not another number nearby."""
     answer = asker.ask("How many companies does the Shenzhen park have?")
-    assert answer.answer == "16 companies"
+    assert answer.answer is not None and answer.answer.startswith("16")
+    assert answer.quote is not None and "16 companies" in answer.quote
 
 
 def test_no_special_cases_a_fresh_corpus_works() -> None:

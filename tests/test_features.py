@@ -28,7 +28,7 @@ def _features(question: str) -> tuple[dict[str, dict[str, float]], np.ndarray]:
     q = parse_question(question)
     weights = dict.fromkeys(q.terms, 1.0)
     table = sentence_table(SENTENCE, None)
-    dense, hashed = candidate_features(q, weights, table, EVIDENCE)
+    dense, hashed = candidate_features(q, weights, table, EVIDENCE, SENTENCE)
     by_text = {
         c.text: dict(zip(DENSE_NAMES, map(float, dense[i]), strict=True))
         for i, c in enumerate(table.candidates)
@@ -86,8 +86,11 @@ def test_sentence_evidence_is_copied_to_every_candidate() -> None:
 def test_a_span_described_by_the_question_words() -> None:
     """ "Odo, the duke": the words after the comma describe the span and hold the question."""
     q = parse_question("Which duke was charged?")
-    table = sentence_table("Odo, the duke, was charged.", None)
-    dense, _ = candidate_features(q, dict.fromkeys(q.terms, 1.0), table, EVIDENCE)
+    text = "Odo, the duke, was charged."
+    dense, _ = candidate_features(
+        q, dict.fromkeys(q.terms, 1.0), sentence_table(text, None), EVIDENCE, text
+    )
+    table = sentence_table(text, None)
     col = DENSE_NAMES.index("described")
     by_text = {c.text: float(dense[i, col]) for i, c in enumerate(table.candidates)}
     assert by_text["Odo"] > 0.0
@@ -97,8 +100,9 @@ def test_a_span_described_by_the_question_words() -> None:
 def test_counted_noun_after_a_number() -> None:
     """ "how many companies": a number followed by "companies" is flagged."""
     q = parse_question("How many companies does the park have?")
-    table = sentence_table("The park has 16 companies and 31,000 square meters.", None)
-    dense, _ = candidate_features(q, dict.fromkeys(q.terms, 1.0), table, EVIDENCE)
+    text = "The park has 16 companies and 31,000 square meters."
+    table = sentence_table(text, None)
+    dense, _ = candidate_features(q, dict.fromkeys(q.terms, 1.0), table, EVIDENCE, text)
     col = DENSE_NAMES.index("unit_next")
     by_text = {c.text: float(dense[i, col]) for i, c in enumerate(table.candidates)}
     assert by_text["16"] == 1.0 and by_text["31,000"] == 0.0
@@ -121,3 +125,39 @@ def test_hash_indexes_are_deterministic_and_depend_on_the_question() -> None:
 def test_confidence_names_start_with_the_bias() -> None:
     """The confidence model's first input is the constant 1."""
     assert CONFIDENCE_NAMES[0] == "bias"
+
+
+def test_the_answer_takes_the_place_of_the_question_word() -> None:
+    """ "Who was charged": the span right before "charged" is where the answer to "who" sits;
+    "the duke was charged with what": the span right after "with" is."""
+    by_text, _ = _features("Who charged the Norman church?")
+    assert by_text["duke"]["wh_next_right"] == 1.0
+    assert by_text["Odo"]["wh_next_right"] == 0.0
+    by_text, _ = _features("The duke was charged with what?")
+    assert by_text["undermining the Norman church"]["wh_prev_left"] == 1.0
+    assert by_text["1066"]["wh_prev_left"] == 0.0
+
+
+def test_a_bracket_after_the_span_does_not_hide_its_description() -> None:
+    """ "Odo (Eudes), the duke": the description after the bracket still describes Odo."""
+    q = parse_question("Which duke was charged?")
+    text = "Odo (Eudes), the duke, was charged."
+    table = sentence_table(text, None)
+    dense, _ = candidate_features(q, dict.fromkeys(q.terms, 1.0), table, EVIDENCE, text)
+    col = DENSE_NAMES.index("appos_right")
+    by_text = {c.text: float(dense[i, col]) for i, c in enumerate(table.candidates)}
+    assert by_text["Odo"] == 1.0
+
+
+def test_window_templates_see_question_words_not_particular_words() -> None:
+    """Two sentences with different words in the same places relative to the question's
+    words give the same window hashes."""
+    q = parse_question("Who founded the abbey?")
+    weights = dict.fromkeys(q.terms, 1.0)
+    rows = []
+    for text, span in (("Then Odo founded the abbey.", "Odo"), ("Then Hugh founded the abbey.", "Hugh")):
+        table = sentence_table(text, None)
+        _, hashed = candidate_features(q, weights, table, EVIDENCE, text)
+        i = next(k for k, c in enumerate(table.candidates) if c.text == span)
+        rows.append(hashed[i, len(HASH_TEMPLATES) - 8 :])
+    assert (rows[0] == rows[1]).all()

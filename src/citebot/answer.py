@@ -159,8 +159,9 @@ def collect(
             # park" and "Cyberport" are different subjects: presence counts regardless.
             terms_present=len(scored.matched) / len(weights),
             names_present=_names_present(index, question, scored.sentence),
+            focus_present=_focus_present(index, question, scored.sentence),
         )
-        dense, hashed = candidate_features(question, weights, table, evidence)
+        dense, hashed = candidate_features(question, weights, table, evidence, text)
         blocks.append(Block(scored, table, dense, hashed))
     return Collected(weights, hits, missing, ranked, blocks)
 
@@ -275,6 +276,20 @@ def _names_present(index: Index, question: Question, sentence: Sentence) -> floa
     if sentence.index > 0 and _ANAPHOR.match(sentence.text):
         own |= _terms(index.sentences[sentence.article_id][sentence.index - 1].text)
     return sum(1 for e in question.entities if set(tokenize(e)) & own) / len(question.entities)
+
+
+def _focus_present(index: Index, question: Question, sentence: Sentence) -> float:
+    """Whether the noun the question asks about ("which officials") is in the sentence.
+
+    A sentence opening with "They"/"It" also has the words of the sentence before it:
+    "... meet three officials. They include Carrie Lam, ..."
+    """
+    if not question.focus:
+        return 0.0
+    own = _terms(sentence.text)
+    if sentence.index > 0 and _ANAPHOR.match(sentence.text):
+        own |= _terms(index.sentences[sentence.article_id][sentence.index - 1].text)
+    return float(bool(question.focus & own))
 
 
 def _carried(index: Index, scored: ScoredSentence, weights: dict[str, float]) -> float:

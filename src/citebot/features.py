@@ -56,6 +56,9 @@ MATCH_NAMES = (
     "verb_clause",
     "described",
     "unit_next",
+    "wh_next_right",
+    "wh_prev_left",
+    "q_last_left",
 )
 # Features of the candidate's sentence, the same for all its candidates.
 SENTENCE_NAMES = (
@@ -68,6 +71,7 @@ SENTENCE_NAMES = (
     "terms_present",
     "names_present",
     "verb_in_sentence",
+    "focus_present",
     "rank=0",
     "rank=1",
     "rank=2",
@@ -97,8 +101,23 @@ CONFIDENCE_NAMES = (
     "overlap",
     *(f"type={t}" for t in ANSWER_TYPES),
 )
-HASH_DIM = 1 << 14
-HASH_TEMPLATES = ("qkey&left", "qkey&right", "qkey&first", "qkey&last")
+HASH_DIM = 1 << 16
+# Word-level templates (the words at and around the span's edges) and window templates:
+# the words around the span as the question sees them, one symbol per word (see
+# `_symbols`), so "▸X considers" for "who considers" and "most ▸X" for "the most what"
+# are learned as patterns of the question's own words rather than of particular words.
+WORD_TEMPLATES = ("qkey&left", "qkey&right", "qkey&first", "qkey&last")
+WINDOW_TEMPLATES = (
+    "qkey&L1",
+    "qkey&L2",
+    "qkey&R1",
+    "qkey&R2",
+    "qkey&L1R1",
+    "wh&L1",
+    "wh&R1",
+    "wh&L2R2",
+)
+HASH_TEMPLATES = WORD_TEMPLATES + WINDOW_TEMPLATES
 
 
 @dataclass(frozen=True)
@@ -115,6 +134,7 @@ class SentenceEvidence:
     carried: float = 0.0  # question weight found only in the sentence an opening pronoun refers to
     terms_present: float = 0.0  # share of the question's terms in the sentence, idf ignored
     names_present: float = 0.0  # share of the names the question mentions that the sentence has
+    focus_present: float = 0.0  # the noun of "which officials" is in the sentence (or its referent)
 
 
 @functools.lru_cache(maxsize=65_536)
@@ -134,8 +154,12 @@ def candidate_features(
     weights: dict[str, float],
     table: SentenceTable,
     evidence: SentenceEvidence,
+    sentence: str,
 ) -> tuple[FloatArray, IntArray]:
-    """Dense features (candidates x DENSE_NAMES) and hash indexes (candidates x templates)."""
+    """Dense features (candidates x DENSE_NAMES) and hash indexes (candidates x templates).
+
+    `sentence` is the text the table was made from (its words' capitals and brackets).
+    """
     n = len(table.candidates)
     first, last = table.first, table.last
     word_weight = np.asarray([weights.get(t, 0.0) for t in table.terms], dtype=np.float64)
@@ -196,8 +220,11 @@ def candidate_features(
             match[:, 14] = np.exp(-(np.maximum(gap, 1).min(axis=1) - 1) / 4.0)
     cum_any = np.concatenate([[0], np.cumsum(matched)])
     size = len(table.terms)
-    right_hits = cum_any[np.minimum(last + 4, size)] - cum_any[np.minimum(last + 1, size)]
-    match[:, 15] = table.pause[last] & (right_hits > 0)
+    shape = sentence_shape(sentence)
+    # "iMakerBase (大公坊), the approved incubator": a bracket after the span is skipped.
+    edge = shape.bracket_end[last]
+    right_hits = cum_any[np.minimum(edge + 4, size)] - cum_any[np.minimum(edge + 1, size)]
+    match[:, 15] = table.pause[edge] & (right_hits > 0)
     left_hits = cum_any[first] - cum_any[np.maximum(first - 3, 0)]
     match[:, 16] = np.append(False, table.pause)[first] & (left_hits > 0)
 
@@ -218,6 +245,21 @@ def candidate_features(
         np.maximum(clause_weight[table.clause[first]], clause_weight[table.clause[last]]), 1.0
     )
 
+    align = _alignment(question)
+    for col, term, where, reach in (
+        (21, align.next_term, +1, 3),
+        (22, align.prev_term, -1, 2),
+        (23, align.last_term, -1, 3),
+    ):
+        if term is not None:
+            is_term = np.asarray([t == term for t in table.terms], dtype=np.bool_)
+            cum_t = np.concatenate([[0], np.cumsum(is_term)])
+            if where > 0:
+                hits = cum_t[np.minimum(last + 1 + reach, size)] - cum_t[last + 1]
+            else:
+                hits = cum_t[first] - cum_t[np.maximum(first - reach, 0)]
+            match[:, col] = hits > 0
+
     dense = np.zeros((n, len(DENSE_NAMES)), dtype=np.float32)
     dense[:, 0] = 1.0
     dense[:, 1 : 1 + _N_STATIC] = table.static
@@ -228,12 +270,152 @@ def candidate_features(
     t = ANSWER_TYPES.index(question.answer_type.value)
     start = _CONJ_START + t * _N_CONJ
     dense[:, start : start + _N_CONJ] = dense[:, 1 : 1 + _N_CONJ]
-    return dense, hash_indexes(table.lex, question_key(question))
+    windows = _window_codes(question, weights, table, shape, first, last)
+    hashed = np.concatenate(
+        [
+            hash_indexes(table.lex, question_key(question)),
+            hash_indexes(windows, 0, first_slot=len(WORD_TEMPLATES)),
+        ],
+        axis=1,
+    )
+    return dense, hashed
 
 
-def hash_indexes(lex: IntArray, key: int) -> IntArray:
+@dataclass(frozen=True)
+class Alignment:
+    """Question words whose place around the wh-word says where the answer sits."""
+
+    next_term: str | None  # "who ▸considers": the answer comes right before "considers"
+    prev_term: str | None  # "the most ▸what": the answer comes right after "most"
+    last_term: str | None  # "what does ozone ▸absorb": the answer often follows it
+
+
+@functools.lru_cache(maxsize=4096)
+def _alignment_of(text: str, wh: str, focus: frozenset[str]) -> Alignment:
+    ws = words(text)
+    at = next((k for k, w in enumerate(ws) if w.folded == wh), -1)
+    content = [(k, w.term) for k, w in enumerate(ws) if not w.is_stop]
+    if at < 0:
+        return Alignment(None, None, content[-1][1] if content else None)
+    after = [t for k, t in content if k > at and t not in focus]
+    before = [t for k, t in content if k < at]
+    return Alignment(
+        after[0] if after else None,
+        before[-1] if before else None,
+        content[-1][1] if content else None,
+    )
+
+
+def _alignment(question: Question) -> Alignment:
+    return _alignment_of(question.text, question.wh, question.focus)
+
+
+@dataclass(frozen=True)
+class SentenceShape:
+    """Question-independent facts about a sentence's words that the table does not keep."""
+
+    capital: npt.NDArray[np.bool_]  # the word has a capital letter
+    bracket_end: IntArray  # for each word, the last word of a bracket right after it (or itself)
+
+
+@functools.lru_cache(maxsize=16_384)
+def sentence_shape(sentence: str) -> SentenceShape:
+    """Capitals of each word, and which words a bracket right after a word spans."""
+    ws = words(sentence)
+    n = len(ws)
+    capital = np.asarray(
+        [any(ch.isupper() for ch in sentence[w.start : w.end]) for w in ws], dtype=np.bool_
+    )
+    bracket_end = np.arange(n, dtype=np.int64)
+    for p in range(n - 1):
+        if "(" in sentence[ws[p].end : ws[p + 1].start]:
+            close = sentence.find(")", ws[p].end)
+            q = p + 1
+            while close >= 0 and q + 1 < n and ws[q + 1].start < close:
+                q += 1
+            if close >= 0:
+                bracket_end[p] = q
+    return SentenceShape(capital, bracket_end)
+
+
+_START, _END, _PAUSE_CODE = stable_hash("<s>"), stable_hash("</s>"), stable_hash("<,>")
+
+
+def _symbols(question: Question, weights: dict[str, float], table: SentenceTable,
+             shape: SentenceShape) -> list[str]:
+    """One symbol per word, as the question sees it: its own words by role, stop words as
+    themselves, other words as capitalised or not."""
+    align = _alignment(question)
+    out = []
+    for k, term in enumerate(table.terms):
+        if term in weights:
+            if term == question.verb:
+                out.append("V")
+            elif term in question.focus:
+                out.append("F")
+            elif term == align.next_term:
+                out.append("N")
+            else:
+                out.append("Q")
+        elif table.stop[k]:
+            out.append(term)
+        else:
+            out.append("C" if shape.capital[k] else "w")
+    return out
+
+
+def _window_codes(
+    question: Question,
+    weights: dict[str, float],
+    table: SentenceTable,
+    shape: SentenceShape,
+    first: IntArray,
+    last: IntArray,
+) -> IntArray:
+    """Hashes of the window templates (WINDOW_TEMPLATES) for every candidate."""
+    n = len(table.terms)
+    symbol = np.asarray(
+        [stable_hash(s) for s in _symbols(question, weights, table, shape)], dtype=np.int64
+    )
+    # left[k]: the code of what is just before word k; right[k]: just after word k.
+    left = np.full(n + 1, _START, dtype=np.int64)
+    right = np.full(n + 1, _END, dtype=np.int64)
+    if n:
+        pause = table.pause
+        left[1:n] = np.where(pause[: n - 1], _PAUSE_CODE, symbol[: n - 1])
+        right[: n - 1] = np.where(pause[: n - 1], _PAUSE_CODE, symbol[1:])
+    before = np.maximum(first - 1, 0)
+    l1 = left[first]
+    l2 = np.where(first > 0, left[before], _START)
+    r1 = right[last]
+    after = np.minimum(last + 1, n)
+    r2 = np.where(last + 1 < n, right[after], _END)
+    qkey = question_key(question)
+    whkey = stable_hash(f"wh:{question.wh}")
+    codes = np.column_stack(
+        [
+            _mix(l1, qkey),
+            _mix(_mix(l1, l2), qkey),
+            _mix(r1, qkey),
+            _mix(_mix(r1, r2), qkey),
+            _mix(_mix(l1, r1), qkey),
+            _mix(l1, whkey),
+            _mix(r1, whkey),
+            _mix(_mix(_mix(l1, l2), _mix(r1, r2)), whkey),
+        ]
+    )
+    return codes.astype(np.int64)
+
+
+def _mix(a: IntArray | int, b: IntArray | int) -> IntArray:
+    mixed = (np.asarray(a, dtype=np.int64) * 1_000_003 + b) & 0xFFFFFFFF
+    out: IntArray = (mixed ^ (mixed >> 13)) * 0x5BD1E995 & 0xFFFFFFFF
+    return out
+
+
+def hash_indexes(lex: IntArray, key: int, *, first_slot: int = 0) -> IntArray:
     """Each lexical hash conjoined with the question key and its template, folded into HASH_DIM."""
-    slots = np.arange(lex.shape[1], dtype=np.int64)
+    slots = np.arange(first_slot, first_slot + lex.shape[1], dtype=np.int64)
     mixed = (lex * 1_000_003 + key * 7_919 + slots * 104_729) & 0xFFFFFFFF
     mixed = (mixed ^ (mixed >> 15)) * 0x2C1B3C6D & 0xFFFFFFFF
     return (mixed ^ (mixed >> 12)) % HASH_DIM
@@ -265,6 +447,7 @@ def _sentence_row(e: SentenceEvidence) -> FloatArray:
             e.terms_present,
             e.names_present,
             0.0,
+            e.focus_present,
             *rank,
         ],
         dtype=np.float32,
