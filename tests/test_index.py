@@ -78,21 +78,77 @@ def test_search_within_one_article(shipped_corpus: Corpus) -> None:
 
 
 def test_search_matches_rank_bm25_on_the_shipped_corpus(shipped_corpus: Corpus) -> None:
-    """The sparse engine ranks the shipped corpus's passages exactly as rank-bm25 BM25Plus."""
+    """The BM25 step ranks the shipped corpus's passages exactly as rank-bm25 BM25Plus
+    with the index's parameters."""
     from rank_bm25 import BM25Plus
 
     index = Index.build(shipped_corpus)
+    assert (index.bm25.k1, index.bm25.b, index.bm25.delta) == (
+        index_module.BM25_K1,
+        index_module.BM25_B,
+        index_module.BM25_DELTA,
+    )
     docs = [tokenize(index.article(p.article_id).title) + tokenize(p.text) for p in index.passages]
-    reference = BM25Plus(docs)
-    for question in ("when did the Hetao park open", "Mayor Park Hong Kong officials", "大公坊"):
+    reference = BM25Plus(
+        docs, k1=index_module.BM25_K1, b=index_module.BM25_B, delta=index_module.BM25_DELTA
+    )
+    questions = ("when did the Hetao park open", "Mayor Park Hong Kong officials", "大公坊")
+    for question in (*questions, "park park open"):
         terms = tokenize(question)
         expected = reference.get_scores(terms)
-        hits = index.search(terms, len(docs))
+        hits = index.bm25_search(terms, len(docs))
         assert [h.passage.index for h in hits] == sorted(
             range(len(docs)), key=lambda i: (-expected[i], i)
         )
         for h in hits:
             assert abs(h.score - expected[h.passage.index]) < 1e-6
+            assert h.bm25 == h.score
+
+
+def test_search_is_bm25_over_distinct_terms_then_the_rerank(shipped_corpus: Corpus) -> None:
+    """`search`: BM25 over each distinct term once, its best RERANK_DEPTH passages re-ordered
+    by `rerank` (BM25 score plus a bonus), the rest in BM25's order; scores never rise."""
+    index = Index.build(shipped_corpus)
+    depth = index_module.RERANK_DEPTH
+    for question in ("when did the Hetao park open open", "Mayor Park Hong Kong officials"):
+        terms = tokenize(question)
+        unique = list(dict.fromkeys(terms))
+        bm25 = index.bm25_search(unique, len(index.passages))
+        hits = index.search(terms, len(index.passages))
+        assert hits == index_module.rerank(index, unique, bm25[:depth]) + bm25[depth:]
+        assert index.search(terms, 3) == hits[:3]
+        assert {h.passage.index for h in hits[:depth]} == {h.passage.index for h in bm25[:depth]}
+        assert all(h.score >= h.bm25 for h in hits)
+        assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)
+        by_id = {h.passage.index: h.score for h in bm25}
+        assert all(h.bm25 == by_id[h.passage.index] for h in hits)
+
+
+def test_rerank_prefers_the_sentence_that_holds_the_question() -> None:
+    """Of two passages with the same words (same BM25 score), the one whose single
+    sentence holds the question's words, in the question's order, ranks first."""
+    corpus = Corpus(
+        articles=(
+            make_article(
+                "scattered",
+                "The central bank met on Monday. Interest rates were discussed. "
+                "England saw a raise in prices.",
+            ),
+            make_article(
+                "together",
+                "The central bank of England raised interest rates on Monday. "
+                "Prices were discussed. It saw a meeting.",
+            ),
+        )
+    )
+    index = Index.build(corpus)
+    terms = tokenize("When did the central bank of England raise interest rates?")
+    bm25 = index.bm25_search(terms, 2)
+    assert abs(bm25[0].bm25 - bm25[1].bm25) < 1e-9  # a bag of words cannot tell them apart
+    hits = index.search(terms, 2)
+    assert [h.passage.article_id for h in hits] == ["together", "scattered"]
+    assert hits[0].score > hits[1].score
+    assert index_module.rerank(index, [], bm25) == bm25  # nothing to look for: unchanged
 
 
 def test_lazy_views_equal_the_objects_the_splitter_makes(shipped_corpus: Corpus) -> None:

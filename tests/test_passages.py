@@ -175,3 +175,20 @@ def test_word_counts_are_runs_of_non_space(text: str) -> None:
     import re
 
     assert len(text.split()) == len(re.findall(r"\S+", text))
+
+
+def test_default_passages_follow_paragraphs() -> None:
+    """By default a passage is one paragraph: a long one is cut with a one-sentence overlap
+    and its tail does not run into the next paragraph; only a very short one is joined
+    to the next."""
+    long = " ".join(f"Sentence {i} of the long paragraph has nine words." for i in range(26))
+    body = f"{long}\n\nA second paragraph, which is of a quite ordinary length for a news story, says that the prices of rice rose again this week.\n\nDateline here.\n\nThe last paragraph follows a short line and has enough words to stand alone in a passage."
+    article = make_article("a", body)
+    sentences = split_sentences(article)
+    found = make_passages(article, sentences)
+    paragraphs = [
+        {s.paragraph for s in sentences[p.first_sentence : p.last_sentence]} for p in found
+    ]
+    assert paragraphs == [{0}, {0}, {1}, {2, 3}]
+    assert all(len(p.text.split()) <= 200 for p in found)
+    assert found[1].first_sentence == found[0].last_sentence - 1  # one sentence of overlap

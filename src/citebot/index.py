@@ -1,11 +1,37 @@
 """The searchable index: every article's sentences and passages, and BM25 over passages.
 
-BM25 variant: rank-bm25's `BM25Plus` (k1=1.5, b=0.75, delta=1). Its idf,
+BM25 variant: rank-bm25's `BM25Plus` with k1=0.9, b=0.75, delta=1. Its idf,
 log((N+1)/df), is positive for every term, so a corpus of one, two or three
 articles still ranks sensibly; `BM25Okapi` gives a term found in half the
 passages an idf of 0 and floors negative ones, which with two articles silences
-most of the vocabulary. A passage is indexed with its article's title, because
+most of the vocabulary. k1=0.9 (Anserini's default; rank-bm25's is 1.5)
+saturates a repeated word sooner, so a passage that names more of the question's
+words beats one that repeats a single word (SQuAD 2.0 dev, open mode: paragraph
+recall@1 +0.8 on either half of the articles, @5 unchanged; b=0.5/0.9 and
+k1=1.2/2.0 were no better). delta only adds a per-query constant and never
+changes a ranking. A passage is indexed with its article's title, because
 titles name what an article is about in words its passages may not repeat.
+
+Searching (`Index.search`, what the reader uses) is two steps:
+
+1. BM25 (`Index.bm25_search`) over each distinct question term once: the ranking is
+   exactly rank-bm25's `BM25Plus(...).get_scores` for those terms (tests check it).
+   A caller's repeated term (the reader's emphasis on the question's verb) is the
+   reader's business, not retrieval's: counted twice it pulled passages that
+   repeat the verb above the paragraph the question was written about (recall@1
+   -1.4, @5 -1.0 on SQuAD dev).
+2. Re-ranking (`rerank`) of the best `RERANK_DEPTH` passages by where the question's
+   words sit inside them. BM25 sees a passage as a bag of words; a question is
+   usually answered by one sentence that holds most of its words, often in the
+   question's own order ("the Bank of England raised" / "when did the Bank of
+   England raise"). Two cheap scores, both in [0, 1], are added to the BM25 score
+   (scaled by the best BM25 score of the query so that they weigh the same for
+   every question): the idf-weighted share of the question's terms found in the
+   passage's best single sentence, and the share of the question's adjacent term
+   pairs (stop words skipped) found adjacent in some sentence of the passage.
+   Weights (0.25 each) and depth were chosen on the "train" half of the SQuAD dev
+   articles and hold on the held-out half; nothing in them is specific to SQuAD
+   (scripts/retrieval_grid.py measures every variant).
 
 Scoring is `bm25.BM25Index`: the same BM25Plus scores as rank-bm25 (a parity test
 checks them within 1e-6), precomputed per term and summed sparsely, so a query costs
@@ -44,12 +70,25 @@ from citebot.bm25 import BM25Index
 from citebot.corpus import Article, Corpus
 from citebot.passages import Passage, passage_bounds, sentence_spans
 from citebot.tables import PassageList, SentenceMap, Tables, TablesBuilder
+from citebot.text import words
 from citebot.tokens import TermIds, passage_terms
 
 log = logging.getLogger(__name__)
 
 # Bump when tokenisation, passage rules or the stored layout change: old caches are ignored.
-INDEX_FORMAT = 3
+INDEX_FORMAT = 4
+# BM25Plus parameters of every index built here (see the module docstring). BM25Index's
+# own defaults stay rank-bm25's, and the parity tests run with these values too.
+BM25_K1 = 0.9
+BM25_B = 0.75
+BM25_DELTA = 1.0
+# Part of the cache key: an index built with other BM25 parameters is never loaded.
+_PARAMETERS = f"k1={BM25_K1},b={BM25_B},delta={BM25_DELTA}"
+# Re-ranking (see the module docstring): how many of BM25's best passages are re-ordered,
+# and the weight of each second score relative to the query's best BM25 score.
+RERANK_DEPTH = 20
+SENTENCE_WEIGHT = 0.25
+BIGRAM_WEIGHT = 0.25
 # Index versions kept in a cache folder: the current one and the one it may be updated from.
 _KEEP = 2
 # An update that keeps less than this share of the passages is done as a full build:
@@ -59,10 +98,15 @@ _MIN_REUSE = 0.5
 
 @dataclass(frozen=True, slots=True)
 class Hit:
-    """A retrieved passage and its BM25 score."""
+    """A retrieved passage, the score it is ranked by, and its BM25Plus score.
+
+    `score` is `bm25` plus the re-ranking bonus (`rerank`), so hits come in order of
+    `score`; a hit `bm25_search` returns has `score == bm25`.
+    """
 
     passage: Passage
     score: float
+    bm25: float
 
 
 class Index:
@@ -92,7 +136,7 @@ class Index:
             spans, bounds = _split(article)
             builder.add(spans, bounds)
             tokens.add(article, spans, bounds)
-        bm25 = BM25Index.from_ids(*tokens.finish())
+        bm25 = BM25Index.from_ids(*tokens.finish(), k1=BM25_K1, b=BM25_B, delta=BM25_DELTA)
         return cls(corpus, builder.finish(), bm25)
 
     def updated(self, corpus: Corpus, *, progress: bool = False) -> Index:
@@ -127,7 +171,20 @@ class Index:
         return float(np.log((n + 1) / max(self.bm25.document_frequency(term), 0.5)))
 
     def search(self, terms: Sequence[str], k: int, article_id: str | None = None) -> list[Hit]:
-        """The k best passages for the query terms, optionally within one article."""
+        """The k best passages for the query terms, optionally within one article.
+
+        BM25 over the distinct terms, then the best `RERANK_DEPTH` passages re-ranked
+        by `rerank` (see the module docstring); hits below that depth keep BM25's order.
+        """
+        unique = list(dict.fromkeys(terms))
+        hits = self.bm25_search(unique, max(k, RERANK_DEPTH), article_id)
+        return (rerank(self, unique, hits[:RERANK_DEPTH]) + hits[RERANK_DEPTH:])[:k]
+
+    def bm25_search(self, terms: Sequence[str], k: int, article_id: str | None = None) -> list[Hit]:
+        """The k best passages by BM25Plus alone (rank-bm25's ranking), ties to the lower id.
+
+        Every occurrence of a term counts, as in rank-bm25; `search` passes distinct terms.
+        """
         if not len(self.passages) or not terms:
             return []
         allowed = None
@@ -137,12 +194,45 @@ class Index:
                 return []
             allowed = np.arange(own.start, own.stop, dtype=np.int64)
         ids, scores = self.bm25.top_k(list(terms), k, allowed=allowed)
-        return [Hit(self.passages[int(i)], float(s)) for i, s in zip(ids, scores, strict=True)]
+        return [
+            Hit(self.passages[int(i)], float(s), float(s)) for i, s in zip(ids, scores, strict=True)
+        ]
 
     def term_contributions(self, terms: Sequence[str], passage_index: int) -> dict[str, float]:
         """Each query term's share of one passage's score (the per-query constant excluded)."""
         weights = self.bm25.term_weights(list(terms), passage_index)
         return {t: round(w, 4) for t, w in weights.items() if w > 0}
+
+
+def rerank(index: Index, terms: Sequence[str], hits: Sequence[Hit]) -> list[Hit]:
+    """`hits` re-ordered by BM25 plus the sentence and word-pair scores (module docstring).
+
+    `terms` are the query's distinct terms in question order. A hit's new score is
+    `bm25 + best_bm25 * (SENTENCE_WEIGHT * sentence + BIGRAM_WEIGHT * pairs)`; the sort
+    is stable, so equal scores keep BM25's order.
+    """
+    top = max((h.bm25 for h in hits), default=0.0)
+    if top <= 0 or not terms:
+        return list(hits)
+    idf = {t: index.idf(t) for t in terms}
+    total = sum(idf.values()) or 1.0
+    wanted_pairs = set(pairwise(terms))
+    scored: list[Hit] = []
+    for hit in hits:
+        passage = hit.passage
+        sentences = index.sentences[passage.article_id]
+        best = 0.0
+        pairs: set[tuple[str, str]] = set()
+        for i in range(passage.first_sentence, passage.last_sentence):
+            sentence_terms = [w.term for w in words(sentences[i].text) if not w.is_stop]
+            present = set(sentence_terms)
+            best = max(best, sum(w for t, w in idf.items() if t in present) / total)
+            if wanted_pairs:
+                pairs.update(p for p in pairwise(sentence_terms) if p in wanted_pairs)
+        share = len(pairs) / len(wanted_pairs) if wanted_pairs else 0.0
+        bonus = top * (SENTENCE_WEIGHT * best + BIGRAM_WEIGHT * share)
+        scored.append(Hit(passage, hit.bm25 + bonus, hit.bm25))
+    return sorted(scored, key=lambda h: -h.score)
 
 
 def update(
@@ -274,7 +364,7 @@ def save_index(index: Index, cache_dir: Path) -> None:
 
 
 def _cache_key(corpus: Corpus) -> str:
-    digest = hashlib.sha256(f"{INDEX_FORMAT}:{corpus.version}".encode()).hexdigest()
+    digest = hashlib.sha256(f"{INDEX_FORMAT}:{_PARAMETERS}:{corpus.version}".encode()).hexdigest()
     return digest[:24]
 
 
@@ -307,6 +397,8 @@ def _newest_base(
             if fields.get("manifest_sha256") != hashlib.sha256(raw).hexdigest():
                 raise IndexFormatError("the manifest does not match its passage table")
             bm25 = BM25Index.load(_path(cache_dir, old_key, "bm25"))
+            if (bm25.k1, bm25.b, bm25.delta) != (BM25_K1, BM25_B, BM25_DELTA):
+                return None  # other parameters: every weight differs, build from scratch
             articles = [(str(a["id"]), str(a["hash"])) for a in manifest["articles"]]
             if len(articles) != len(tables.article_passages) - 1 or bm25.n_docs != (
                 tables.n_passages

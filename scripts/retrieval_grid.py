@@ -1,0 +1,325 @@
+"""Retrieval-only recall on a SQuAD file: seconds per configuration, not minutes.
+
+For each configuration the SQuAD corpus is indexed once per article part (all,
+train, heldout; each part its own corpus, as `citebot eval squad --articles` does)
+and every answerable question's passages are retrieved exactly as the reader
+retrieves them (`citebot.answer.collect`: the question's terms, its main verb
+twice, top 8). A question's rank is that of the first passage *starting* in its
+gold paragraph (`citebot.evaluate.paragraph_rank`), so recall@1/@5 here equal the
+eval's open-mode retrieval numbers when the configuration is the shipped one.
+
+    .venv/bin/python scripts/retrieval_grid.py /work/shared/data/squad-dev-v2.0.json
+    .venv/bin/python scripts/retrieval_grid.py FILE --only "shipped;shipped + k1=1.2" --parts train
+
+A configuration is named by its changes to the shipped one (see `config`); each
+patches the pieces it changes for the duration of its run only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import re
+import sys
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from citebot import index as index_mod
+from citebot import passages as passages_mod
+from citebot.errors import QuestionError
+from citebot.evaluate import ParagraphMap, SquadSet, load_squad, split_articles
+from citebot.index import Index
+from citebot.pipeline import _clean_question
+from citebot.question import Question, parse_question
+
+DEPTH = 20  # ranks kept per question: recall@1, @5, @20
+
+
+@dataclass
+class Config:
+    """One experiment: index-time patches and a query-time search function."""
+
+    name: str
+    patches: dict[str, Any] = field(default_factory=dict)  # "module.attr" -> value
+    bm25: dict[str, float] = field(default_factory=dict)  # k1 / b / delta
+    query: Callable[[Question], list[str]] | None = None
+    search: Callable[[Index, Question, list[str], int], list[int]] | None = None
+
+
+def default_query(q: Question) -> list[str]:
+    """The reader's query (`answer.collect`)."""
+    return list(q.terms) + [t for t, w in q.weights.items() if w > 1]
+
+
+@contextlib.contextmanager
+def patched(config: Config) -> Iterator[None]:
+    modules = {"index": index_mod, "passages": passages_mod}
+    saved: list[tuple[Any, str, Any]] = []
+    for dotted, value in config.patches.items():
+        mod_name, attr = dotted.split(".")
+        mod = modules[mod_name]
+        saved.append((mod, attr, getattr(mod, attr)))
+        setattr(mod, attr, value)
+    bm25_saved = None
+    if config.bm25:
+        from citebot import bm25 as bm25_mod
+
+        original = bm25_mod.BM25Index.from_ids.__func__  # type: ignore[attr-defined]
+
+        def from_ids(cls: Any, *args: Any, **kwargs: Any) -> Any:
+            return original(cls, *args, **(kwargs | config.bm25))
+
+        bm25_saved = bm25_mod.BM25Index.from_ids
+        bm25_mod.BM25Index.from_ids = classmethod(from_ids)  # type: ignore[method-assign,assignment]
+    try:
+        yield
+    finally:
+        for mod, attr, value in reversed(saved):
+            setattr(mod, attr, value)
+        if bm25_saved is not None:
+            from citebot import bm25 as bm25_mod
+
+            bm25_mod.BM25Index.from_ids = bm25_saved  # type: ignore[method-assign]
+
+
+def ranks(squad: SquadSet, config: Config) -> tuple[list[int | None], float, float]:
+    """Rank (1-based, None beyond DEPTH) of every answerable question; build and ask seconds."""
+    with patched(config):  # index-time and query-time patches alike
+        return _ranks(squad, config)
+
+
+def _ranks(squad: SquadSet, config: Config) -> tuple[list[int | None], float, float]:
+    started = time.perf_counter()
+    index = Index.build(squad.corpus())
+    built = time.perf_counter() - started
+    pmap = ParagraphMap(squad, "open")
+    starts = [pmap.locate(p.article_id, p.start) for p in index.passages]
+    out: list[int | None] = []
+    started = time.perf_counter()
+    for q in squad.questions:
+        if not q.answerable:
+            continue
+        try:
+            parsed = parse_question(_clean_question(q.text, 500))
+        except QuestionError:
+            out.append(None)
+            continue
+        if not parsed.terms:
+            out.append(None)
+            continue
+        query = (config.query or default_query)(parsed)
+        if config.search is not None:
+            ids = config.search(index, parsed, query, DEPTH)
+        else:
+            ids = [h.passage.index for h in index.search(query, DEPTH)]
+        target = (q.article, q.paragraph)
+        out.append(next((r for r, i in enumerate(ids, 1) if starts[i] == target), None))
+    return out, built, time.perf_counter() - started
+
+
+def recall(rs: Sequence[int | None], k: int) -> float:
+    return 100 * sum(1 for r in rs if r is not None and r <= k) / len(rs)
+
+
+def _bounds(max_words: int, min_words: int) -> Callable[..., Any]:
+    original = passages_mod.passage_bounds
+
+    def bounds(body: str, spans: Any) -> Any:
+        return original(body, spans, max_words=max_words, min_words=min_words)
+
+    return bounds
+
+
+def _window_bounds(max_words: int, min_words: int) -> Callable[..., Any]:
+    """Like passage_bounds, but a passage that runs into later paragraphs is followed by
+    one starting at the next paragraph: every paragraph starts a passage."""
+
+    def bounds(body: str, spans: Any) -> Any:
+        lengths = [len(body[start:end].split()) for start, end, _ in spans]
+        out = []
+        i, n = 0, len(spans)
+        while i < n:
+            j, words = i, 0
+            broke_at_paragraph = False
+            while j < n:
+                if j > i and spans[j][2] != spans[j - 1][2] and words >= min_words:
+                    broke_at_paragraph = True
+                    break
+                if j > i and words + lengths[j] > max_words:
+                    break
+                words += lengths[j]
+                j += 1
+            out.append((i, j))
+            if j >= n:
+                break
+            nxt = i + 1
+            while nxt < j and spans[nxt][2] == spans[i][2]:
+                nxt += 1
+            # A passage that ran into a later paragraph is followed by one starting there.
+            overlap = j if broke_at_paragraph or j - i == 1 else j - 1
+            i = min(nxt, overlap) if nxt < j else overlap
+        return out
+
+    return bounds
+
+
+def _title_times(times: int) -> type:
+    from citebot.tokens import TermIds
+
+    class Titled(TermIds):
+        def add(self, article: Any, spans: Any, bounds: Any) -> None:
+            title = self._ids(article.title, 0, len(article.title)) * times
+            body = article.body
+            buffer = self._buffer
+            for first, last in bounds:
+                before = len(buffer)
+                buffer += title
+                buffer += self._ids(body, spans[first][0], spans[last - 1][1])
+                self._lengths.append(len(buffer) - before)
+            if len(buffer) > 1 << 20:
+                self._flush()
+
+    return Titled
+
+
+def _no_frame(q: Question) -> list[str]:
+    """The reader's query without the words that frame the question ("year", "name")."""
+    return [t for t in q.terms if q.weights.get(t, 1.0) > 0] + [
+        t for t, w in q.weights.items() if w > 1
+    ]
+
+
+def _repeats(index: Index, q: Question, query: list[str], k: int) -> list[int]:
+    """`Index.search`, but BM25 counting a repeated query term each time (as before v4)."""
+    unique = list(dict.fromkeys(query))
+    hits = index.bm25_search(query, max(k, index_mod.RERANK_DEPTH))
+    depth = index_mod.RERANK_DEPTH
+    return [h.passage.index for h in (index_mod.rerank(index, unique, hits[:depth]) + hits[depth:])]
+
+
+def _bm25_only(index: Index, q: Question, query: list[str], k: int) -> list[int]:
+    """The search before v4: BM25 over the query as given (repeats count), no re-ranking."""
+    return [h.passage.index for h in index.bm25_search(query, k)]
+
+
+_COMPONENT = re.compile(
+    r"(?P<param>k1|b)=(?P<value>[0-9.]+)"
+    r"|(?P<kind>passages|window) max(?P<max>\d+),min(?P<min>\d+)"
+    r"|title x(?P<title>\d+)"
+    r"|rerank depth=(?P<depth>\d+)"
+    r"|(?P<weight>sentence|pairs)=(?P<w>[0-9.]+)"
+    r"|(?P<flag>rerank off|repeats count|no frame words|v3 search)"
+)
+
+
+def config(name: str) -> Config:
+    """A configuration from its name: "shipped", or changes to it joined by " + ".
+
+    Changes: "k1=0.9", "b=0.5", "passages max120,min40", "window max150,min40" (every
+    paragraph starts a passage), "title x2", "rerank off", "rerank depth=30",
+    "sentence=0.5", "pairs=0", "repeats count" (BM25 counts the reader's doubled
+    verb twice), "no frame words" (dropped from the query), "v3 search" (BM25 over
+    the query as given, no re-ranking). "v3" is the whole configuration before v4.
+    """
+    conf = Config(name)
+    v3 = ["passages max120,min40", "k1=1.5", "v3 search"]
+    parts = [p for part in name.split(" + ") for p in (v3 if part == "v3" else [part])]
+    for part in parts:
+        if part == "shipped":
+            continue
+        m = _COMPONENT.fullmatch(part)
+        if m is None:
+            raise SystemExit(f"unknown configuration part {part!r}")
+        if m["param"]:
+            conf.bm25[m["param"]] = float(m["value"])
+        elif m["kind"]:
+            make = _bounds if m["kind"] == "passages" else _window_bounds
+            conf.patches["index.passage_bounds"] = make(int(m["max"]), int(m["min"]))
+        elif m["title"]:
+            conf.patches["index.TermIds"] = _title_times(int(m["title"]))
+        elif m["depth"]:
+            conf.patches["index.RERANK_DEPTH"] = int(m["depth"])
+        elif m["weight"]:
+            attr = "SENTENCE_WEIGHT" if m["weight"] == "sentence" else "BIGRAM_WEIGHT"
+            conf.patches[f"index.{attr}"] = float(m["w"])
+        elif m["flag"] == "rerank off":
+            conf.patches["index.RERANK_DEPTH"] = 0
+        elif m["flag"] == "repeats count":
+            conf.search = _repeats
+        elif m["flag"] == "no frame words":
+            conf.query = _no_frame
+        else:
+            conf.search = _bm25_only
+    return conf
+
+
+# The configurations measured for tracker issue 4 (the default run).
+DEFAULT_RUN = (
+    "v3",
+    "v3 + k1=0.9",
+    "v3 + k1=1.2",
+    "v3 + k1=2.0",
+    "v3 + b=0.5",
+    "v3 + b=0.9",
+    "v3 + b=1.0",
+    "v3 + passages max60,min20",
+    "v3 + passages max120,min20",
+    "v3 + passages max120,min0",
+    "v3 + passages max200,min40",
+    "v3 + passages max200,min20",
+    "v3 + window max120,min40",
+    "v3 + window max150,min40",
+    "v3 + title x0",
+    "v3 + title x2",
+    "v3 + no frame words",
+    "shipped + v3 search",
+    "shipped + rerank off",
+    "shipped + rerank off + k1=1.5",
+    "shipped + repeats count",
+    "shipped + k1=1.2",
+    "shipped + k1=0.6",
+    "shipped + b=0.5",
+    "shipped + passages max120,min20",
+    "shipped + passages max150,min20",
+    "shipped + passages max120,min40",
+    "shipped + window max200,min40",
+    "shipped + title x2",
+    "shipped + no frame words",
+    "shipped + rerank depth=10",
+    "shipped + rerank depth=50",
+    "shipped + sentence=0",
+    "shipped + pairs=0",
+    "shipped + sentence=0.5",
+    "shipped + pairs=0.5",
+    "shipped",
+)
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("file", type=Path)
+    parser.add_argument("--only", help="semicolon-separated configuration names")
+    parser.add_argument("--parts", default="all,train,heldout")
+    args = parser.parse_args(argv)
+    squad = load_squad(args.file)
+    parts = {p: split_articles(squad, p) for p in args.parts.split(",")}
+    names = args.only.split(";") if args.only else list(DEFAULT_RUN)
+    print(f"{'config':<28}" + "".join(f"{p:>22}" for p in parts) + "   build  ask")
+    for name in names:
+        conf = config(name)
+        cells = []
+        build_s = ask_s = 0.0
+        for part in parts.values():
+            rs, b, a = ranks(part, conf)
+            build_s, ask_s = build_s + b, ask_s + a
+            cells.append(f"{recall(rs, 1):6.2f} {recall(rs, 5):6.2f} {recall(rs, 20):6.2f}")
+        print(f"{name:<28}" + "".join(f"{c:>22}" for c in cells) + f"  {build_s:5.1f} {ask_s:5.1f}")
+        sys.stdout.flush()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))
