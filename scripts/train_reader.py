@@ -53,8 +53,8 @@ from citebot.question import Question, parse_question
 
 OUT = Path(__file__).resolve().parents[1] / "src" / "citebot" / MODEL_FILE
 SETTINGS = {
-    "l2": 1.0,  # per dense weight; the loss sums over questions
-    "l2_hash": 1.0,
+    "l2": 3.0,  # per dense weight; the loss sums over questions
+    "l2_hash": 10.0,
     "l2_confidence": 1e-3,  # the confidence loss is a mean
     "iterations": 300,
     "partial_credit": 0.5,  # a question whose best candidate is only partly right counts half

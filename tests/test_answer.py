@@ -211,3 +211,48 @@ def test_reading_reports_its_evidence(bridge_index: Index) -> None:
     """The confidence model's inputs come with the reading, one per CONFIDENCE_NAMES."""
     reading = read(bridge_index, parse_question("Who is Ana Costa?"))
     assert reading.evidence is not None and len(reading.evidence) == len(CONFIDENCE_NAMES)
+
+
+def _evidence_of(index: Index, question: str) -> dict[str, float]:
+    reading = read(index, parse_question(question))
+    assert reading.evidence is not None
+    return dict(zip(CONFIDENCE_NAMES, map(float, reading.evidence), strict=True))
+
+
+def test_confidence_sees_what_the_sentence_does_not_say(bridge_index: Index) -> None:
+    """A negation, a number or a rare word of the question that the answer's sentence
+    lacks is evidence against the answer; a question the sentence matches has none."""
+    plain = _evidence_of(bridge_index, "When did the council open the Tagus footbridge?")
+    assert plain["negation_mismatch"] == plain["number_missing"] == plain["rarest_missing"] == 0.0
+    negated = _evidence_of(bridge_index, "When did the council not open the Tagus footbridge?")
+    assert negated["negation_mismatch"] == 1.0
+    dated = _evidence_of(bridge_index, "When did the council open the Tagus footbridge in 1990?")
+    assert dated["number_missing"] == 1.0
+    swapped = _evidence_of(bridge_index, "When did the council open the Douro footbridge?")
+    assert swapped["rarest_missing"] > 0.5
+
+
+def test_the_default_threshold_is_the_models() -> None:
+    """An Asker built without a threshold abstains below the one chosen on held-out SQuAD."""
+    corpus = Corpus(articles=(make_article("a", "The bridge opened on Tuesday."),))
+    assert Asker(Index.build(corpus)).min_confidence == recommended_min_confidence()
+
+
+def test_a_list_question_quotes_the_sentence_with_the_whole_list() -> None:
+    """The same first name in two sentences: "which ..." is answered where all are listed."""
+    corpus = Corpus(
+        articles=(
+            make_article(
+                "visit",
+                "The mayor will meet city leaders including Ana Costa and officials.\n\n"
+                "The visit was arranged by the council. The mayor will meet three officials. "
+                "They include Ana Costa, the city engineer, Rui Lopes, the treasurer, "
+                "and Marta Silva, the planner.",
+                title="Mayor's visit",
+            ),
+        )
+    )
+    asker = Asker(Index.build(corpus), min_confidence=0.0)
+    answer = asker.ask("Which officials will the mayor meet?")
+    for name in ("Ana Costa", "Rui Lopes", "Marta Silva"):
+        assert name in (answer.answer or "")

@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
+from citebot.answer import recommended_min_confidence
 from citebot.evaluate import (
     CURVE_THRESHOLDS,
-    DEFAULT_MIN_CONFIDENCE,
     ParagraphMap,
     Record,
     Run,
@@ -389,7 +389,7 @@ def test_question_the_pipeline_refuses_is_an_abstention(tmp_path: Path) -> None:
     squad = parse_squad({"version": "v2.0", "data": [{"title": "Orchid", "paragraphs": [page]}]})
     run = run_questions(squad, "open")
     assert [(r.prediction, r.error) for r in run.records] == [(None, None), (None, None)]
-    assert [r.scores(DEFAULT_MIN_CONFIDENCE) for r in run.records] == [(1.0, 1.0), (0.0, 0.0)]
+    assert [r.scores(recommended_min_confidence()) for r in run.records] == [(1.0, 1.0), (0.0, 0.0)]
 
 
 def test_main_json_end_to_end(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -400,7 +400,7 @@ def test_main_json_end_to_end(tmp_path: Path, capsys: pytest.CaptureFixture[str]
     for key in ("overall", "raw", "sentence", "retrieval", "timing", "curve", "by_type"):
         assert key in summary
     assert summary["mode"] == "open"
-    assert summary["min_confidence"] == DEFAULT_MIN_CONFIDENCE
+    assert summary["min_confidence"] == recommended_min_confidence()
     assert summary["overall"]["questions"] == 10
     assert summary["overall"]["unanswerable"] == 3
     assert set(summary["retrieval"]) >= {"recall_at_1", "recall_at_5"}

@@ -131,7 +131,7 @@ def collect(
     weights = _term_weights(index, question)
     query = list(question.terms) + [t for t, w in question.weights.items() if w > 1]
     hits = index.search(query, top_passages, article_id)
-    missing = [e for e in question.entities if not _known(index, e)]
+    missing = [e for e in question.entities if not _known(index, e, article_id)]
     if not hits or not weights:
         return Collected(weights, hits, missing, [], [])
     ranked = _rank_sentences(index, question, weights, hits)
@@ -193,6 +193,8 @@ def read(
         block.scored.span = block.table.candidates[i]
         block.scored.span_score = block.scored.score = float(s[i])
     k = int(np.argmax([float(s.max()) for s in scores]))
+    if question.plural:
+        k = _fullest_list(question, found.blocks, k)
     # Scored sentences first, best first; the others keep the ranker's order (a stable sort).
     found.ranked.sort(key=lambda s: (s.span is None, -s.score if s.span is not None else 0.0))
     best = found.blocks[k].scored
@@ -204,6 +206,39 @@ def read(
     z = float(x @ model.confidence) - MISSING_NAME_PENALTY * min(len(found.missing), 2)
     confidence = 1.0 / (1.0 + math.exp(-z))
     return Reading(question, found.hits, found.ranked, best, confidence, found.missing, x)
+
+
+def _fullest_list(question: Question, blocks: list[Block], k: int) -> int:
+    """For "which officials", the sentence that lists the most of them, among those whose
+    best span is the winner's: the same answer said twice ("meetings with leaders
+    including Carrie Lam" and "They include Carrie Lam, Matthew Cheung ... and Teresa
+    Cheng") is quoted where the list is whole.
+    """
+    best = blocks[k].scored.span
+    if best is None:
+        return k
+    kind = KIND_BIT[best.kind]
+
+    def listed(block: Block) -> int:
+        span = block.scored.span
+        if span is None or span.text.casefold() != best.text.casefold():
+            return -1
+        text = block.scored.sentence.text
+        shown = display(question, span, block.table.candidates, text)
+        inside = sorted(
+            (c.start, c.end)
+            for c in block.table.candidates
+            if c.flags & kind and shown.start <= c.start and c.end <= shown.end
+        )
+        count, end = 0, -1
+        for start, stop in inside:  # distinct, non-overlapping items
+            if start >= end:
+                count, end = count + 1, stop
+        return count
+
+    counts = [listed(b) for b in blocks]
+    top = max(counts)
+    return k if counts[k] >= top else counts.index(top)
 
 
 def confidence_features(
@@ -245,12 +280,49 @@ def confidence_features(
         block.scored.coverage,
         block.scored.context,
         _names_missing(index, question, block.scored.sentence),
+        *_mismatches(index, question, found.weights, block.scored.sentence),
         float(type_found),
         float(block.dense[i, _OVERLAP]),
         *types,
     ]
     assert len(x) == len(CONFIDENCE_NAMES)
     return np.asarray(x, dtype=np.float64)
+
+
+# "didn't" is read as "didn" + "t".
+_NEGATION = frozenset(
+    """
+    not no never none nor without cannot didn doesn isn wasn aren weren don hasn haven
+    hadn wouldn couldn shouldn mustn
+    """.split()
+)
+
+
+def _mismatches(
+    index: Index, question: Question, weights: dict[str, float], sentence: Sentence
+) -> tuple[float, float, float]:
+    """What the question says that the sentence and its neighbours do not.
+
+    - the idf of the rarest question word they lack, over the rarest question word's:
+      a question about "the 1990 Treaty of Lyon" answered from a sentence about Paris;
+    - a negation on one side only: "which did not ..." against "which did ...";
+    - a number of the question ("in 1981") that they lack.
+    """
+    sentences = index.sentences[sentence.article_id]
+    near: set[str] = set()
+    folded: set[str] = set()
+    for j in range(max(sentence.index - 1, 0), min(sentence.index + 2, len(sentences))):
+        near |= _terms(sentences[j].text)
+    for w in words(sentence.text):
+        folded.add(w.folded)
+    top = max(weights.values(), default=0.0) or 1.0
+    lacking = [w for t, w in weights.items() if t not in near]
+    rarest = max(lacking, default=0.0) / top
+    q_words = {w.folded for w in words(question.text)}
+    negation = float(bool(q_words & _NEGATION) != bool(folded & _NEGATION))
+    numbers = [t for t in question.terms if any(ch.isdigit() for ch in t)]
+    number_missing = float(any(t not in near for t in numbers))
+    return rarest, negation, number_missing
 
 
 def _names_missing(index: Index, question: Question, sentence: Sentence) -> float:
@@ -310,9 +382,22 @@ def _term_weights(index: Index, question: Question) -> dict[str, float]:
     return {t: w for t, w in weights.items() if w > 0}
 
 
-def _known(index: Index, entity: str) -> bool:
-    """Whether any word of a name the question uses occurs anywhere in the corpus."""
-    return any(index.doc_freq.get(t, 0) > 0 for t in tokenize(entity))
+def _known(index: Index, entity: str, article_id: str | None = None) -> bool:
+    """Whether any word of a name the question uses occurs in the corpus, or in the one
+    article the question is restricted to: an article that never names "Seoul" cannot
+    say when the mayor left Seoul, whatever the other articles say."""
+    terms = tokenize(entity)
+    if article_id is None:
+        return any(index.doc_freq.get(t, 0) > 0 for t in terms)
+    return any(t in _article_terms(index, article_id) for t in terms)
+
+
+@functools.lru_cache(maxsize=256)
+def _article_terms(index: Index, article_id: str) -> frozenset[str]:
+    article = index.article(article_id)
+    return _terms(article.title) | frozenset().union(
+        *(_terms(s.text) for s in index.sentences[article_id])
+    )
 
 
 def _rank_sentences(

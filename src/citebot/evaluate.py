@@ -39,7 +39,6 @@ from __future__ import annotations
 
 import argparse
 import bisect
-import inspect
 import json
 import re
 import string
@@ -54,6 +53,7 @@ from typing import Any, Literal, TextIO
 
 from tqdm import tqdm
 
+from citebot.answer import recommended_min_confidence
 from citebot.cite import Answer
 from citebot.corpus import Article, Corpus
 from citebot.errors import CitebotError, QuestionError
@@ -65,10 +65,6 @@ Mode = Literal["open", "gold"]
 Part = Literal["all", "train", "heldout"]
 PARTS: tuple[Part, ...] = ("all", "train", "heldout")
 
-# The pipeline's own default threshold: what the bot does unless configured otherwise.
-DEFAULT_MIN_CONFIDENCE = float(
-    inspect.signature(Asker.__init__).parameters["min_confidence"].default
-)
 CURVE_THRESHOLDS = tuple(k / 10 for k in range(10))
 RECALL_AT = (1, 5)
 _SLUG_MAX = 100  # leaves room for "-2" and "-p1234" under the 128-character id limit
@@ -867,10 +863,10 @@ def make_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--min-confidence",
         type=_threshold,
-        default=DEFAULT_MIN_CONFIDENCE,
+        default=None,
         metavar="X",
-        help=f"answer only at or above this confidence (default: {DEFAULT_MIN_CONFIDENCE:g}, "
-        "the pipeline's)",
+        help="answer only at or above this confidence (default: the pipeline's, the "
+        "threshold chosen with the shipped reader model on held-out articles)",
     )
     parser.add_argument(
         "--articles",
@@ -904,12 +900,15 @@ def main(argv: list[str]) -> int:
             return 2
     try:
         run = run_questions(squad, args.mode, limit=args.limit, progress=sys.stderr.isatty())
-        summary = summarize(run, args.min_confidence)
+        threshold = (
+            args.min_confidence if args.min_confidence is not None else recommended_min_confidence()
+        )
+        summary = summarize(run, threshold)
         wall = time.perf_counter() - wall_started
         summary["timing"]["wall_s"] = round(wall, 3)
         summary["article_part"] = args.articles
         if out is not None:
-            write_jsonl(run.records, args.min_confidence, out)
+            write_jsonl(run.records, threshold, out)
     finally:
         if out is not None:
             out.close()

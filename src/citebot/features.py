@@ -97,6 +97,9 @@ CONFIDENCE_NAMES = (
     "coverage",
     "context",
     "names_missing",
+    "rarest_missing",
+    "negation_mismatch",
+    "number_missing",
     "type_found",
     "overlap",
     *(f"type={t}" for t in ANSWER_TYPES),
@@ -116,6 +119,9 @@ WINDOW_TEMPLATES = (
     "wh&L1",
     "wh&R1",
     "wh&L2R2",
+    "qkey&inner",
+    "qkey&L1&first",
+    "qkey&last&R1",
 )
 HASH_TEMPLATES = WORD_TEMPLATES + WINDOW_TEMPLATES
 
@@ -341,8 +347,9 @@ def sentence_shape(sentence: str) -> SentenceShape:
 _START, _END, _PAUSE_CODE = stable_hash("<s>"), stable_hash("</s>"), stable_hash("<,>")
 
 
-def _symbols(question: Question, weights: dict[str, float], table: SentenceTable,
-             shape: SentenceShape) -> list[str]:
+def _symbols(
+    question: Question, weights: dict[str, float], table: SentenceTable, shape: SentenceShape
+) -> list[str]:
     """One symbol per word, as the question sees it: its own words by role, stop words as
     themselves, other words as capitalised or not."""
     align = _alignment(question)
@@ -392,6 +399,11 @@ def _window_codes(
     r2 = np.where(last + 1 < n, right[after], _END)
     qkey = question_key(question)
     whkey = stable_hash(f"wh:{question.wh}")
+    # The span's own first and last words as the question sees them, and the word on
+    # each side of an edge with that edge word itself: "in ▸1066", "▸Odo said".
+    inner = _mix(symbol[first], symbol[last]) if n else np.zeros_like(first)
+    word_first = table.lex[:, 2]
+    word_last = table.lex[:, 3]
     codes = np.column_stack(
         [
             _mix(l1, qkey),
@@ -402,6 +414,9 @@ def _window_codes(
             _mix(l1, whkey),
             _mix(r1, whkey),
             _mix(_mix(_mix(l1, l2), _mix(r1, r2)), whkey),
+            _mix(inner, qkey),
+            _mix(_mix(l1, word_first), qkey),
+            _mix(_mix(word_last, r1), qkey),
         ]
     )
     return codes.astype(np.int64)
@@ -418,7 +433,8 @@ def hash_indexes(lex: IntArray, key: int, *, first_slot: int = 0) -> IntArray:
     slots = np.arange(first_slot, first_slot + lex.shape[1], dtype=np.int64)
     mixed = (lex * 1_000_003 + key * 7_919 + slots * 104_729) & 0xFFFFFFFF
     mixed = (mixed ^ (mixed >> 15)) * 0x2C1B3C6D & 0xFFFFFFFF
-    return (mixed ^ (mixed >> 12)) % HASH_DIM
+    out: IntArray = (mixed ^ (mixed >> 12)) % HASH_DIM
+    return out
 
 
 def _next_to(

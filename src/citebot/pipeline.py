@@ -8,7 +8,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
-from citebot.answer import Reading, read
+from citebot.answer import Reading, read, recommended_min_confidence
 from citebot.cite import Answer, cite
 from citebot.corpus import Corpus, load_corpus
 from citebot.dates import describe
@@ -26,9 +26,13 @@ class Asker:
         self,
         index: Index,
         *,
-        min_confidence: float = 0.5,
+        min_confidence: float | None = None,
         max_question_chars: int = 500,
     ) -> None:
+        """`min_confidence`: abstain below it; None takes the threshold chosen with the
+        shipped reader model on held-out SQuAD articles (`recommended_min_confidence`)."""
+        if min_confidence is None:
+            min_confidence = recommended_min_confidence()
         if not 0.0 <= min_confidence <= 1.0:
             raise ValueError(f"min_confidence must be within [0, 1], got {min_confidence}")
         self.index = index
@@ -37,7 +41,11 @@ class Asker:
 
     @classmethod
     def from_directory(
-        cls, corpus_dir: Path, cache_dir: Path | None = None, *, min_confidence: float = 0.5
+        cls,
+        corpus_dir: Path,
+        cache_dir: Path | None = None,
+        *,
+        min_confidence: float | None = None,
     ) -> Asker:
         """Load a corpus folder (problems are kept on `asker.corpus.problems`) and index it."""
         corpus = load_corpus(corpus_dir)
@@ -63,9 +71,9 @@ class Asker:
                 "event or thing in the articles"
             )
         reading = read(self.index, parsed, source)
-        return self._compose(text, reading)
+        return self._compose(text, reading, source)
 
-    def _compose(self, text: str, reading: Reading) -> Answer:
+    def _compose(self, text: str, reading: Reading, source: str | None = None) -> Answer:
         index = self.index
         best = reading.best
         suggestions = list(dict.fromkeys(h.passage.article_id for h in reading.hits))[:3]
@@ -78,7 +86,8 @@ class Asker:
         }
         if best is None or best.span is None or reading.confidence < self.min_confidence:
             if reading.missing:
-                message = f"nothing in the sources mentions {', '.join(reading.missing[:3])}"
+                scope = f"the article `{source}`" if source is not None else "the sources"
+                message = f"nothing in {scope} mentions {', '.join(reading.missing[:3])}"
             elif best is None:
                 message = "no passage of the sources answers this kind of question"
             else:

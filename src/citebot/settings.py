@@ -33,7 +33,8 @@ class Settings(BaseSettings):
     corpus_dir: Path = Field(default_factory=default_corpus_dir)
     cache_dir: Path = Field(default_factory=default_cache_dir)
     use_cache: bool = True
-    min_confidence: float = Field(default=0.5, ge=0.0, le=1.0)
+    # None: the threshold chosen with the shipped reader model (recommended_min_confidence)
+    min_confidence: float | None = Field(default=None, ge=0.0, le=1.0)
     max_question_chars: int = Field(default=500, ge=10, le=10_000)
     discord_token: SecretStr | None = Field(
         default=None, validation_alias=AliasChoices("DISCORD_TOKEN", "CITEBOT_DISCORD_TOKEN")
