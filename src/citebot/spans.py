@@ -18,8 +18,9 @@ import datetime as dt
 import functools
 import itertools
 import re
-from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
 
 from citebot.dates import find_time_expressions
 from citebot.text import STOP_WORDS, Word, words
@@ -291,22 +292,87 @@ def _is_bare_name(text: str) -> bool:
     return bool(ws) and len(ws) <= 4 and all(w[:1].isupper() for w in ws)
 
 
+def _breaks(sentence: str, ws: Sequence[Word]) -> list[bool]:
+    """Whether a clause break (`_CLAUSE_BREAK`) separates word k from word k + 1."""
+    out = []
+    for a, b in itertools.pairwise(ws):
+        gap = sentence[a.end : b.start]
+        out.append(gap != " " and _CLAUSE_BREAK.search(gap) is not None)
+    return out
+
+
+def _phrase_spans(sentence: str, max_words: int = 10) -> list[tuple[int, int]]:
+    """(start, end) of every phrase candidate, in `phrase_candidates` order."""
+    ws = words(sentence)
+    stop = [w.is_stop for w in ws]
+    breaks = _breaks(sentence, ws)
+    ends = [w.end for w in ws]
+    n = len(ws)
+    out: list[tuple[int, int]] = []
+    for i in range(n):
+        if stop[i]:
+            continue
+        s = ws[i].start
+        out.append((s, ends[i]))
+        for j in range(i + 1, min(n, i + max_words)):
+            if breaks[j - 1]:
+                break
+            if not stop[j]:
+                out.append((s, ends[j]))
+    return out
+
+
 @functools.lru_cache(maxsize=16_384)
 def phrase_candidates(sentence: str, max_words: int = 10) -> tuple[Candidate, ...]:
     """Word n-grams inside a clause that neither start nor end with a stop word."""
-    ws = words(sentence)
-    out: list[Candidate] = []
-    for i in range(len(ws)):
-        if ws[i].is_stop:
-            continue
-        for j in range(i, min(len(ws), i + max_words)):
-            if j > i and _CLAUSE_BREAK.search(sentence[ws[j - 1].end : ws[j].start]):
-                break
-            if ws[j].is_stop:
-                continue
-            s, e = ws[i].start, ws[j].end
-            out.append(Candidate(s, e, sentence[s:e], "phrase", prior=0.0))
-    return tuple(out)
+    return tuple(
+        Candidate(s, e, sentence[s:e], "phrase", prior=0.0)
+        for s, e in _phrase_spans(sentence, max_words)
+    )
+
+
+def _slot_setter(name: str) -> Callable[[Candidate, Any], None]:
+    setter: Callable[[Candidate, Any], None] = getattr(Candidate, name).__set__
+    return setter
+
+
+_SET_START, _SET_END, _SET_TEXT, _SET_KIND, _SET_VALUE, _SET_PRIOR, _SET_FLAGS = (
+    _slot_setter(name) for name in ("start", "end", "text", "kind", "value", "prior", "flags")
+)
+
+
+def _fast_candidate(
+    start: int,
+    end: int,
+    text: str,
+    kind: str,
+    value: str | None,
+    prior: float,
+    flags: int,
+    *,
+    _new: Callable[[type[Candidate]], Candidate] = object.__new__,
+    _start: Callable[[Candidate, Any], None] = _SET_START,
+    _end: Callable[[Candidate, Any], None] = _SET_END,
+    _text: Callable[[Candidate, Any], None] = _SET_TEXT,
+    _kind: Callable[[Candidate, Any], None] = _SET_KIND,
+    _value: Callable[[Candidate, Any], None] = _SET_VALUE,
+    _prior: Callable[[Candidate, Any], None] = _SET_PRIOR,
+    _flags: Callable[[Candidate, Any], None] = _SET_FLAGS,
+) -> Candidate:
+    """`Candidate(start, end, ...)` at half the cost of the frozen dataclass's __init__.
+
+    The slots are set through their descriptors, which is what that __init__ does
+    (through object.__setattr__, with more overhead); a sentence has ~50 candidates.
+    """
+    c = _new(Candidate)
+    _start(c, start)
+    _end(c, end)
+    _text(c, text)
+    _kind(c, kind)
+    _value(c, value)
+    _prior(c, prior)
+    _flags(c, flags)
+    return c
 
 
 @functools.lru_cache(maxsize=16_384)
@@ -316,20 +382,32 @@ def sentence_candidates(sentence: str, anchor: dt.date | None) -> tuple[Candidat
     The first kind to propose a span names it (dates before numbers before names
     before phrases), and its flags collect every kind that proposed it.
     """
-    merged: dict[tuple[int, int], Candidate] = {}
+    # span -> [first proposer, flags, prior] for the few typed candidates.
+    typed: dict[tuple[int, int], list[Any]] = {}
     for group in (
         time_candidates(sentence, anchor),
         number_candidates(sentence, None),
         name_candidates(sentence),
-        phrase_candidates(sentence),
     ):
         for c in group:
             key = (c.start, c.end)
-            old = merged.get(key)
+            old = typed.get(key)
             if old is None:
-                merged[key] = replace(c, flags=KIND_BIT[c.kind])
+                typed[key] = [c, KIND_BIT[c.kind], c.prior]
             else:
-                merged[key] = replace(
-                    old, flags=old.flags | KIND_BIT[c.kind], prior=max(old.prior, c.prior)
-                )
-    return tuple(sorted(merged.values(), key=lambda c: (c.start, c.end)))
+                old[1] |= KIND_BIT[c.kind]
+                old[2] = max(old[2], c.prior)
+    phrase = KIND_BIT["phrase"]
+    out: list[tuple[tuple[int, int], Candidate]] = []
+    for key in _phrase_spans(sentence):
+        old = typed.get(key)
+        if old is None:
+            s, e = key
+            out.append((key, _fast_candidate(s, e, sentence[s:e], "phrase", None, 0.0, phrase)))
+        else:
+            old[1] |= phrase
+            old[2] = max(old[2], 0.0)
+    for (s, e), (c, flags, prior) in typed.items():
+        out.append(((s, e), _fast_candidate(s, e, c.text, c.kind, c.value, prior, flags)))
+    out.sort()  # by span: spans are unique, so candidates themselves are never compared
+    return tuple(c for _, c in out)
