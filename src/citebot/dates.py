@@ -128,6 +128,32 @@ _PATTERNS: list[tuple[str, re.Pattern[str]]] = [
     ("year", re.compile(rf"(?<![\d$€£¥.,])\b{_YEAR}\b(?![\d,.]\d)")),
 ]
 
+# What each pattern cannot match without: a digit, a month name (every spelling in
+# `_MONTH` holds one of these, case-sensitively), a weekday or a unit of time.
+# Checked once per text, so that patterns are not run on a text that cannot hold
+# them: the expressions found are the same.
+_DIGIT = re.compile(r"\d")
+_MONTH_CUE = re.compile(r"Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec")
+# `_UNIT` matched case-insensitively: every character that re.I matches to one of
+# these letters lowercases to exactly that letter (checked over all of Unicode),
+# so a lowercased text holds the unit whenever the pattern can match.
+_UNITS = ("day", "week", "month", "year", "decade", "century")
+_NEEDS: dict[str, tuple[str, ...]] = {
+    "iso": ("digit",),
+    "mdy": ("digit", "month"),
+    "dmy": ("digit", "month"),
+    "md": ("digit", "month"),
+    "dm": ("digit", "month"),
+    "my": ("digit", "month"),
+    "century": ("digit",),
+    "decade": ("digit",),
+    "ago": ("unit",),
+    "relunit": ("unit",),
+    "weekday": ("weekday",),
+    "month": ("month",),
+    "year": ("digit",),
+}
+
 # Words after which a four-digit number is a year even if a noun follows ("in 1990 the").
 _YEAR_PREPS = frozenset(
     """
@@ -184,7 +210,16 @@ def _scan(text: str) -> tuple[tuple[_Found, ...], bool]:
     """
     taken = bytearray(len(text))
     found: list[tuple[int, int, str, str]] = []
+    low = text.lower()
+    has = {
+        "digit": _DIGIT.search(text) is not None,
+        "month": _MONTH_CUE.search(text) is not None,
+        "weekday": "day" in text,  # every name in `_WEEKDAY` ends so
+        "unit": any(unit in low for unit in _UNITS),
+    }
     for kind, pattern in _PATTERNS:
+        if not all(has[cue] for cue in _NEEDS.get(kind, ())):
+            continue
         for m in pattern.finditer(text):
             if any(taken[m.start() : m.end()]):
                 continue
