@@ -14,6 +14,7 @@ kind that proposed it. Choosing among them is the reader's job (`features`,
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 import functools
 import itertools
@@ -108,26 +109,45 @@ def time_candidates(sentence: str, anchor: dt.date | None) -> tuple[Candidate, .
 def number_candidates(sentence: str, unit: str | None) -> tuple[Candidate, ...]:
     """Numbers with an optional unit of up to three words ("31,000 square meters")."""
     taken = {(c.start, c.end) for c in time_candidates(sentence, None) if c.kind == "date"}
+    wanted = {w.term for w in words(unit)} if unit else set()
+    ws = words(sentence)
+    starts = [w.start for w in ws]
     out = []
     for m in _NUMBER_RE.finditer(sentence):
         if any(s <= m.start() < e for s, e in taken):
             continue
         end = m.end()
         # Up to three unit words, joined to the number by spaces only ("31,000 square meters").
-        for w in words(sentence[m.end() : m.end() + 60])[:3]:
-            gap = sentence[end : m.end() + w.start]
+        for start, w_end, w in _words_after(sentence, ws, starts, m.end()):
+            gap = sentence[end:start]
             if gap.strip() or w.is_stop or w.folded in _DIMENSIONS or not w.folded.isalpha():
                 break
-            end = m.end() + w.end
+            end = w_end
         prior = 1.0
-        unit_terms = {w.term for w in words(sentence[m.end() : end])}
-        wanted = {w.term for w in words(unit)} if unit else set()
-        if wanted & unit_terms or (wanted & _PERCENT_UNITS and _is_percent(m.group())):
-            prior = 1.5
+        if wanted:
+            unit_terms = {w.term for w in words(sentence[m.end() : end])}
+            if wanted & unit_terms or (wanted & _PERCENT_UNITS and _is_percent(m.group())):
+                prior = 1.5
         out.append(Candidate(m.start(), end, sentence[m.start() : end], "number", prior=prior))
         if end > m.end():  # the bare number too: answers often leave the unit to the question
             out.append(Candidate(m.start(), m.end(), m.group(), "number", prior=1.0))
     return tuple(out)
+
+
+def _words_after(
+    sentence: str, ws: Sequence[Word], starts: list[int], at: int
+) -> list[tuple[int, int, Word]]:
+    """The first three words of `sentence[at : at + 60]`, with offsets in the sentence.
+
+    They are the sentence's own words when none is cut by either end of that window
+    (the tokenizer looks neither behind nor ahead); otherwise the window is tokenised.
+    """
+    k = bisect.bisect_left(starts, at)
+    limit = at + 60
+    found = [w for w in ws[k : k + 3] if w.start < limit]
+    if (k > 0 and ws[k - 1].end > at) or any(w.end > limit for w in found):
+        return [(at + w.start, at + w.end, w) for w in words(sentence[at:limit])[:3]]
+    return [(w.start, w.end, w) for w in found]
 
 
 @functools.lru_cache(maxsize=16_384)
