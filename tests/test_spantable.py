@@ -1,4 +1,8 @@
-"""The sentence table computed in bulk equals its per-candidate definition.
+"""Shortcuts of the reader's cold path give what the plain computation gives.
+
+The sentence table computed in bulk equals its per-candidate definition; the
+unit words after a number come from the sentence's words only when the window
+would give the same; date patterns skipped for lack of a cue would find nothing.
 
 `spantable` computes every candidate's static features and lexical hashes with a
 few numpy operations over per-word facts. Here each feature is written out the
@@ -20,9 +24,17 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from citebot import dates
 from citebot.corpus import load_corpus
 from citebot.dates import find_time_expressions
-from citebot.spans import KIND_BIT, KINDS, Candidate, definition_candidates, sentence_candidates
+from citebot.spans import (
+    KIND_BIT,
+    KINDS,
+    Candidate,
+    _words_after,
+    definition_candidates,
+    sentence_candidates,
+)
 from citebot.spantable import STATIC_NAMES, SentenceTable, sentence_table, stable_hash, with_extra
 from citebot.text import Word, words
 
@@ -235,3 +247,47 @@ def test_time_values_follow_the_anchor_whatever_was_asked_before() -> None:
             assert values == ["2023-01-29/2023-02-02", "2024", "2023-09-11"]
         else:
             assert values == ["2019-01-29/2019-02-02", "2020", "2019-01-07"]
+
+
+def test_unit_words_after_a_number_are_the_window_words() -> None:
+    """`_words_after` reuses the sentence's words exactly when the 60-character window
+    would tokenise the same, including words cut by either end of the window."""
+    texts = [
+        *EDGE_CASES[:5],
+        "Rates fell 5 percentage points and 7 per cent to 31,000 square meters of land.",
+        "It had 12 " + "x" * 55 + "longword tail and 9" + "y" * 70 + " more.",
+        "约 3 公里 and 16 companies 大公坊 in 2019.",
+    ]
+    for text in texts:
+        ws = words(text)
+        starts = [w.start for w in ws]
+        for at in range(len(text) + 1):
+            expected = [
+                (at + w.start, at + w.end, w.folded, w.term, w.is_stop)
+                for w in words(text[at : at + 60])[:3]
+            ]
+            found = [
+                (s, e, w.folded, w.term, w.is_stop)
+                for s, e, w in _words_after(text, ws, starts, at)
+            ]
+            assert found == expected, (text, at)
+
+
+def test_patterns_skipped_by_their_cues_would_have_found_nothing(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Skipping the patterns a text has no cue for finds the same expressions."""
+    texts = [
+        *_sentences(),
+        "THREE DAYS AGO and NEXT WEEK, at NOON on MONDAY; the 1990S and the '80s.",
+        "two weeKs later (Kelvin sign), Sept. 4, 2001 and 4th century BC, 10:30 p.m.",
+        "between 1980 and 2016; from May to June; mid-July; Tuesday, 5 March.",
+    ]
+    anchor = dt.date(2023, 9, 7)
+    found = [find_time_expressions(t, anchor) for t in texts]
+    monkeypatch.setattr(dates, "_NEEDS", {})
+    dates._scan.cache_clear()
+    try:
+        assert [find_time_expressions(t, anchor) for t in texts] == found
+    finally:
+        dates._scan.cache_clear()

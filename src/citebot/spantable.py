@@ -98,33 +98,43 @@ def _capital(surface: str) -> bool:
     return surface[:1].isupper() or any(ch.isupper() for ch in surface[1:])
 
 
-def _descriptions(sentence: str, ws: Sequence[Word]) -> tuple[IntArray, IntArray]:
+_COPULAS = frozenset({"is", "are", "was", "were"})
+_COMMA_OR_COLON = re.compile(r"[,:]")
+
+
+def _descriptions(
+    sentence: str, ws: Sequence[Word], gaps: Sequence[str] | None = None
+) -> tuple[IntArray, IntArray]:
     """For each word, the words that describe it, if any: "X: D", "X, D,", "X (Y), D", "X is D".
 
     Returned as first and last word index of D (-1 when the word has no description).
+    `gaps` is the text between consecutive words, when the caller has it already.
     """
     n = len(ws)
     first = np.full(n, -1, dtype=np.int64)
     last = np.full(n, -1, dtype=np.int64)
+    if gaps is None:
+        gaps = [sentence[a.end : b.start] for a, b in itertools.pairwise(ws)]
+    ends = [gap != " " and _DESCRIPTION_END.search(gap) is not None for gap in gaps]
     for p in range(n - 1):
-        gap = sentence[ws[p].end : ws[p + 1].start]
+        gap = gaps[p]
         q = p + 1
-        if "(" in gap:  # "iMakerBase (大公坊), Shenzhen's ...": skip the parenthesis
+        if gap == " ":  # the common case of the last branch below: only "X is D"
+            if ws[q].folded not in _COPULAS:
+                continue
+            q += 1
+        elif "(" in gap:  # "iMakerBase (大公坊), Shenzhen's ...": skip the parenthesis
             close = sentence.find(")", ws[p].end)
             while close >= 0 and q < n and ws[q].start < close:
                 q += 1
-            if close < 0 or q >= n or not re.search(r"[,:]", sentence[close + 1 : ws[q].start]):
+            if close < 0 or q >= n or not _COMMA_OR_COLON.search(sentence[close + 1 : ws[q].start]):
                 continue
-        elif not re.search(r"[,:]", gap):
-            if gap.strip() or ws[q].folded not in {"is", "are", "was", "were"}:
+        elif not _COMMA_OR_COLON.search(gap):
+            if gap.strip() or ws[q].folded not in _COPULAS:
                 continue
             q += 1
         r = q
-        while (
-            r + 1 < n
-            and r - q < 12
-            and not _DESCRIPTION_END.search(sentence[ws[r].end : ws[r + 1].start])
-        ):
+        while r + 1 < n and r - q < 12 and not ends[r]:
             r += 1
         if q < n:
             first[p], last[p] = q, r
@@ -342,8 +352,8 @@ def sentence_table(sentence: str, anchor: dt.date | None) -> SentenceTable:
     kept, first, last, static, lex = _static_rows(
         sentence, ws, sentence_candidates(sentence, anchor), facts
     )
-    described_from, described_to = _descriptions(sentence, ws)
     gaps = facts.gaps
+    described_from, described_to = _descriptions(sentence, ws, gaps)
     return SentenceTable(
         described_from=described_from,
         described_to=described_to,
