@@ -203,6 +203,8 @@ def _role_run_follows(sentence: str, ws: Sequence[Word], k: int) -> bool:
 
 def _capitalised(sentence: str, w: Word) -> bool:
     surface = sentence[w.start : w.end]
+    if surface.isascii():  # then only A-Z are upper case, and lower() changes only them
+        return surface != surface.lower()
     return (
         surface[:1].isupper()
         or any(ch.isupper() for ch in surface[1:])

@@ -95,6 +95,8 @@ _STATIC_INDEX = {name: k for k, name in enumerate(STATIC_NAMES)}
 
 def _capital(surface: str) -> bool:
     """ "Park", "iMakerBase", "eBay": a capital first or inside marks a name."""
+    if surface.isascii():  # then only A-Z are upper case, and lower() changes only them
+        return surface != surface.lower()
     return surface[:1].isupper() or any(ch.isupper() for ch in surface[1:])
 
 
