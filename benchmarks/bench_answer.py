@@ -353,9 +353,14 @@ def worker_engine(n: int, work: Path, engine: str, n_queries: int) -> dict[str, 
 # ----------------------------------------------------------------------- driver
 
 
-def run_worker(kind: str, n: int, work: Path, *extra: str) -> dict[str, Any]:
-    """Run one worker in a fresh interpreter and return its JSON result."""
-    cmd = [sys.executable, __file__, "--worker", kind, "--n", str(n), "--work", str(work), *extra]
+def run_worker(kind: str, n: int, work: Path, *extra: str, root: Path = ROOT) -> dict[str, Any]:
+    """Run one worker in a fresh interpreter and return its JSON result.
+
+    `root` is the source tree whose benchmark (and so whose `citebot`) runs it.
+    """
+    script = root / "benchmarks" / "bench_answer.py"
+    cmd = [sys.executable, str(script), "--worker", kind, "--n", str(n), "--work", str(work)]
+    cmd += extra
     proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
     if proc.returncode != 0:
         sys.stderr.write(proc.stderr)
@@ -368,9 +373,22 @@ def bench_size(label: str, n: int, base: Path, args: argparse.Namespace) -> dict
     work = base / label
     work.mkdir(parents=True, exist_ok=True)
     res: dict[str, Any] = {"label": label}
-    for kind, extra in (("build", ()), ("serve", ()), ("bm25s", ())):
+    for kind in ("build", "serve") if args.answers_only else ("build", "serve", "bm25s"):
         print(f"[{label}] {kind} ...", file=sys.stderr, flush=True)
-        res[kind] = run_worker(kind, n, work, *extra)
+        res[kind] = run_worker(kind, n, work)
+    if args.baseline:
+        # Alternate rounds, same index, same machine state: the fairest before/after.
+        res["ab"] = []
+        for r in range(args.rounds):
+            print(f"[{label}] serve, baseline vs this tree, round {r + 1} ...", file=sys.stderr)
+            res["ab"].append(
+                {
+                    "baseline": run_worker("serve", n, work, root=args.baseline),
+                    "ours": run_worker("serve", n, work),
+                }
+            )
+    if args.answers_only:
+        return res
     if n <= args.rank_bm25_max:
         nq = N_QUESTIONS if n <= 20_000 else 50
         print(f"[{label}] rank_bm25 ({nq} queries) ...", file=sys.stderr, flush=True)
@@ -383,6 +401,40 @@ def bench_size(label: str, n: int, base: Path, args: argparse.Namespace) -> dict
 
 def lat(d: dict[str, Any] | None) -> str:
     return f"{d['p50']:.2f} / {d['p99']:.2f}" if d else "-"
+
+
+def ab_report(results: list[dict[str, Any]]) -> str:
+    """Baseline against this tree: medians over the alternating rounds."""
+    lines = [
+        "| passages | rounds | full answer p50 ms: baseline / this tree | p99 ms "
+        "| same questions again p50 ms | answered / right %: baseline | this tree "
+        "| p50 of each round (baseline, this tree) |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for r in results:
+        if not r.get("ab"):
+            continue
+        med = {
+            side: {
+                "p50": float(np.median([x[side]["answer"]["p50"] for x in r["ab"]])),
+                "p99": float(np.median([x[side]["answer"]["p99"] for x in r["ab"]])),
+                "again": float(np.median([x[side]["answer_again"]["p50"] for x in r["ab"]])),
+            }
+            for side in ("baseline", "ours")
+        }
+        b, o = med["baseline"], med["ours"]
+        last = r["ab"][-1]
+        rounds = ", ".join(
+            f"{x['baseline']['answer']['p50']:.1f}/{x['ours']['answer']['p50']:.1f}"
+            for x in r["ab"]
+        )
+        lines.append(
+            f"| {r['label']} | {len(r['ab'])} | {b['p50']:.2f} / {o['p50']:.2f} "
+            f"| {b['p99']:.2f} / {o['p99']:.2f} | {b['again']:.2f} / {o['again']:.2f} "
+            f"| {last['baseline']['answered_pct']:.0f} / {last['baseline']['correct_pct']:.0f} "
+            f"| {last['ours']['answered_pct']:.0f} / {last['ours']['correct_pct']:.0f} | {rounds} |"
+        )
+    return "\n".join(lines)
 
 
 def report(results: list[dict[str, Any]]) -> str:
@@ -446,6 +498,18 @@ def main() -> None:
     p.add_argument("--work", type=Path, help=argparse.SUPPRESS)
     p.add_argument("--verify", action="store_true", help=argparse.SUPPRESS)
     p.add_argument("--queries", type=int, default=N_QUESTIONS, help=argparse.SUPPRESS)
+    p.add_argument(
+        "--baseline",
+        type=Path,
+        help="another source tree (e.g. a `git archive` of an older commit): its full answers "
+        "are measured on the same index, alternating with this tree's",
+    )
+    p.add_argument("--rounds", type=int, default=3, help="alternating rounds for --baseline")
+    p.add_argument(
+        "--answers-only",
+        action="store_true",
+        help="build and serve only (no bm25s, rank_bm25 or update); prints the A/B table",
+    )
     args = p.parse_args()
     if args.worker:
         workers = {
@@ -464,7 +528,10 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="bench-answer-") as tmp:
         for label in labels:
             results.append(bench_size(label, SIZES[label], Path(tmp), args))
-    print(report(results))
+    if not args.answers_only:
+        print(report(results))
+    if args.baseline:
+        print(ab_report(results))
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps(results, indent=1))
     print(f"\n(raw results: {args.json})", file=sys.stderr)

@@ -208,12 +208,20 @@ class CitebotBot(commands.Bot):
             return None
 
     def _load_asker(self, previous: Asker | None = None) -> Asker:
-        """Read the corpus folder and index it (blocking: run it on a thread)."""
+        """Read the corpus folder and index it (blocking: run it on a thread).
+
+        On a reload the index being replaced is handed to `load_index`, so that only
+        new and edited articles are split and tokenised again, not the whole corpus.
+        """
         settings = self.settings
         corpus = load_corpus(
             settings.corpus_dir, previous=previous.corpus if previous is not None else None
         )
-        index = load_index(corpus, settings.cache_dir if settings.use_cache else None)
+        index = load_index(
+            corpus,
+            settings.cache_dir if settings.use_cache else None,
+            previous=previous.index if previous is not None else None,
+        )
         return Asker(
             index,
             min_confidence=settings.min_confidence,

@@ -11,6 +11,7 @@ the verbatim expression; nothing is generated.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 from dataclasses import dataclass
 
@@ -127,6 +128,32 @@ _PATTERNS: list[tuple[str, re.Pattern[str]]] = [
     ("year", re.compile(rf"(?<![\d$€£¥.,])\b{_YEAR}\b(?![\d,.]\d)")),
 ]
 
+# What each pattern cannot match without: a digit, a month name (every spelling in
+# `_MONTH` holds one of these, case-sensitively), a weekday or a unit of time.
+# Checked once per text, so that patterns are not run on a text that cannot hold
+# them: the expressions found are the same.
+_DIGIT = re.compile(r"\d")
+_MONTH_CUE = re.compile(r"Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec")
+# `_UNIT` matched case-insensitively: every character that re.I matches to one of
+# these letters lowercases to exactly that letter (checked over all of Unicode),
+# so a lowercased text holds the unit whenever the pattern can match.
+_UNITS = ("day", "week", "month", "year", "decade", "century")
+_NEEDS: dict[str, tuple[str, ...]] = {
+    "iso": ("digit",),
+    "mdy": ("digit", "month"),
+    "dmy": ("digit", "month"),
+    "md": ("digit", "month"),
+    "dm": ("digit", "month"),
+    "my": ("digit", "month"),
+    "century": ("digit",),
+    "decade": ("digit",),
+    "ago": ("unit",),
+    "relunit": ("unit",),
+    "weekday": ("weekday",),
+    "month": ("month",),
+    "year": ("digit",),
+}
+
 # Words after which a four-digit number is a year even if a noun follows ("in 1990 the").
 _YEAR_PREPS = frozenset(
     """
@@ -156,10 +183,43 @@ class TimeExpression:
 
 def find_time_expressions(text: str, anchor: dt.date | None = None) -> list[TimeExpression]:
     """Temporal expressions of `text` in order, resolved against `anchor` when given."""
-    taken = [False] * len(text)
-    found: list[TimeExpression] = []
-    future = bool(_FUTURE_CUES.search(text))
+    found, future = _scan(text)
+    out = []
+    for start, end, span, kind, parts in found:
+        if parts is None:
+            value = _resolve(kind, span, anchor, future)
+        else:  # a range: its parts' values joined as `_join_ranges` joins them
+            value = _resolve(*parts[0], anchor, future)
+            for part in parts[1:]:
+                right = _resolve(*part, anchor, future)
+                value = f"{value}/{right}" if value and right else None
+        out.append(TimeExpression(start, end, span, kind, value))
+    return out
+
+
+# (start, end, text, kind, parts): parts is None for a single expression, and the
+# (kind, text) of each joined expression for a range.
+_Found = tuple[int, int, str, str, tuple[tuple[str, str], ...] | None]
+
+
+@functools.lru_cache(maxsize=16_384)
+def _scan(text: str) -> tuple[tuple[_Found, ...], bool]:
+    """Where the expressions of `text` are, whatever the anchor: only values depend on it.
+
+    Also whether the text speaks of the future (weekdays are resolved forwards then).
+    """
+    taken = bytearray(len(text))
+    found: list[tuple[int, int, str, str]] = []
+    low = text.lower()
+    has = {
+        "digit": _DIGIT.search(text) is not None,
+        "month": _MONTH_CUE.search(text) is not None,
+        "weekday": "day" in text,  # every name in `_WEEKDAY` ends so
+        "unit": any(unit in low for unit in _UNITS),
+    }
     for kind, pattern in _PATTERNS:
+        if not all(has[cue] for cue in _NEEDS.get(kind, ())):
+            continue
         for m in pattern.finditer(text):
             if any(taken[m.start() : m.end()]):
                 continue
@@ -172,12 +232,10 @@ def find_time_expressions(text: str, anchor: dt.date | None = None) -> list[Time
                 assert word is not None
                 start += word.start()
                 span = word.group()
-            value = _resolve(kind, span, anchor, future)
-            found.append(TimeExpression(start, m.end(), span, kind, value))
-            for i in range(start, m.end()):
-                taken[i] = True
-    found.sort(key=lambda e: e.start)
-    return _join_ranges(text, found)
+            found.append((start, m.end(), span, kind))
+            taken[start : m.end()] = b"\x01" * (m.end() - start)
+    found.sort(key=lambda e: e[0])
+    return _join_ranges(text, found), bool(_FUTURE_CUES.search(text))
 
 
 def _looks_like_year(text: str, start: int, end: int) -> bool:
@@ -190,25 +248,25 @@ def _looks_like_year(text: str, start: int, end: int) -> bool:
     return not (after and after.group(1).islower() and after.group(1) not in STOP_WORDS)
 
 
-def _join_ranges(text: str, found: list[TimeExpression]) -> list[TimeExpression]:
+def _join_ranges(text: str, found: list[tuple[int, int, str, str]]) -> tuple[_Found, ...]:
     """Merge "from A to B", "between A and B", "A–B" into one range expression."""
-    out: list[TimeExpression] = []
-    for expr in found:
+    out: list[_Found] = []
+    for start, end, span, kind in found:
         prev = out[-1] if out else None
-        if prev is not None and _RANGE_JOIN.match(text[prev.end : expr.start]):
-            opener = _RANGE_OPEN.search(text[: prev.start])
-            joined = text[prev.end : expr.start].strip().lower()
+        if prev is not None and _RANGE_JOIN.match(text[prev[1] : start]):
+            opener = _RANGE_OPEN.search(text[: prev[0]])
+            joined = text[prev[1] : start].strip().lower()
             if (
                 opener
                 or joined in {"-", "–", "through", "till", "until"}
-                or (joined == "to" and prev.kind == expr.kind)
+                or (joined == "to" and prev[3] == kind)
             ):
-                start = opener.start() if opener else prev.start
-                value = f"{prev.value}/{expr.value}" if prev.value and expr.value else None
-                out[-1] = TimeExpression(start, expr.end, text[start : expr.end], "range", value)
+                first = opener.start() if opener else prev[0]
+                parts = (prev[4] or ((prev[3], prev[2]),)) + ((kind, span),)
+                out[-1] = (first, end, text[first:end], "range", parts)
                 continue
-        out.append(expr)
-    return out
+        out.append((start, end, span, kind, None))
+    return tuple(out)
 
 
 def _resolve(kind: str, span: str, anchor: dt.date | None, future: bool) -> str | None:

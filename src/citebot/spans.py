@@ -14,12 +14,14 @@ kind that proposed it. Choosing among them is the reader's job (`features`,
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 import functools
 import itertools
 import re
-from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
 
 from citebot.dates import find_time_expressions
 from citebot.text import STOP_WORDS, Word, words
@@ -107,26 +109,45 @@ def time_candidates(sentence: str, anchor: dt.date | None) -> tuple[Candidate, .
 def number_candidates(sentence: str, unit: str | None) -> tuple[Candidate, ...]:
     """Numbers with an optional unit of up to three words ("31,000 square meters")."""
     taken = {(c.start, c.end) for c in time_candidates(sentence, None) if c.kind == "date"}
+    wanted = {w.term for w in words(unit)} if unit else set()
+    ws = words(sentence)
+    starts = [w.start for w in ws]
     out = []
     for m in _NUMBER_RE.finditer(sentence):
         if any(s <= m.start() < e for s, e in taken):
             continue
         end = m.end()
         # Up to three unit words, joined to the number by spaces only ("31,000 square meters").
-        for w in words(sentence[m.end() : m.end() + 60])[:3]:
-            gap = sentence[end : m.end() + w.start]
+        for start, w_end, w in _words_after(sentence, ws, starts, m.end()):
+            gap = sentence[end:start]
             if gap.strip() or w.is_stop or w.folded in _DIMENSIONS or not w.folded.isalpha():
                 break
-            end = m.end() + w.end
+            end = w_end
         prior = 1.0
-        unit_terms = {w.term for w in words(sentence[m.end() : end])}
-        wanted = {w.term for w in words(unit)} if unit else set()
-        if wanted & unit_terms or (wanted & _PERCENT_UNITS and _is_percent(m.group())):
-            prior = 1.5
+        if wanted:
+            unit_terms = {w.term for w in words(sentence[m.end() : end])}
+            if wanted & unit_terms or (wanted & _PERCENT_UNITS and _is_percent(m.group())):
+                prior = 1.5
         out.append(Candidate(m.start(), end, sentence[m.start() : end], "number", prior=prior))
         if end > m.end():  # the bare number too: answers often leave the unit to the question
             out.append(Candidate(m.start(), m.end(), m.group(), "number", prior=1.0))
     return tuple(out)
+
+
+def _words_after(
+    sentence: str, ws: Sequence[Word], starts: list[int], at: int
+) -> list[tuple[int, int, Word]]:
+    """The first three words of `sentence[at : at + 60]`, with offsets in the sentence.
+
+    They are the sentence's own words when none is cut by either end of that window
+    (the tokenizer looks neither behind nor ahead); otherwise the window is tokenised.
+    """
+    k = bisect.bisect_left(starts, at)
+    limit = at + 60
+    found = [w for w in ws[k : k + 3] if w.start < limit]
+    if (k > 0 and ws[k - 1].end > at) or any(w.end > limit for w in found):
+        return [(at + w.start, at + w.end, w) for w in words(sentence[at:limit])[:3]]
+    return [(w.start, w.end, w) for w in found]
 
 
 @functools.lru_cache(maxsize=16_384)
@@ -182,6 +203,8 @@ def _role_run_follows(sentence: str, ws: Sequence[Word], k: int) -> bool:
 
 def _capitalised(sentence: str, w: Word) -> bool:
     surface = sentence[w.start : w.end]
+    if surface.isascii():  # then only A-Z are upper case, and lower() changes only them
+        return surface != surface.lower()
     return (
         surface[:1].isupper()
         or any(ch.isupper() for ch in surface[1:])
@@ -291,22 +314,87 @@ def _is_bare_name(text: str) -> bool:
     return bool(ws) and len(ws) <= 4 and all(w[:1].isupper() for w in ws)
 
 
+def _breaks(sentence: str, ws: Sequence[Word]) -> list[bool]:
+    """Whether a clause break (`_CLAUSE_BREAK`) separates word k from word k + 1."""
+    out = []
+    for a, b in itertools.pairwise(ws):
+        gap = sentence[a.end : b.start]
+        out.append(gap != " " and _CLAUSE_BREAK.search(gap) is not None)
+    return out
+
+
+def _phrase_spans(sentence: str, max_words: int = 10) -> list[tuple[int, int]]:
+    """(start, end) of every phrase candidate, in `phrase_candidates` order."""
+    ws = words(sentence)
+    stop = [w.is_stop for w in ws]
+    breaks = _breaks(sentence, ws)
+    ends = [w.end for w in ws]
+    n = len(ws)
+    out: list[tuple[int, int]] = []
+    for i in range(n):
+        if stop[i]:
+            continue
+        s = ws[i].start
+        out.append((s, ends[i]))
+        for j in range(i + 1, min(n, i + max_words)):
+            if breaks[j - 1]:
+                break
+            if not stop[j]:
+                out.append((s, ends[j]))
+    return out
+
+
 @functools.lru_cache(maxsize=16_384)
 def phrase_candidates(sentence: str, max_words: int = 10) -> tuple[Candidate, ...]:
     """Word n-grams inside a clause that neither start nor end with a stop word."""
-    ws = words(sentence)
-    out: list[Candidate] = []
-    for i in range(len(ws)):
-        if ws[i].is_stop:
-            continue
-        for j in range(i, min(len(ws), i + max_words)):
-            if j > i and _CLAUSE_BREAK.search(sentence[ws[j - 1].end : ws[j].start]):
-                break
-            if ws[j].is_stop:
-                continue
-            s, e = ws[i].start, ws[j].end
-            out.append(Candidate(s, e, sentence[s:e], "phrase", prior=0.0))
-    return tuple(out)
+    return tuple(
+        Candidate(s, e, sentence[s:e], "phrase", prior=0.0)
+        for s, e in _phrase_spans(sentence, max_words)
+    )
+
+
+def _slot_setter(name: str) -> Callable[[Candidate, Any], None]:
+    setter: Callable[[Candidate, Any], None] = getattr(Candidate, name).__set__
+    return setter
+
+
+_SET_START, _SET_END, _SET_TEXT, _SET_KIND, _SET_VALUE, _SET_PRIOR, _SET_FLAGS = (
+    _slot_setter(name) for name in ("start", "end", "text", "kind", "value", "prior", "flags")
+)
+
+
+def _fast_candidate(
+    start: int,
+    end: int,
+    text: str,
+    kind: str,
+    value: str | None,
+    prior: float,
+    flags: int,
+    *,
+    _new: Callable[[type[Candidate]], Candidate] = object.__new__,
+    _start: Callable[[Candidate, Any], None] = _SET_START,
+    _end: Callable[[Candidate, Any], None] = _SET_END,
+    _text: Callable[[Candidate, Any], None] = _SET_TEXT,
+    _kind: Callable[[Candidate, Any], None] = _SET_KIND,
+    _value: Callable[[Candidate, Any], None] = _SET_VALUE,
+    _prior: Callable[[Candidate, Any], None] = _SET_PRIOR,
+    _flags: Callable[[Candidate, Any], None] = _SET_FLAGS,
+) -> Candidate:
+    """`Candidate(start, end, ...)` at half the cost of the frozen dataclass's __init__.
+
+    The slots are set through their descriptors, which is what that __init__ does
+    (through object.__setattr__, with more overhead); a sentence has ~50 candidates.
+    """
+    c = _new(Candidate)
+    _start(c, start)
+    _end(c, end)
+    _text(c, text)
+    _kind(c, kind)
+    _value(c, value)
+    _prior(c, prior)
+    _flags(c, flags)
+    return c
 
 
 @functools.lru_cache(maxsize=16_384)
@@ -316,20 +404,32 @@ def sentence_candidates(sentence: str, anchor: dt.date | None) -> tuple[Candidat
     The first kind to propose a span names it (dates before numbers before names
     before phrases), and its flags collect every kind that proposed it.
     """
-    merged: dict[tuple[int, int], Candidate] = {}
+    # span -> [first proposer, flags, prior] for the few typed candidates.
+    typed: dict[tuple[int, int], list[Any]] = {}
     for group in (
         time_candidates(sentence, anchor),
         number_candidates(sentence, None),
         name_candidates(sentence),
-        phrase_candidates(sentence),
     ):
         for c in group:
             key = (c.start, c.end)
-            old = merged.get(key)
+            old = typed.get(key)
             if old is None:
-                merged[key] = replace(c, flags=KIND_BIT[c.kind])
+                typed[key] = [c, KIND_BIT[c.kind], c.prior]
             else:
-                merged[key] = replace(
-                    old, flags=old.flags | KIND_BIT[c.kind], prior=max(old.prior, c.prior)
-                )
-    return tuple(sorted(merged.values(), key=lambda c: (c.start, c.end)))
+                old[1] |= KIND_BIT[c.kind]
+                old[2] = max(old[2], c.prior)
+    phrase = KIND_BIT["phrase"]
+    out: list[tuple[tuple[int, int], Candidate]] = []
+    for key in _phrase_spans(sentence):
+        old = typed.get(key)
+        if old is None:
+            s, e = key
+            out.append((key, _fast_candidate(s, e, sentence[s:e], "phrase", None, 0.0, phrase)))
+        else:
+            old[1] |= phrase
+            old[2] = max(old[2], 0.0)
+    for (s, e), (c, flags, prior) in typed.items():
+        out.append(((s, e), _fast_candidate(s, e, c.text, c.kind, c.value, prior, flags)))
+    out.sort()  # by span: spans are unique, so candidates themselves are never compared
+    return tuple(c for _, c in out)

@@ -10,7 +10,6 @@ cached: the reader meets the same sentences question after question.
 
 from __future__ import annotations
 
-import bisect
 import datetime as dt
 import functools
 import itertools
@@ -91,192 +90,290 @@ def stable_hash(text: str) -> int:
     return zlib.crc32(text.encode("utf-8"))
 
 
-def _lex_token(w: Word | None, edge: str) -> str:
-    """A word as lexical features see it: digits are collapsed to a shape."""
-    if w is None:
-        return edge
-    return "#" if any(ch.isdigit() for ch in w.folded) else w.folded
-
-
-def _left_class(sentence: str, ws: Sequence[Word], i: int) -> str:
-    if i == 0:
-        return "start"
-    gap = sentence[ws[i - 1].end : ws[i].start]
-    if gap.strip():
-        return "punct"
-    prev = ws[i - 1].folded
-    if prev in _DETERMINERS:
-        return "det"
-    if prev in _PREPOSITIONS:
-        return "prep"
-    if prev in _BE:
-        return "be"
-    if prev in _CONJUNCTIONS:
-        return "conj"
-    return "stop" if ws[i - 1].is_stop else "content"
-
-
-def _right_class(sentence: str, ws: Sequence[Word], j: int) -> str:
-    if j + 1 >= len(ws):
-        return "end"
-    gap = sentence[ws[j].end : ws[j + 1].start]
-    if gap.strip():
-        return "punct"
-    nxt = ws[j + 1].folded
-    if nxt == "of":
-        return "of"
-    if nxt in _PREPOSITIONS:
-        return "prep"
-    if nxt in _CONJUNCTIONS:
-        return "conj"
-    return "stop" if ws[j + 1].is_stop else "content"
-
-
 _STATIC_INDEX = {name: k for k, name in enumerate(STATIC_NAMES)}
 
 
 def _capital(surface: str) -> bool:
     """ "Park", "iMakerBase", "eBay": a capital first or inside marks a name."""
+    if surface.isascii():  # then only A-Z are upper case, and lower() changes only them
+        return surface != surface.lower()
     return surface[:1].isupper() or any(ch.isupper() for ch in surface[1:])
 
 
-def _descriptions(sentence: str, ws: Sequence[Word]) -> tuple[IntArray, IntArray]:
+_COPULAS = frozenset({"is", "are", "was", "were"})
+_COMMA_OR_COLON = re.compile(r"[,:]")
+
+
+def _descriptions(
+    sentence: str, ws: Sequence[Word], gaps: Sequence[str] | None = None
+) -> tuple[IntArray, IntArray]:
     """For each word, the words that describe it, if any: "X: D", "X, D,", "X (Y), D", "X is D".
 
     Returned as first and last word index of D (-1 when the word has no description).
+    `gaps` is the text between consecutive words, when the caller has it already.
     """
     n = len(ws)
     first = np.full(n, -1, dtype=np.int64)
     last = np.full(n, -1, dtype=np.int64)
+    if gaps is None:
+        gaps = [sentence[a.end : b.start] for a, b in itertools.pairwise(ws)]
+    ends = [gap != " " and _DESCRIPTION_END.search(gap) is not None for gap in gaps]
     for p in range(n - 1):
-        gap = sentence[ws[p].end : ws[p + 1].start]
+        gap = gaps[p]
         q = p + 1
-        if "(" in gap:  # "iMakerBase (大公坊), Shenzhen's ...": skip the parenthesis
+        if gap == " ":  # the common case of the last branch below: only "X is D"
+            if ws[q].folded not in _COPULAS:
+                continue
+            q += 1
+        elif "(" in gap:  # "iMakerBase (大公坊), Shenzhen's ...": skip the parenthesis
             close = sentence.find(")", ws[p].end)
             while close >= 0 and q < n and ws[q].start < close:
                 q += 1
-            if close < 0 or q >= n or not re.search(r"[,:]", sentence[close + 1 : ws[q].start]):
+            if close < 0 or q >= n or not _COMMA_OR_COLON.search(sentence[close + 1 : ws[q].start]):
                 continue
-        elif not re.search(r"[,:]", gap):
-            if gap.strip() or ws[q].folded not in {"is", "are", "was", "were"}:
+        elif not _COMMA_OR_COLON.search(gap):
+            if gap.strip() or ws[q].folded not in _COPULAS:
                 continue
             q += 1
         r = q
-        while (
-            r + 1 < n
-            and r - q < 12
-            and not _DESCRIPTION_END.search(sentence[ws[r].end : ws[r + 1].start])
-        ):
+        while r + 1 < n and r - q < 12 and not ends[r]:
             r += 1
         if q < n:
             first[p], last[p] = q, r
     return first, last
 
 
+@functools.lru_cache(maxsize=65_536)
+def _token_hash(folded: str) -> int:
+    """The hash lexical features use for a word: digits collapse its form to "#".
+
+    Cached by folded form: the same words recur from sentence to sentence.
+    """
+    return stable_hash("#" if any(ch.isdigit() for ch in folded) else folded)
+
+
+_HASH_START = stable_hash("<s>")
+_HASH_END = stable_hash("</s>")
+_HASH_TIME = stable_hash("<time>")
+_LEFT_INDEX = {name: k for k, name in enumerate(_LEFT)}
+_RIGHT_INDEX = {name: k for k, name in enumerate(_RIGHT)}
+_COL_KIND = np.asarray([_STATIC_INDEX[f"kind={kind}"] for kind in KINDS], dtype=np.int64)
+_BIT_KIND = np.asarray([KIND_BIT[kind] for kind in KINDS], dtype=np.int64)
+_COL_LEN = np.asarray([_STATIC_INDEX[f"len={n}"] for n in _LENGTHS], dtype=np.int64)
+_COL_LEFT = np.asarray([_STATIC_INDEX[f"left={c}"] for c in _LEFT], dtype=np.int64)
+_COL_RIGHT = np.asarray([_STATIC_INDEX[f"right={c}"] for c in _RIGHT], dtype=np.int64)
+# Bucket (index into _LENGTHS) of a span of 1, 2, ... words; 7 and more share the last.
+_LEN_BUCKET = np.asarray([0, 0, 1, 2, 3, 4, 4, 5], dtype=np.int64)
+
+
+@dataclass(frozen=True)
+class _Words:
+    """Per-word facts of a sentence that the static features of every candidate read."""
+
+    starts: IntArray
+    ends: IntArray
+    left: IntArray  # _LEFT class of the words before each word
+    right: IntArray  # _RIGHT class of the word after each word
+    capital: npt.NDArray[np.bool_]  # `_capital` of each word's surface
+    cum_content: IntArray  # running count of content (non-stop) words, from 0
+    cum_lower: IntArray  # running count of content words that are not `_capital`
+    opens_paren: npt.NDArray[np.bool_]  # the text before the word ends with "("
+    closes_paren: npt.NDArray[np.bool_]  # the text after the word starts with ")"
+    opens_quote: npt.NDArray[np.bool_]  # ... ends with a quote mark
+    closes_quote: npt.NDArray[np.bool_]  # ... starts with one
+    before_colon: npt.NDArray[np.bool_]  # a ":" between the word and the next (or the end)
+    hashes: IntArray  # `_token_hash` of each word
+    gaps: tuple[str, ...]  # the text between word k and word k + 1
+
+
+def _gap_left_class(gap: str, prev: Word) -> str:
+    """The `_LEFT` class of a word, from the text and the word before it."""
+    if gap != " " and gap.strip():
+        return "punct"
+    f = prev.folded
+    if f in _DETERMINERS:
+        return "det"
+    if f in _PREPOSITIONS:
+        return "prep"
+    if f in _BE:
+        return "be"
+    if f in _CONJUNCTIONS:
+        return "conj"
+    return "stop" if prev.is_stop else "content"
+
+
+def _gap_right_class(gap: str, nxt: Word) -> str:
+    """The `_RIGHT` class of a word, from the text and the word after it."""
+    if gap != " " and gap.strip():
+        return "punct"
+    f = nxt.folded
+    if f == "of":
+        return "of"
+    if f in _PREPOSITIONS:
+        return "prep"
+    if f in _CONJUNCTIONS:
+        return "conj"
+    return "stop" if nxt.is_stop else "content"
+
+
+def _word_facts(sentence: str, ws: Sequence[Word]) -> _Words:
+    """The per-word facts, computed once for all the sentence's candidates."""
+    n = len(ws)
+    gaps = tuple(sentence[a.end : b.start] for a, b in itertools.pairwise(ws))
+    left = [_LEFT_INDEX["start"]] + [
+        _LEFT_INDEX[_gap_left_class(gap, ws[k])] for k, gap in enumerate(gaps)
+    ]
+    right = [_RIGHT_INDEX[_gap_right_class(gap, ws[k + 1])] for k, gap in enumerate(gaps)]
+    right.append(_RIGHT_INDEX["end"])
+    surfaces = [sentence[w.start : w.end] for w in ws]
+    capital = [_capital(x) for x in surfaces]
+    content = [not w.is_stop for w in ws]
+    cum_content = [0, *itertools.accumulate(content)]
+    cum_lower = [
+        0,
+        *itertools.accumulate(c and not k for c, k in zip(content, capital, strict=True)),
+    ]
+    openers = [sentence[: w.start].rstrip()[-1:] for w in ws]
+    closers = [sentence[w.end :].lstrip()[:1] for w in ws]
+    colon = [":" in gap for gap in gaps]
+    colon.append(bool(ws) and ":" in sentence[ws[-1].end :])
+    return _Words(
+        starts=np.asarray([w.start for w in ws], dtype=np.int64),
+        ends=np.asarray([w.end for w in ws], dtype=np.int64),
+        left=np.asarray(left[:n], dtype=np.int64),
+        right=np.asarray(right[-n:] if n else [], dtype=np.int64),
+        capital=np.asarray(capital, dtype=np.bool_),
+        cum_content=np.asarray(cum_content, dtype=np.int64),
+        cum_lower=np.asarray(cum_lower, dtype=np.int64),
+        opens_paren=np.asarray([o == "(" for o in openers], dtype=np.bool_),
+        closes_paren=np.asarray([c == ")" for c in closers], dtype=np.bool_),
+        opens_quote=np.asarray([bool(o) and o in _QUOTES for o in openers], dtype=np.bool_),
+        closes_quote=np.asarray([bool(c) and c in _QUOTES for c in closers], dtype=np.bool_),
+        before_colon=np.asarray(colon, dtype=np.bool_),
+        hashes=np.asarray([_token_hash(w.folded) for w in ws], dtype=np.int64),
+        gaps=gaps,
+    )
+
+
+def _char_counts(sentence: str, found: Sequence[int]) -> IntArray:
+    """Running count over the sentence's characters of the positions in `found`."""
+    marks = np.zeros(len(sentence) + 1, dtype=np.int64)
+    marks[np.asarray(found, dtype=np.int64) + 1] = 1
+    counts: IntArray = np.cumsum(marks)
+    return counts
+
+
 def _static_rows(
-    sentence: str, ws: Sequence[Word], candidates: Sequence[Candidate]
-) -> tuple[list[Candidate], list[int], list[int], FloatArray, IntArray]:
-    """Word positions, static features and lexical hashes of candidates (wordless ones dropped)."""
-    starts = [w.start for w in ws]
-    ends = [w.end for w in ws]
-    kept: list[Candidate] = []
-    first: list[int] = []
-    last: list[int] = []
-    rows: list[list[tuple[int, float]]] = []
-    lex: list[tuple[int, int, int, int]] = []
-    n = max(len(ws), 1)
-    for c in candidates:
-        i = bisect.bisect_left(starts, c.start)
-        j = bisect.bisect_right(ends, c.end) - 1
-        if i >= len(ws) or j < i:
-            continue
-        k = _STATIC_INDEX
-        length = j - i + 1
-        bucket = "7+" if length >= 7 else "5-6" if length >= 5 else str(length)
-        surface = sentence[c.start : c.end]
-        content = [w for w in ws[i : j + 1] if not w.is_stop]
-        row = [
-            (k[f"len={bucket}"], 1.0),
-            (k[f"left={_left_class(sentence, ws, i)}"], 1.0),
-            (k[f"right={_right_class(sentence, ws, j)}"], 1.0),
-            (k["prior"], c.prior),
-            (k["rel_pos"], i / n),
-        ]
-        row += [(k[f"kind={kind}"], 1.0) for kind in KINDS if c.flags & KIND_BIT[kind]]
-        # A temporal expression is described by its kind, not its spelling: "Thursday" and
-        # "1066" are both dates (the training text, an encyclopedia, has few weekdays).
-        temporal = bool(c.flags & _TEMPORAL)
-        if _capital(sentence[ws[i].start : ws[i].end]) and not temporal:
-            row.append((k["cap_first"], 1.0))
-        if content and not temporal and all(_capital(sentence[w.start : w.end]) for w in content):
-            row.append((k["cap_all"], 1.0))
-        if any(ch.isdigit() for ch in surface) and not temporal:
-            row.append((k["digit"], 1.0))
-        if ", " in surface:  # a list or a clause, not the comma of "1,000"
-            row.append((k["comma"], 1.0))
-        opener = sentence[: ws[i].start].rstrip()[-1:]
-        closer = sentence[ws[j].end :].lstrip()[:1]
-        if opener == "(" and closer == ")":
-            row.append((k["paren"], 1.0))
-        elif opener and opener in _QUOTES and closer and closer in _QUOTES:
-            row.append((k["quoted"], 1.0))
-        if i == 0:
-            row.append((k["at_start"], 1.0))
-        if ":" in sentence[ws[j].end : ws[j + 1].start if j + 1 < len(ws) else None]:
-            row.append((k["before_colon"], 1.0))
-        kept.append(c)
-        first.append(i)
-        last.append(j)
-        rows.append(row)
-        lex.append(
-            (
-                stable_hash(_lex_token(ws[i - 1] if i > 0 else None, "<s>")),
-                stable_hash(_lex_token(ws[j + 1] if j + 1 < len(ws) else None, "</s>")),
-                stable_hash("<time>" if temporal else _lex_token(ws[i], "")),
-                stable_hash("<time>" if temporal else _lex_token(ws[j], "")),
-            )
+    sentence: str, ws: Sequence[Word], candidates: Sequence[Candidate], facts: _Words | None = None
+) -> tuple[list[Candidate], IntArray, IntArray, FloatArray, IntArray]:
+    """Word positions, static features and lexical hashes of candidates (wordless ones dropped).
+
+    Per-word facts are computed once (`_word_facts`); each feature is then one numpy
+    operation over all candidates.
+    """
+    f = facts if facts is not None else _word_facts(sentence, ws)
+    n_words = len(ws)
+    c_start = np.asarray([c.start for c in candidates], dtype=np.int64)
+    c_end = np.asarray([c.end for c in candidates], dtype=np.int64)
+    first = np.searchsorted(f.starts, c_start, side="left")
+    last = np.searchsorted(f.ends, c_end, side="right") - 1
+    keep = (first < n_words) & (last >= first)
+    if not keep.all():
+        kept = [c for c, k in zip(candidates, keep.tolist(), strict=True) if k]
+        first, last, c_start, c_end = first[keep], last[keep], c_start[keep], c_end[keep]
+    else:
+        kept = list(candidates)
+    m = len(kept)
+    flags = np.asarray([c.flags for c in kept], dtype=np.int64)
+    temporal = (flags & _TEMPORAL) != 0
+    rows = np.arange(m)
+    static = np.zeros((m, len(STATIC_NAMES)), dtype=np.float32)
+    if m:
+        length = last - first + 1
+        static[rows, _COL_LEN[_LEN_BUCKET[np.minimum(length, 7)]]] = 1.0
+        static[rows, _COL_LEFT[f.left[first]]] = 1.0
+        static[rows, _COL_RIGHT[f.right[last]]] = 1.0
+        static[:, _STATIC_INDEX["prior"]] = np.asarray([c.prior for c in kept], dtype=np.float64)
+        static[:, _STATIC_INDEX["rel_pos"]] = first / max(n_words, 1)
+        static[:, _COL_KIND] = (flags[:, None] & _BIT_KIND[None, :]) != 0
+        static[:, _STATIC_INDEX["cap_first"]] = f.capital[first] & ~temporal
+        content = f.cum_content[last + 1] - f.cum_content[first]
+        lower = f.cum_lower[last + 1] - f.cum_lower[first]
+        static[:, _STATIC_INDEX["cap_all"]] = (content > 0) & (lower == 0) & ~temporal
+        digits = _char_counts(sentence, _digit_positions(sentence))
+        has_digit = digits[c_end] > digits[c_start]
+        static[:, _STATIC_INDEX["digit"]] = has_digit & ~temporal
+        commas = _char_counts(sentence, _find_all(sentence, ", "))
+        # ", " starting at p is inside the span when start <= p and p + 2 <= end.
+        static[:, _STATIC_INDEX["comma"]] = commas[np.maximum(c_end - 1, c_start)] > commas[c_start]
+        paren = f.opens_paren[first] & f.closes_paren[last]
+        static[:, _STATIC_INDEX["paren"]] = paren
+        static[:, _STATIC_INDEX["quoted"]] = ~paren & f.opens_quote[first] & f.closes_quote[last]
+        static[:, _STATIC_INDEX["at_start"]] = first == 0
+        static[:, _STATIC_INDEX["before_colon"]] = f.before_colon[last]
+        # How many people the sentence names: a list of them answers "which officials".
+        people = int(np.count_nonzero(flags & KIND_BIT["person"]))
+        static[:, _STATIC_INDEX["persons"]] = min(people, 4) / 4
+    hashes = f.hashes
+    lex = np.empty((m, 4), dtype=np.int64)
+    if m:
+        lex[:, 0] = np.where(first > 0, hashes[np.maximum(first - 1, 0)], _HASH_START)
+        lex[:, 1] = np.where(
+            last + 1 < n_words, hashes[np.minimum(last + 1, n_words - 1)], _HASH_END
         )
-    static = np.zeros((len(kept), len(STATIC_NAMES)), dtype=np.float32)
-    for r, row in enumerate(rows):
-        for col, value in row:
-            static[r, col] = value
-    # How many people the sentence names: a list of them answers "which officials".
-    people = sum(1 for c in kept if c.flags & KIND_BIT["person"])
-    static[:, _STATIC_INDEX["persons"]] = min(people, 4) / 4
-    return kept, first, last, static, np.asarray(lex, dtype=np.int64).reshape(-1, 4)
+        lex[:, 2] = np.where(temporal, _HASH_TIME, hashes[first])
+        lex[:, 3] = np.where(temporal, _HASH_TIME, hashes[last])
+    return kept, first, last, static, lex
+
+
+_ASCII_DIGIT = re.compile(r"[0-9]")
+
+
+def _digit_positions(text: str) -> list[int]:
+    """Every position of a character for which `str.isdigit` is true."""
+    if text.isascii():  # then isdigit is exactly 0-9
+        return [m.start() for m in _ASCII_DIGIT.finditer(text)]
+    return [k for k, ch in enumerate(text) if ch.isdigit()]
+
+
+def _find_all(text: str, part: str) -> list[int]:
+    """Every position where `part` starts in `text` (overlaps included)."""
+    out = []
+    k = text.find(part)
+    while k >= 0:
+        out.append(k)
+        k = text.find(part, k + 1)
+    return out
 
 
 @functools.lru_cache(maxsize=16_384)
 def sentence_table(sentence: str, anchor: dt.date | None) -> SentenceTable:
     """The cached question-independent table of a sentence."""
     ws = words(sentence)
+    facts = _word_facts(sentence, ws)
     kept, first, last, static, lex = _static_rows(
-        sentence, ws, sentence_candidates(sentence, anchor)
+        sentence, ws, sentence_candidates(sentence, anchor), facts
     )
-    described_from, described_to = _descriptions(sentence, ws)
+    gaps = facts.gaps
+    described_from, described_to = _descriptions(sentence, ws, gaps)
     return SentenceTable(
         described_from=described_from,
         described_to=described_to,
         candidates=tuple(kept),
-        first=np.asarray(first, dtype=np.int64),
-        last=np.asarray(last, dtype=np.int64),
+        first=first,
+        last=last,
         static=static,
         lex=lex,
         terms=tuple(w.term for w in ws),
         stop=np.asarray([w.is_stop for w in ws], dtype=np.bool_),
         pause=np.asarray(
-            [bool(_PAUSE.search(sentence[a.end : b.start])) for a, b in itertools.pairwise(ws)]
-            + [False],
+            [gap != " " and _PAUSE.search(gap) is not None for gap in gaps] + [False],
             dtype=np.bool_,
         )
         if ws
         else np.zeros(0, dtype=np.bool_),
         clause=np.asarray(
-            [0]
-            + [
-                bool(_CLAUSE_END.search(sentence[a.end : b.start]))
-                for a, b in itertools.pairwise(ws)
-            ],
+            [0] + [gap != " " and _CLAUSE_END.search(gap) is not None for gap in gaps],
             dtype=np.int64,
         ).cumsum()[: len(ws)],
     )
@@ -291,8 +388,8 @@ def with_extra(table: SentenceTable, sentence: str, extra: Sequence[Candidate]) 
     return replace(
         table,
         candidates=table.candidates + tuple(kept),
-        first=np.concatenate([table.first, np.asarray(first, dtype=np.int64)]),
-        last=np.concatenate([table.last, np.asarray(last, dtype=np.int64)]),
+        first=np.concatenate([table.first, first]),
+        last=np.concatenate([table.last, last]),
         static=np.concatenate([table.static, static]),
         lex=np.concatenate([table.lex, lex]),
     )

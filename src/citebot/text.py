@@ -74,17 +74,49 @@ def words(text: str) -> tuple[Word, ...]:
     """
     out: list[Word] = []
     for match in _WORD_RE.finditer(text):
-        run, start = match.group(), match.start()
-        if _CJK_RE.match(run):
-            out.extend(_cjk_words(run, start))
-            continue
-        folded = fold(run)
-        if _NUMBER_RE.fullmatch(run):
-            folded = folded.replace(",", "")  # 16,000 and 16000 are one number
-            out.append(Word(start, match.end(), folded, folded, False))
-            continue
-        out.append(Word(start, match.end(), folded, stem(folded), folded in STOP_WORDS))
+        run = match.group()
+        # A run's folded form, term and stop flag do not depend on where it is.
+        known = _RUNS.get(run)
+        if known is None:
+            if _CJK_RE.match(run):
+                out.extend(_cjk_words(run, match.start()))
+                continue
+            known = _run(run)
+        start, end = match.span()
+        out.append(_word(start, end, *known))
     return tuple(out)
+
+
+_RUNS: dict[str, tuple[str, str, bool]] = {}
+_SET_START, _SET_END, _SET_FOLDED, _SET_TERM, _SET_IS_STOP = (
+    getattr(Word, name).__set__ for name in ("start", "end", "folded", "term", "is_stop")
+)
+
+
+def _word(start: int, end: int, folded: str, term: str, is_stop: bool) -> Word:
+    """`Word(...)` at about half the cost of the frozen dataclass's __init__, which sets
+    the same slots through object.__setattr__ (a sentence has dozens of words)."""
+    w: Word = object.__new__(Word)
+    _SET_START(w, start)
+    _SET_END(w, end)
+    _SET_FOLDED(w, folded)
+    _SET_TERM(w, term)
+    _SET_IS_STOP(w, is_stop)
+    return w
+
+
+def _run(run: str) -> tuple[str, str, bool]:
+    """(folded, term, is_stop) of a non-CJK word run, remembered for the next time."""
+    folded = fold(run)
+    if _NUMBER_RE.fullmatch(run):
+        folded = folded.replace(",", "")  # 16,000 and 16000 are one number
+        known = (folded, folded, False)
+    else:
+        known = (folded, stem(folded), folded in STOP_WORDS)
+    if len(_RUNS) >= 65_536:
+        _RUNS.clear()
+    _RUNS[run] = known
+    return known
 
 
 def _cjk_words(run: str, start: int) -> list[Word]:

@@ -5,7 +5,11 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+import pytest
+
+from bot import client as bot_client
 from bot.settings import BotSettings
+from citebot.index import Index
 from citebot.pipeline import Asker
 from tests.bot.support import QUESTION, assert_never_pings, custom_ids, rows, running
 from tests.emulator import DiscordEmulator
@@ -139,3 +143,40 @@ async def test_buttons_of_an_answer_whose_article_changed_say_so(
     assert fields["Corpus version"] == (
         f"`{old_version}` (the articles changed since; now `{new_version}`)"
     )
+
+
+@pytest.mark.parametrize("use_cache", [False, True])
+async def test_reload_updates_the_index_it_replaces_instead_of_rebuilding(
+    emu: DiscordEmulator,
+    settings: BotSettings,
+    corpus_dir: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    use_cache: bool,
+) -> None:
+    """/reload hands the serving index to load_index: an edit updates it, no full build."""
+    settings = settings.model_copy(update={"use_cache": use_cache})
+    calls: list[dict[str, object]] = []
+    builds: list[int] = []
+    real_load, real_build = bot_client.load_index, Index.build.__func__  # type: ignore[attr-defined]
+
+    def spy_load(*args: object, **kwargs: object) -> Index:
+        calls.append(kwargs)
+        return real_load(*args, **kwargs)  # type: ignore[arg-type]
+
+    def spy_build(cls: type[Index], /, *args: object, **kwargs: object) -> Index:
+        builds.append(1)
+        return real_build(cls, *args, **kwargs)  # type: ignore[no-any-return]
+
+    async with running(emu, settings) as bot:
+        old = bot.asker.index
+        path = corpus_dir / HKSP_FILE
+        path.write_text(path.read_text(encoding="utf-8") + "\nA late line.\n", encoding="utf-8")
+        monkeypatch.setattr(bot_client, "load_index", spy_load)
+        monkeypatch.setattr(Index, "build", classmethod(spy_build))
+        report = await (await emu.send_slash_command("reload", user=emu.admin)).wait_for_reply()
+        new = bot.asker.index
+    assert report.content.startswith("Reloaded the corpus: 2 articles")
+    assert len(calls) == 1 and calls[0].get("previous") is old
+    assert builds == []  # the edited article was re-split; the index was not built anew
+    assert new is not old and new.version != old.version
+    assert "A late line." in new.article("hksp-shenzhen-branch-2023").body

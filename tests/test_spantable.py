@@ -1,0 +1,293 @@
+"""Shortcuts of the reader's cold path give what the plain computation gives.
+
+The sentence table computed in bulk equals its per-candidate definition; the
+unit words after a number come from the sentence's words only when the window
+would give the same; date patterns skipped for lack of a cue would find nothing.
+
+`spantable` computes every candidate's static features and lexical hashes with a
+few numpy operations over per-word facts. Here each feature is written out the
+plain way, one candidate at a time (as the table was first computed), and the two
+are compared on the shipped corpus, SQuAD sentences and hand-made edge cases:
+spans that do not start or end on a word, parentheses and quotes, colons,
+non-ASCII digits, candidates with no word. Columns are compared by name, so a new
+feature does not break this test; changing what an existing one means does.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from citebot import dates
+from citebot.corpus import load_corpus
+from citebot.dates import find_time_expressions
+from citebot.spans import (
+    KIND_BIT,
+    KINDS,
+    Candidate,
+    _words_after,
+    definition_candidates,
+    sentence_candidates,
+)
+from citebot.spantable import STATIC_NAMES, SentenceTable, sentence_table, stable_hash, with_extra
+from citebot.text import Word, words
+
+ROOT = Path(__file__).resolve().parents[1]
+_DETERMINERS = set("the a an this that these those his her its their our".split())
+_PREPOSITIONS = set(
+    """
+    in on at by for from to with into onto of as during since until after before between
+    through under over about against among around near via within without upon
+    """.split()
+)
+_BE = set("is are was were be been being has have had".split())
+_CONJUNCTIONS = {"and", "or", "but", "nor"}
+_QUOTES = "“”\"'‘’"
+_TEMPORAL = KIND_BIT["date"] | KIND_BIT["time"]
+
+EDGE_CASES = [
+    "The park, covering 31,000 square meters, opened on Thursday with 16 companies.",
+    "It cost US$ 5 million (about HK$39 million) in 2019: a record.",
+    "He called it “Project Blue” and 'Red Line' at the time.",
+    "The zone (Hetao) opened; members: Alice Lee, Bob Chan and Carrie Lam.",
+    "Prices rose 2.5 percent, then 3² and ٣ more.",
+    "iMakerBase (大公坊), Shenzhen's first incubator, is government-approved.",
+    "From January 29 through February 2, the mayor visited Seoul.",
+    "A.",
+    "“Quoted start” ends here:",
+    "Growth between 1980 and 2016 was 50–140 cm, said Dr. Park Won-soon.",
+]
+
+
+def _sentences() -> list[str]:
+    out = list(EDGE_CASES)
+    for article in load_corpus(ROOT / "corpus").articles:
+        out += [s for s in re.split(r"(?<=[.!?])\s+|\n+", article.body) if s.strip()]
+    squad = json.loads((ROOT / "tests" / "data" / "squad-mini.json").read_text(encoding="utf-8"))
+    for article in squad["data"]:
+        for paragraph in article["paragraphs"]:
+            out += [s for s in re.split(r"(?<=[.!?])\s+", paragraph["context"]) if s]
+    return out
+
+
+def _capital(surface: str) -> bool:
+    return surface[:1].isupper() or any(ch.isupper() for ch in surface[1:])
+
+
+def _left(sentence: str, ws: Sequence[Word], i: int) -> str:
+    if i == 0:
+        return "start"
+    if sentence[ws[i - 1].end : ws[i].start].strip():
+        return "punct"
+    prev = ws[i - 1].folded
+    for name, group in (("det", _DETERMINERS), ("prep", _PREPOSITIONS), ("be", _BE)):
+        if prev in group:
+            return name
+    if prev in _CONJUNCTIONS:
+        return "conj"
+    return "stop" if ws[i - 1].is_stop else "content"
+
+
+def _right(sentence: str, ws: Sequence[Word], j: int) -> str:
+    if j + 1 >= len(ws):
+        return "end"
+    if sentence[ws[j].end : ws[j + 1].start].strip():
+        return "punct"
+    nxt = ws[j + 1].folded
+    if nxt == "of":
+        return "of"
+    if nxt in _PREPOSITIONS:
+        return "prep"
+    if nxt in _CONJUNCTIONS:
+        return "conj"
+    return "stop" if ws[j + 1].is_stop else "content"
+
+
+def _token(w: Word | None, edge: str) -> int:
+    if w is None:
+        return stable_hash(edge)
+    return stable_hash("#" if any(ch.isdigit() for ch in w.folded) else w.folded)
+
+
+def _reference(
+    sentence: str, candidates: Sequence[Candidate]
+) -> list[tuple[Candidate, int, int, dict[str, float], tuple[int, int, int, int]]]:
+    """(candidate, first word, last word, static features by name, lexical hashes)."""
+    ws = words(sentence)
+    starts, ends = [w.start for w in ws], [w.end for w in ws]
+    out = []
+    for c in candidates:
+        i = next((k for k, s in enumerate(starts) if s >= c.start), len(ws))
+        j = max((k for k, e in enumerate(ends) if e <= c.end), default=-1)
+        if i >= len(ws) or j < i:
+            continue
+        length = j - i + 1
+        bucket = "7+" if length >= 7 else "5-6" if length >= 5 else str(length)
+        temporal = bool(c.flags & _TEMPORAL)
+        surface = sentence[c.start : c.end]
+        content = [w for w in ws[i : j + 1] if not w.is_stop]
+        opener = sentence[: ws[i].start].rstrip()[-1:]
+        closer = sentence[ws[j].end :].lstrip()[:1]
+        after = sentence[ws[j].end : ws[j + 1].start if j + 1 < len(ws) else None]
+        f = {
+            f"len={bucket}": 1.0,
+            f"left={_left(sentence, ws, i)}": 1.0,
+            f"right={_right(sentence, ws, j)}": 1.0,
+            "prior": c.prior,
+            "rel_pos": i / max(len(ws), 1),
+            "cap_first": float(_capital(sentence[ws[i].start : ws[i].end]) and not temporal),
+            "cap_all": float(
+                bool(content)
+                and not temporal
+                and all(_capital(sentence[w.start : w.end]) for w in content)
+            ),
+            "digit": float(any(ch.isdigit() for ch in surface) and not temporal),
+            "comma": float(", " in surface),
+            "paren": float(opener == "(" and closer == ")"),
+            "quoted": float(
+                opener != "("
+                and bool(opener)
+                and opener in _QUOTES
+                and bool(closer)
+                and closer in _QUOTES
+            ),
+            "at_start": float(i == 0),
+            "before_colon": float(":" in after),
+        }
+        f.update({f"kind={k}": float(bool(c.flags & KIND_BIT[k])) for k in KINDS})
+        lex = (
+            _token(ws[i - 1] if i > 0 else None, "<s>"),
+            _token(ws[j + 1] if j + 1 < len(ws) else None, "</s>"),
+            stable_hash("<time>") if temporal else _token(ws[i], ""),
+            stable_hash("<time>") if temporal else _token(ws[j], ""),
+        )
+        out.append((c, i, j, f, lex))
+    return out
+
+
+def _check(
+    sentence: str, table: SentenceTable, candidates: Sequence[Candidate], rows: slice = slice(None)
+) -> None:
+    """Rows `rows` of the table are the reference features of `candidates`.
+
+    "persons" counts the people among the candidates the rows were made from.
+    """
+    expected = _reference(sentence, candidates)
+    assert list(table.candidates[rows]) == [e[0] for e in expected]
+    assert table.first.dtype == table.last.dtype == table.lex.dtype == np.int64
+    assert table.static.dtype == np.float32
+    assert table.static[rows].shape == (len(expected), len(STATIC_NAMES))
+    persons = sum(1 for e in expected if e[0].flags & KIND_BIT["person"])
+    first, last, lexes, static = (
+        a[rows] for a in (table.first, table.last, table.lex, table.static)
+    )
+    for r, (_, i, j, feats, lex) in enumerate(expected):
+        assert (int(first[r]), int(last[r])) == (i, j)
+        assert tuple(int(h) for h in lexes[r]) == lex
+        row = dict(zip(STATIC_NAMES, static[r].tolist(), strict=True))
+        want = dict.fromkeys(row, 0.0) | {"persons": min(persons, 4) / 4}
+        want |= {k: v for k, v in feats.items() if v}
+        for name, value in want.items():
+            assert row[name] == np.float32(value), (sentence, table.candidates[r], name)
+
+
+@pytest.mark.parametrize("anchor", [None, dt.date(2023, 9, 7)])
+def test_table_equals_the_per_candidate_definition(anchor: dt.date | None) -> None:
+    for sentence in _sentences():
+        _check(sentence, sentence_table(sentence, anchor), sentence_candidates(sentence, anchor))
+
+
+def test_extra_candidates_get_the_same_features() -> None:
+    """Definitions (question-specific, some not on word edges or wordless) are appended.
+
+    The appended rows are computed alone: their "persons" counts only them.
+    """
+    for sentence in _sentences():
+        subject = re.search(r"[A-Z]\w+(?: [A-Z]\w+)?", sentence)
+        if subject is None:
+            continue
+        base = sentence_table(sentence, None)
+        extra = definition_candidates(sentence, subject.group())
+        extra += [Candidate(0, 0, "", "definition"), Candidate(0, 1, sentence[:1], "definition")]
+        table = with_extra(base, sentence, extra)
+        marked = [
+            Candidate(c.start, c.end, c.text, c.kind, c.value, c.prior, c.flags | KIND_BIT[c.kind])
+            for c in extra
+        ]
+        n = len(base.candidates)
+        _check(sentence, table, base.candidates, slice(0, n))
+        _check(sentence, table, marked, slice(n, None))
+
+
+def test_candidates_merge_kinds_in_order() -> None:
+    """The first kind to propose a span names it; flags collect all; prior is the highest."""
+    for sentence in _sentences():
+        merged = sentence_candidates(sentence, None)
+        spans = [(c.start, c.end) for c in merged]
+        assert spans == sorted(set(spans))
+        for c in merged:
+            assert sentence[c.start : c.end] == c.text
+            assert c.flags & KIND_BIT[c.kind]
+
+
+def test_time_values_follow_the_anchor_whatever_was_asked_before() -> None:
+    """Expressions are found once per text; their values still depend on each anchor."""
+    text = "From January 29 through February 2 and next year, it will open on Monday."
+    for anchor in (None, dt.date(2023, 9, 7), None, dt.date(2019, 1, 1)):
+        values = [e.value for e in find_time_expressions(text, anchor)]
+        if anchor is None:
+            assert values == [None, None, None]
+        elif anchor.year == 2023:
+            assert values == ["2023-01-29/2023-02-02", "2024", "2023-09-11"]
+        else:
+            assert values == ["2019-01-29/2019-02-02", "2020", "2019-01-07"]
+
+
+def test_unit_words_after_a_number_are_the_window_words() -> None:
+    """`_words_after` reuses the sentence's words exactly when the 60-character window
+    would tokenise the same, including words cut by either end of the window."""
+    texts = [
+        *EDGE_CASES[:5],
+        "Rates fell 5 percentage points and 7 per cent to 31,000 square meters of land.",
+        "It had 12 " + "x" * 55 + "longword tail and 9" + "y" * 70 + " more.",
+        "约 3 公里 and 16 companies 大公坊 in 2019.",
+    ]
+    for text in texts:
+        ws = words(text)
+        starts = [w.start for w in ws]
+        for at in range(len(text) + 1):
+            expected = [
+                (at + w.start, at + w.end, w.folded, w.term, w.is_stop)
+                for w in words(text[at : at + 60])[:3]
+            ]
+            found = [
+                (s, e, w.folded, w.term, w.is_stop)
+                for s, e, w in _words_after(text, ws, starts, at)
+            ]
+            assert found == expected, (text, at)
+
+
+def test_patterns_skipped_by_their_cues_would_have_found_nothing(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Skipping the patterns a text has no cue for finds the same expressions."""
+    texts = [
+        *_sentences(),
+        "THREE DAYS AGO and NEXT WEEK, at NOON on MONDAY; the 1990S and the '80s.",
+        "two weeKs later (Kelvin sign), Sept. 4, 2001 and 4th century BC, 10:30 p.m.",
+        "between 1980 and 2016; from May to June; mid-July; Tuesday, 5 March.",
+    ]
+    anchor = dt.date(2023, 9, 7)
+    found = [find_time_expressions(t, anchor) for t in texts]
+    monkeypatch.setattr(dates, "_NEEDS", {})
+    dates._scan.cache_clear()
+    try:
+        assert [find_time_expressions(t, anchor) for t in texts] == found
+    finally:
+        dates._scan.cache_clear()
