@@ -165,3 +165,17 @@ def test_window_templates_see_question_words_not_particular_words() -> None:
         window = [HASH_TEMPLATES.index(t) for t in ("qkey&L1", "qkey&R2", "wh&L2R2", "qkey&inner")]
         rows.append(hashed[i, window])
     assert (rows[0] == rows[1]).all()
+
+
+def test_a_bracket_does_not_distance_a_name_from_its_description() -> None:
+    """ "Odo (Eudes of Bayeux), the duke": as close to "duke" as in "Odo, the duke"."""
+    q = parse_question("Which duke was charged?")
+    weights = dict.fromkeys(q.terms, 1.0)
+    col = DENSE_NAMES.index("proximity")
+    values = []
+    for text in ("Odo (Eudes of Bayeux), the duke, was charged.", "Odo, the duke, was charged."):
+        table = sentence_table(text, None)
+        dense, _ = candidate_features(q, weights, table, EVIDENCE, text)
+        i = next(k for k, c in enumerate(table.candidates) if c.text == "Odo")
+        values.append(float(dense[i, col]))
+    assert values[0] == pytest.approx(values[1]) and values[0] > 0

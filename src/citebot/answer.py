@@ -192,9 +192,13 @@ def read(
         i = int(np.argmax(s))
         block.scored.span = block.table.candidates[i]
         block.scored.span_score = block.scored.score = float(s[i])
-    k = int(np.argmax([float(s.max()) for s in scores]))
+    k, i = _most_supported(found.blocks, scores)
+    chosen = found.blocks[k]
+    chosen.scored.span = chosen.table.candidates[i]
+    chosen.scored.span_score = chosen.scored.score = float(scores[k][i])
     if question.plural:
         k = _fullest_list(question, found.blocks, k)
+        i = int(np.argmax(scores[k]))
     # Scored sentences first, best first; the others keep the ranker's order (a stable sort).
     found.ranked.sort(key=lambda s: (s.span is None, -s.score if s.span is not None else 0.0))
     best = found.blocks[k].scored
@@ -202,10 +206,35 @@ def read(
         best.span = display(
             question, best.span, found.blocks[k].table.candidates, best.sentence.text
         )
-    x = confidence_features(index, question, found, scores, k)
+    x = confidence_features(index, question, found, scores, k, i)
     z = float(x @ model.confidence) - MISSING_NAME_PENALTY * min(len(found.missing), 2)
     confidence = 1.0 / (1.0 + math.exp(-z))
     return Reading(question, found.hits, found.ranked, best, confidence, found.missing, x)
+
+
+def _most_supported(blocks: list[Block], scores: list[npt.NDArray[np.float32]]) -> tuple[int, int]:
+    """The answer with the most probability summed over every place it is proposed, and
+    its best-scored place (block, candidate).
+
+    The model scores each occurrence alone; an answer two sentences support
+    ("iMakerBase: the government-approved incubator" and "... iMakerBase (大公坊),
+    Shenzhen's government approved startup incubator, IngDan, ...") is better
+    supported than one a single ambiguous sentence does (evidence aggregation).
+    """
+    top = max(float(s.max()) for s in scores)
+    if not math.isfinite(top):
+        return 0, 0
+    support: dict[str, float] = {}
+    place: dict[str, tuple[float, int, int]] = {}
+    for k, (block, s) in enumerate(zip(blocks, scores, strict=True)):
+        probability = np.exp(s.astype(np.float64) - top)
+        for i in np.flatnonzero(probability > 1e-4):
+            key = " ".join(w.folded for w in words(block.table.candidates[i].text))
+            support[key] = support.get(key, 0.0) + float(probability[i])
+            if key not in place or float(s[i]) > place[key][0]:
+                place[key] = (float(s[i]), k, int(i))
+    best = max(support, key=lambda key: (support[key], place[key][0]))
+    return place[best][1], place[best][2]
 
 
 def _fullest_list(question: Question, blocks: list[Block], k: int) -> int:
@@ -247,15 +276,15 @@ def confidence_features(
     found: Collected,
     scores: list[npt.NDArray[np.float32]],
     k: int,
+    i: int,
 ) -> npt.NDArray[np.float64]:
-    """The question-level evidence (CONFIDENCE_NAMES) behind the answer of block k."""
+    """The question-level evidence (CONFIDENCE_NAMES) behind candidate i of block k."""
     flat = np.concatenate(scores).astype(np.float64)
     top = float(flat.max())
     probs = np.exp(flat - top)
     probs /= probs.sum()
     offsets = np.cumsum([0] + [len(s) for s in scores])
     block = found.blocks[k]
-    i = int(np.argmax(scores[k]))
     best = block.table.candidates[i]
     # The runner-up is the best candidate that does not overlap the winner: a
     # different answer, not the same one a word longer.

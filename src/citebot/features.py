@@ -182,10 +182,14 @@ def candidate_features(
     match[:, 0] = overlap
     match[:, 1] = inside_m > 0
     match[:, 2] = (inside_m == inside_c) & (inside_c > 0)
+    shape = sentence_shape(sentence)
     anchors = np.flatnonzero(matched)
     if anchors.size:
-        before = first[:, None] - anchors[None, :]  # > 0: the anchor is left of the span
-        after = anchors[None, :] - last[:, None]  # > 0: the anchor is right of the span
+        # Distances in words, a bracket counting as none: "iMakerBase (大公坊), Shenzhen's
+        # government approved incubator" puts the description right after the name.
+        at = shape.position
+        before = at[first][:, None] - at[anchors][None, :]  # > 0: the anchor is left of the span
+        after = at[anchors][None, :] - at[last][:, None]  # > 0: the anchor is right of the span
         distance = np.where(before > 0, before, np.where(after > 0, after, 0))
         decay = np.where(distance > 0, np.exp(-(distance - 1) / 4.0), 0.0)
         match[:, 3] = np.minimum(decay @ word_weight[anchors] / total, 1.0)
@@ -226,7 +230,6 @@ def candidate_features(
             match[:, 14] = np.exp(-(np.maximum(gap, 1).min(axis=1) - 1) / 4.0)
     cum_any = np.concatenate([[0], np.cumsum(matched)])
     size = len(table.terms)
-    shape = sentence_shape(sentence)
     # "iMakerBase (大公坊), the approved incubator": a bracket after the span is skipped.
     edge = shape.bracket_end[last]
     right_hits = cum_any[np.minimum(edge + 4, size)] - cum_any[np.minimum(edge + 1, size)]
@@ -322,6 +325,7 @@ class SentenceShape:
 
     capital: npt.NDArray[np.bool_]  # the word has a capital letter
     bracket_end: IntArray  # for each word, the last word of a bracket right after it (or itself)
+    position: IntArray  # word index with bracketed words not counted (they share the one before)
 
 
 @functools.lru_cache(maxsize=16_384)
@@ -341,7 +345,10 @@ def sentence_shape(sentence: str) -> SentenceShape:
                 q += 1
             if close >= 0:
                 bracket_end[p] = q
-    return SentenceShape(capital, bracket_end)
+    inside = np.zeros(n, dtype=np.int64)
+    for opener in np.flatnonzero(bracket_end > np.arange(n)).tolist():
+        inside[opener + 1 : bracket_end[opener] + 1] = 1
+    return SentenceShape(capital, bracket_end, np.arange(n, dtype=np.int64) - np.cumsum(inside))
 
 
 _START, _END, _PAUSE_CODE = stable_hash("<s>"), stable_hash("</s>"), stable_hash("<,>")

@@ -147,7 +147,7 @@ def parse_question(text: str) -> Question:
         full_name=answer_type == AnswerType.ENTITY
         and any(a in _FULL and b in _NAME_NOUNS for a, b in itertools.pairwise(folded)),
         wh=wh,
-        focus=_focus(ws, wh_index),
+        focus=_focus(text, ws, wh_index),
         verb=verb.term if verb is not None else _verb_after_who(text, ws, wh_index),
     )
 
@@ -214,11 +214,13 @@ def _head_noun(following: list[str]) -> str:
 _KIND_OF = frozenset(["type", "kind", "kinds", "types", "sort", "form", "forms", "class"])
 
 
-def _focus(ws: Sequence[Word], wh_index: int) -> frozenset[str]:
+def _focus(text: str, ws: Sequence[Word], wh_index: int) -> frozenset[str]:
     """Terms of the noun phrase the question word governs: what the answer is an instance of.
 
-    "What type of resource" -> {resourc}; "which NFL team" -> {nfl, team}; "what is
-    the largest city" -> {largest, citi}; "what did he do" -> {} (a verb comes first).
+    "What type of resource" -> {resourc}; "which NFL team" -> {team}; "what is the
+    largest city" -> {largest, citi}; "what did he do" -> {} (a verb comes first).
+    Capitalised words are left out: "Shenzhen" in "which Shenzhen startup incubator"
+    says where the incubator is, not what kind of thing the answer is.
     """
     if wh_index < 0 or ws[wh_index].folded not in {"what", "which", "whose"}:
         return frozenset()
@@ -233,7 +235,8 @@ def _focus(ws: Sequence[Word], wh_index: int) -> frozenset[str]:
     for w in rest[:3]:
         if w.is_stop or w.folded in _AUXILIARIES:
             break
-        run.append(w.term)
+        if not text[w.start : w.start + 1].isupper():
+            run.append(w.term)
     return frozenset(run) - {"name", "full", "first", "exact", "main"}
 
 
