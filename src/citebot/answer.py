@@ -373,9 +373,7 @@ def _names_present(index: Index, question: Question, sentence: Sentence) -> floa
     """
     if not question.entities:
         return 1.0
-    own = _terms(sentence.text)
-    if sentence.index > 0 and _ANAPHOR.match(sentence.text):
-        own |= _terms(index.sentences[sentence.article_id][sentence.index - 1].text)
+    own = _with_referent(index, sentence)
     return sum(1 for e in question.entities if set(tokenize(e)) & own) / len(question.entities)
 
 
@@ -387,10 +385,15 @@ def _focus_present(index: Index, question: Question, sentence: Sentence) -> floa
     """
     if not question.focus:
         return 0.0
+    return float(bool(question.focus & _with_referent(index, sentence)))
+
+
+def _with_referent(index: Index, sentence: Sentence) -> frozenset[str]:
+    """A sentence's terms, and those of the sentence before when it opens with "They"/"It"."""
     own = _terms(sentence.text)
     if sentence.index > 0 and _ANAPHOR.match(sentence.text):
         own |= _terms(index.sentences[sentence.article_id][sentence.index - 1].text)
-    return float(bool(question.focus & own))
+    return own
 
 
 def _carried(index: Index, scored: ScoredSentence, weights: dict[str, float]) -> float:
