@@ -28,6 +28,7 @@ from citebot.spantable import (
     FloatArray,
     IntArray,
     SentenceTable,
+    has_capital,
     stable_hash,
 )
 from citebot.text import words
@@ -333,9 +334,7 @@ def sentence_shape(sentence: str) -> SentenceShape:
     """Capitals of each word, and which words a bracket right after a word spans."""
     ws = words(sentence)
     n = len(ws)
-    capital = np.asarray(
-        [any(ch.isupper() for ch in sentence[w.start : w.end]) for w in ws], dtype=np.bool_
-    )
+    capital = np.asarray([has_capital(sentence[w.start : w.end]) for w in ws], dtype=np.bool_)
     bracket_end = np.arange(n, dtype=np.int64)
     for p in range(n - 1):
         if "(" in sentence[ws[p].end : ws[p + 1].start]:

@@ -93,7 +93,7 @@ def stable_hash(text: str) -> int:
 _STATIC_INDEX = {name: k for k, name in enumerate(STATIC_NAMES)}
 
 
-def _capital(surface: str) -> bool:
+def has_capital(surface: str) -> bool:
     """ "Park", "iMakerBase", "eBay": a capital first or inside marks a name."""
     if surface.isascii():  # then only A-Z are upper case, and lower() changes only them
         return surface != surface.lower()
@@ -174,9 +174,9 @@ class _Words:
     ends: IntArray
     left: IntArray  # _LEFT class of the words before each word
     right: IntArray  # _RIGHT class of the word after each word
-    capital: npt.NDArray[np.bool_]  # `_capital` of each word's surface
+    capital: npt.NDArray[np.bool_]  # `has_capital` of each word's surface
     cum_content: IntArray  # running count of content (non-stop) words, from 0
-    cum_lower: IntArray  # running count of content words that are not `_capital`
+    cum_lower: IntArray  # running count of content words that are not `has_capital`
     opens_paren: npt.NDArray[np.bool_]  # the text before the word ends with "("
     closes_paren: npt.NDArray[np.bool_]  # the text after the word starts with ")"
     opens_quote: npt.NDArray[np.bool_]  # ... ends with a quote mark
@@ -226,7 +226,7 @@ def _word_facts(sentence: str, ws: Sequence[Word]) -> _Words:
     right = [_RIGHT_INDEX[_gap_right_class(gap, ws[k + 1])] for k, gap in enumerate(gaps)]
     right.append(_RIGHT_INDEX["end"])
     surfaces = [sentence[w.start : w.end] for w in ws]
-    capital = [_capital(x) for x in surfaces]
+    capital = [has_capital(x) for x in surfaces]
     content = [not w.is_stop for w in ws]
     cum_content = [0, *itertools.accumulate(content)]
     cum_lower = [
