@@ -1,4 +1,4 @@
-"""The train/held-out split and the training script, on a small generated SQuAD file."""
+"""Cross-fitting folds and the training script, on a small generated SQuAD file."""
 
 from __future__ import annotations
 
@@ -9,9 +9,11 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+import numpy as np
 import pytest
 
-from citebot.evaluate import article_part, load_squad, main, split_articles
+from citebot.crossfit import article_folds, load_folds
+from citebot.evaluate import load_squad, main
 from citebot.features import CONFIDENCE_NAMES
 from citebot.model import ReaderModel
 
@@ -51,59 +53,78 @@ def four_articles(tmp_path: Path) -> Path:
     return path
 
 
-def test_split_alternates_over_sorted_titles() -> None:
-    """Sorted by title, articles go train, held-out, train, ... whatever the file order."""
-    titles = ["Delta", "Alpha", "Charlie", "Bravo"]
-    assert article_part(titles) == ["heldout", "train", "train", "heldout"]
-    shuffled = ["Bravo", "Delta", "Alpha", "Charlie"]
-    by_title = dict(zip(shuffled, article_part(shuffled), strict=True))
-    assert [by_title[t] for t in titles] == article_part(titles)
+def test_folds_deal_sorted_titles_round_robin() -> None:
+    """Sorted by title, articles go to folds 0, 1, 2, ... whatever the file order."""
+    titles = ["Delta", "Alpha", "Charlie", "Bravo", "Echo"]
+    assert article_folds(titles, 2) == [1, 0, 0, 1, 0]
+    shuffled = ["Bravo", "Echo", "Delta", "Alpha", "Charlie"]
+    by_title = dict(zip(shuffled, article_folds(shuffled, 2), strict=True))
+    assert [by_title[t] for t in titles] == article_folds(titles, 2)
+    assert sorted(article_folds(titles, 5)) == [0, 1, 2, 3, 4]
 
 
-def test_split_is_disjoint_and_complete(four_articles: Path) -> None:
-    """Train and held-out share no article and no question, and together are the file."""
-    squad = load_squad(four_articles)
-    train, heldout = split_articles(squad, "train"), split_articles(squad, "heldout")
-    assert {a.id for a in train.articles}.isdisjoint(a.id for a in heldout.articles)
-    assert len(train.articles) + len(heldout.articles) == len(squad.articles)
-    train_ids, held_ids = {q.id for q in train.questions}, {q.id for q in heldout.questions}
-    assert train_ids.isdisjoint(held_ids)
-    assert train_ids | held_ids == {q.id for q in squad.questions}
-    assert split_articles(squad, "all") is squad
+def test_span_data_without_drops_the_articles(train_script: ModuleType) -> None:
+    """The rows fitted for a fold are those of every other article, in order."""
+    rows = [np.full((2, 3), k, dtype=np.float32) for k in range(4)]
+    data = train_script.SpanData(rows, rows, rows, [0, 1, 2, 1])
+    kept = data.without({1})
+    assert kept.article == [0, 2]
+    assert [int(d[0, 0]) for d in kept.dense] == [0, 2]
 
 
-def test_split_questions_point_at_their_own_article(four_articles: Path) -> None:
-    """After renumbering, every question still belongs to the paragraph it was asked about."""
-    squad = load_squad(four_articles)
-    original = {q.id: squad.articles[q.article].title for q in squad.questions}
-    for part in ("train", "heldout"):
-        sub = split_articles(squad, part)
-        assert all(sub.articles[q.article].title == original[q.id] for q in sub.questions)
+@pytest.fixture
+def trained(train_script: ModuleType, four_articles: Path, tmp_path: Path) -> tuple[Path, Path]:
+    """The training script run on the four-article file: (model file, folds directory)."""
+    out, folds = tmp_path / "model.json", tmp_path / "folds"
+    assert (
+        train_script.main([str(four_articles), "--out", str(out), "--folds-out", str(folds)]) == 0
+    )
+    return out, folds
 
 
-def test_eval_command_takes_the_split(
-    four_articles: Path, capsys: pytest.CaptureFixture[str]
+def test_training_writes_a_loadable_model_and_folds(
+    trained: tuple[Path, Path], four_articles: Path
 ) -> None:
-    """`citebot eval squad --articles heldout` asks only the held-out questions."""
-    assert main([str(four_articles), "--mode", "gold", "--articles", "heldout", "--json"]) == 0
-    summary = json.loads(capsys.readouterr().out)
-    heldout = split_articles(load_squad(four_articles), "heldout")
-    assert summary["overall"]["questions"] == len(heldout.questions)
-    assert summary["article_part"] == "heldout"
-
-
-def test_training_writes_a_loadable_model(
-    train_script: ModuleType, four_articles: Path, tmp_path: Path
-) -> None:
-    """The script fits on the train articles and records held-out numbers in the file it writes."""
-    out = tmp_path / "model.json"
-    assert train_script.main([str(four_articles), "--out", str(out)]) == 0
+    """The model is fitted on every article; each article is in exactly one fold's held-out list."""
+    out, folds_dir = trained
     data = json.loads(out.read_text("utf-8"))
     model = ReaderModel.from_json(data, CONFIDENCE_NAMES)
     assert model.dense.any()
-    heldout = split_articles(load_squad(four_articles), "heldout")
-    assert data["heldout"]["questions"] == len(heldout.questions)
-    assert sorted(data["trained_on"]["titles"]) == sorted(
-        a.title for a in split_articles(load_squad(four_articles), "train").articles
-    )
+    squad = load_squad(four_articles)
+    assert data["trained_on"]["articles"] == len(squad.articles)
+    assert data["crossfit"]["questions"] == len(squad.questions)
     assert "train_reader.py" in data["command"]
+    folds = load_folds(folds_dir)
+    held = [t for titles in folds.titles for t in titles]
+    assert sorted(held) == sorted(a.title for a in squad.articles)
+    # Each fold model was fitted on fewer articles than the shipped one: other weights.
+    assert all(not np.array_equal(m.dense, model.dense) for m in folds.models)
+
+
+def test_eval_with_folds_reproduces_the_training_numbers(
+    trained: tuple[Path, Path], four_articles: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`citebot eval squad --folds DIR` prints the cross-fitted numbers the model file records."""
+    out, folds_dir = trained
+    recorded = json.loads(out.read_text("utf-8"))["crossfit"]
+    assert main([str(four_articles), "--mode", "gold", "--folds", str(folds_dir), "--json"]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["raw"] == recorded["raw"]
+    assert summary["folds"] == str(folds_dir)
+
+
+def test_eval_refuses_bad_folds(
+    trained: tuple[Path, Path], four_articles: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A missing or damaged folds directory, or a file with other articles: a message, exit 2."""
+    _, folds_dir = trained
+    assert main([str(four_articles), "--folds", str(folds_dir / "nowhere")]) == 2
+    assert "does not exist" in capsys.readouterr().err
+    assert main([str(MINI), "--mode", "gold", "--folds", str(folds_dir)]) == 2
+    assert "none of the folds" in capsys.readouterr().err
+    (folds_dir / "fold-0.json").write_text("{not json", "utf-8")
+    assert main([str(four_articles), "--folds", str(folds_dir)]) == 2
+    assert "fold 0" in capsys.readouterr().err
+    (folds_dir / "folds.json").write_text("[]", "utf-8")
+    assert main([str(four_articles), "--folds", str(folds_dir)]) == 2
+    assert "not a folds manifest" in capsys.readouterr().err

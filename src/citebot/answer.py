@@ -115,7 +115,7 @@ class Collected:
 
 
 def recommended_min_confidence() -> float:
-    """The threshold chosen with the shipped model on held-out SQuAD articles (see its file)."""
+    """The threshold chosen for the shipped model on cross-fitted SQuAD readings (see its file)."""
     return float(load_model().meta.get("min_confidence", 0.5))
 
 

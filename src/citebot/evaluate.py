@@ -15,9 +15,11 @@ Modes:
   already offer ("answer from this article only"), not an evaluation trick: the
   pipeline runs unchanged, on a corpus cut at paragraph boundaries.
 
-`--articles train|heldout` keeps only half of the file's articles (sorted by
-title, every other one, `article_part`): the reader's weights are fitted on the
-train half, so numbers measured on the held-out half are the honest ones.
+The shipped reader was fitted on the SQuAD dev articles, so on them it must be
+measured by cross-fitting: `--folds DIR` reads each article with the fold model
+that was fitted without it (`citebot.crossfit`; `scripts/train_reader.py` writes
+DIR). Without `--folds` the shipped model reads everything, which is right for
+any other SQuAD-format file.
 
 Scoring follows the official SQuAD definitions: answers are lower-cased,
 stripped of ASCII punctuation and the articles a/an/the, and white space is
@@ -47,7 +49,7 @@ import time
 import unicodedata
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, TextIO
 
@@ -56,14 +58,13 @@ from tqdm import tqdm
 from citebot.answer import recommended_min_confidence
 from citebot.cite import Answer
 from citebot.corpus import Article, Corpus
+from citebot.crossfit import FoldModels, FoldsError, load_folds
 from citebot.errors import CitebotError, QuestionError
 from citebot.index import Index
 from citebot.pipeline import Asker
 from citebot.question import parse_question
 
 Mode = Literal["open", "gold"]
-Part = Literal["all", "train", "heldout"]
-PARTS: tuple[Part, ...] = ("all", "train", "heldout")
 
 CURVE_THRESHOLDS = tuple(k / 10 for k in range(10))
 RECALL_AT = (1, 5)
@@ -216,33 +217,6 @@ class SquadSet:
     @property
     def paragraph_count(self) -> int:
         return sum(len(a.paragraphs) for a in self.articles)
-
-
-def article_part(titles: Sequence[str]) -> list[Part]:
-    """Which part each article belongs to: sorted by title, every other one is for training.
-
-    The reader's weights are fitted on the "train" articles and measured on the
-    "heldout" ones; the rule depends on the titles alone, so it is the same on
-    every machine and for every order of the file.
-    """
-    order = sorted(range(len(titles)), key=lambda i: (titles[i], i))
-    parts: list[Part] = ["train"] * len(titles)
-    for rank, i in enumerate(order):
-        parts[i] = "train" if rank % 2 == 0 else "heldout"
-    return parts
-
-
-def split_articles(squad: SquadSet, part: Part) -> SquadSet:
-    """The articles of one part (with their questions); "all" is the set unchanged."""
-    if part == "all":
-        return squad
-    parts = article_part([a.title for a in squad.articles])
-    keep = [i for i, p in enumerate(parts) if p == part]
-    renumber = {old: new for new, old in enumerate(keep)}
-    questions = tuple(
-        replace(q, article=renumber[q.article]) for q in squad.questions if q.article in renumber
-    )
-    return SquadSet(squad.version, tuple(squad.articles[i] for i in keep), questions)
 
 
 def slugify(title: str) -> str:
@@ -530,19 +504,28 @@ def run_questions(
     limit: int | None = None,
     index: Index | None = None,
     progress: bool = False,
+    folds: FoldModels | None = None,
 ) -> Run:
-    """Build the index once (unless given) and ask every question (or the first `limit`)."""
+    """Build the index once (unless given) and ask every question (or the first `limit`),
+    each with the shipped model or, given `folds`, with its article's fold model."""
     started = time.perf_counter()
     if index is None:
         index = build_index(squad, mode)
     build_seconds = time.perf_counter() - started
-    asker = Asker(index, min_confidence=0.0)
+    askers = [
+        Asker(
+            index,
+            min_confidence=0.0,
+            model=folds.model_for(article.title) if folds is not None else None,
+        )
+        for article in squad.articles
+    ]
     pmap = ParagraphMap(squad, mode)
     questions = squad.questions[:limit] if limit is not None else squad.questions
     records: list[Record] = []
     started = time.perf_counter()
     for q in _progress(questions, progress, mode):
-        records.append(_ask_one(asker, squad, mode, pmap, q))
+        records.append(_ask_one(askers[q.article], squad, mode, pmap, q))
     ask_seconds = time.perf_counter() - started
     return Run(squad, mode, records, build_seconds, ask_seconds)
 
@@ -866,20 +849,21 @@ def make_parser() -> argparse.ArgumentParser:
         default=None,
         metavar="X",
         help="answer only at or above this confidence (default: the pipeline's, the "
-        "threshold chosen with the shipped reader model on held-out articles)",
+        "threshold chosen for the shipped reader model)",
     )
     parser.add_argument(
-        "--articles",
-        choices=PARTS,
-        default="all",
-        help="all articles (default), or only the reader's training or held-out half "
-        "(sorted by title, every other article; see scripts/train_reader.py)",
+        "--folds",
+        type=Path,
+        metavar="DIR",
+        help="read each article with the fold model fitted without it (cross-fitting; "
+        "DIR is written by scripts/train_reader.py); needed for honest numbers on the "
+        "SQuAD file the shipped reader was fitted on",
     )
     return parser
 
 
 def main(argv: list[str]) -> int:
-    """`citebot eval squad FILE [--mode open|gold] [--articles all|train|heldout] ...`."""
+    """`citebot eval squad FILE [--mode open|gold] [--folds DIR] ...`."""
     parser = make_parser()
     try:
         args = parser.parse_args(argv)
@@ -887,8 +871,13 @@ def main(argv: list[str]) -> int:
         return exc.code if isinstance(exc.code, int) else 2
     wall_started = time.perf_counter()
     try:
-        squad = split_articles(load_squad(args.file), args.articles)
-    except SquadFormatError as exc:
+        squad = load_squad(args.file)
+        folds = None
+        if args.folds is not None:
+            folds = load_folds(args.folds)
+            for article in squad.articles:  # checked up front, not after minutes of reading
+                folds.model_for(article.title)
+    except (SquadFormatError, FoldsError) as exc:
         print(f"citebot eval squad: {exc}", file=sys.stderr)
         return 2
     out: TextIO | None = None
@@ -899,14 +888,16 @@ def main(argv: list[str]) -> int:
             print(f"citebot eval squad: cannot write {args.out} ({exc.strerror})", file=sys.stderr)
             return 2
     try:
-        run = run_questions(squad, args.mode, limit=args.limit, progress=sys.stderr.isatty())
+        run = run_questions(
+            squad, args.mode, limit=args.limit, progress=sys.stderr.isatty(), folds=folds
+        )
         threshold = (
             args.min_confidence if args.min_confidence is not None else recommended_min_confidence()
         )
         summary = summarize(run, threshold)
         wall = time.perf_counter() - wall_started
         summary["timing"]["wall_s"] = round(wall, 3)
-        summary["article_part"] = args.articles
+        summary["folds"] = str(args.folds) if args.folds is not None else None
         if out is not None:
             write_jsonl(run.records, threshold, out)
     finally:

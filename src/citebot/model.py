@@ -14,8 +14,9 @@ on SQuAD articles and shipped as `reader_model.json`:
   ones (Platt scaling), so its output is the probability that the answer is
   right (token F1 >= 0.5) when the text holds an answer.
 
-The file also records the default threshold chosen on held-out articles
-(`min_confidence`), the split, the training command and the held-out numbers.
+The file also records the default threshold (`min_confidence`), the training
+command and the numbers measured by cross-fitting (`citebot.crossfit`): each
+article read by a model fitted without it.
 
 Fitting is deterministic: full-batch L-BFGS from zero, a fixed iteration budget.
 """
@@ -27,6 +28,7 @@ import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from importlib import resources
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -185,10 +187,12 @@ class ReaderModel:
         }
 
     @classmethod
-    def from_json(cls, data: dict[str, Any], expected_confidence: Sequence[str]) -> ReaderModel:
+    def from_json(
+        cls, data: dict[str, Any], expected_confidence: Sequence[str], name: str = MODEL_FILE
+    ) -> ReaderModel:
         """Check the file against the features this code computes, then build the model."""
         if data.get("format") != MODEL_FORMAT:
-            raise ModelError(f"{MODEL_FILE} has format {data.get('format')}, not {MODEL_FORMAT}")
+            raise ModelError(f"{name} has format {data.get('format')}, not {MODEL_FORMAT}")
         checks = [
             ("dense_names", list(DENSE_NAMES)),
             ("hash_dim", HASH_DIM),
@@ -198,7 +202,7 @@ class ReaderModel:
         for key, expected in checks:
             if data.get(key) != expected:
                 raise ModelError(
-                    f"{MODEL_FILE}: {key} does not match the features the code computes; "
+                    f"{name}: {key} does not match the features the code computes; "
                     "retrain with scripts/train_reader.py"
                 )
         hashed = np.zeros(HASH_DIM, dtype=np.float32)
@@ -224,3 +228,19 @@ def load_model() -> ReaderModel:
             f"{MODEL_FILE} is missing from the citebot package; run scripts/train_reader.py"
         ) from None
     return ReaderModel.from_json(json.loads(text), CONFIDENCE_NAMES)
+
+
+def read_model(path: Path) -> ReaderModel:
+    """A model file written by scripts/train_reader.py: a fold model or the shipped one."""
+    try:
+        data = json.loads(path.read_text("utf-8"))
+    except FileNotFoundError:
+        raise ModelError(f"{path} does not exist") from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ModelError(f"{path} cannot be read ({exc})") from exc
+    if not isinstance(data, dict):
+        raise ModelError(f"{path} is not a model file")
+    try:
+        return ReaderModel.from_json(data, CONFIDENCE_NAMES, str(path))
+    except (KeyError, TypeError, ValueError, IndexError) as exc:
+        raise ModelError(f"{path} is not a complete model file ({exc})") from exc

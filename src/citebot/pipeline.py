@@ -14,6 +14,7 @@ from citebot.corpus import Corpus, load_corpus
 from citebot.dates import describe
 from citebot.errors import QuestionError, UnknownSourceError
 from citebot.index import Index, load_index
+from citebot.model import ReaderModel
 from citebot.question import parse_question
 
 MAX_CITATIONS = 3
@@ -28,9 +29,11 @@ class Asker:
         *,
         min_confidence: float | None = None,
         max_question_chars: int = 500,
+        model: ReaderModel | None = None,
     ) -> None:
-        """`min_confidence`: abstain below it; None takes the threshold chosen with the
-        shipped reader model on held-out SQuAD articles (`recommended_min_confidence`)."""
+        """`min_confidence`: abstain below it; None takes the threshold chosen for the
+        shipped reader model (`recommended_min_confidence`). `model`: the reader's
+        weights, by default the shipped ones (the evaluation passes fold models)."""
         if min_confidence is None:
             min_confidence = recommended_min_confidence()
         if not 0.0 <= min_confidence <= 1.0:
@@ -38,6 +41,7 @@ class Asker:
         self.index = index
         self.min_confidence = min_confidence
         self.max_question_chars = max_question_chars
+        self.model = model
 
     @classmethod
     def from_directory(
@@ -70,7 +74,7 @@ class Asker:
                 "that question has no words to search for; ask about a person, place, "
                 "event or thing in the articles"
             )
-        reading = read(self.index, parsed, source)
+        reading = read(self.index, parsed, source, model=self.model)
         return self._compose(text, reading, source)
 
     def _compose(self, text: str, reading: Reading, source: str | None = None) -> Answer:
