@@ -60,6 +60,8 @@ MATCH_NAMES = (
     "wh_next_right",
     "wh_prev_left",
     "q_last_left",
+    "list_in",
+    "list_wanted",
 )
 # Features of the candidate's sentence, the same for all its candidates.
 SENTENCE_NAMES = (
@@ -270,6 +272,15 @@ def candidate_features(
                 hits = cum_t[first] - cum_t[np.maximum(first - reach, 0)]
             match[:, col] = hits > 0
 
+    # "Neutrophils and macrophages" for "what are two types of phagocytes": a list
+    # (a conjunction inside the span) answers a question that asks for several things.
+    is_and = np.asarray([t in _LIST_WORDS for t in table.terms], dtype=np.bool_)
+    cum_and = np.concatenate([[0], np.cumsum(is_and)])
+    listed = (cum_and[last] - cum_and[np.minimum(first + 1, last)]) > 0
+    match[:, 24] = listed
+    if question.plural or _asks_several(question.text):
+        match[:, 25] = listed
+
     dense = np.zeros((n, len(DENSE_NAMES)), dtype=np.float32)
     dense[:, 0] = 1.0
     dense[:, 1 : 1 + _N_STATIC] = table.static
@@ -289,6 +300,16 @@ def candidate_features(
         axis=1,
     )
     return dense, hashed
+
+
+_LIST_WORDS = frozenset(["and", "or"])
+_SEVERAL = frozenset(["two", "three", "four", "five", "both", "several"])
+
+
+@functools.lru_cache(maxsize=4096)
+def _asks_several(text: str) -> bool:
+    """ "What are two types of ...", "both": the question asks for more than one thing."""
+    return any(w.folded in _SEVERAL for w in words(text))
 
 
 @dataclass(frozen=True)
