@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+from types import SimpleNamespace
+from typing import Any
 
+import numpy as np
 import pytest
 
-from citebot.answer import collect, read, recommended_min_confidence
+from citebot.answer import _most_supported, collect, read, recommended_min_confidence
 from citebot.choice import allowed
 from citebot.corpus import Corpus
 from citebot.features import CONFIDENCE_NAMES
@@ -246,7 +249,7 @@ def test_confidence_sees_what_the_sentence_does_not_say(bridge_index: Index) -> 
 
 
 def test_the_default_threshold_is_the_models() -> None:
-    """An Asker built without a threshold abstains below the one chosen on held-out SQuAD."""
+    """An Asker built without a threshold abstains below the one the model file records."""
     corpus = Corpus(articles=(make_article("a", "The bridge opened on Tuesday."),))
     assert Asker(Index.build(corpus)).min_confidence == recommended_min_confidence()
 
@@ -269,3 +272,27 @@ def test_a_list_question_quotes_the_sentence_with_the_whole_list() -> None:
     answer = asker.ask("Which officials will the mayor meet?")
     for name in ("Ana Costa", "Rui Lopes", "Marta Silva"):
         assert name in (answer.answer or "")
+
+
+def _blocks_of(*texts: str) -> list[Any]:
+    """Stand-ins for reader blocks: one sentence's candidates, only their texts matter here."""
+    candidates = [SimpleNamespace(text=t) for t in texts]
+    return [SimpleNamespace(table=SimpleNamespace(candidates=candidates))]
+
+
+def test_the_answer_expected_to_overlap_most_wins_over_the_single_most_probable() -> None:
+    """Probability split between a phrase and its parts: the whole phrase scores best on average."""
+    blocks = _blocks_of("luxurious parks", "royal gardens", "luxurious parks and royal gardens")
+    scores = [np.log(np.asarray([0.4, 0.3, 0.3], dtype=np.float32))]
+    assert _most_supported(blocks, scores) == (0, 2)
+    # Without the overlap (answers that name one thing), the most probable one.
+    assert _most_supported(blocks, scores, overlap=False) == (0, 0)
+
+
+def test_an_answer_proposed_twice_sums_its_probability() -> None:
+    """The same answer in two sentences outweighs a slightly more probable one said once."""
+    first = _blocks_of("Cyberport", "iMakerBase")[0]
+    second = _blocks_of("iMakerBase")[0]
+    scores = [np.log(np.asarray([0.4, 0.3], dtype=np.float32)), np.log(np.asarray([0.3]))]
+    k, i = _most_supported([first, second], [s.astype(np.float32) for s in scores], overlap=False)
+    assert (k, i) == (0, 1)

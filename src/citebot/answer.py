@@ -49,9 +49,14 @@ from citebot.spantable import (
     sentence_table,
     with_extra,
 )
-from citebot.text import tokenize, words
+from citebot.text import bag_f1, tokenize, words
 
 TOP_SENTENCES = 8
+ANSWERS_WEIGHED = 20  # the most probable answers the expected score is taken over
+# Answers that name one thing, place or time are atomic: "Shenzhen Bay" is not part of
+# the answer "Shenzhen Bay Startup Plaza". For them the most probable answer is kept.
+_NAMED = frozenset([AnswerType.ENTITY, AnswerType.PLACE, AnswerType.DATE, AnswerType.TIME])
+_ARTICLES = frozenset(["a", "an", "the"])  # left out of the F1, as SQuAD's scoring does
 WIDE = 30  # sentences read when the best ones lack the kind of answer the question fixes
 # Logit taken off the confidence for each question name (at most two) that no
 # passage of the corpus mentions: the corpus cannot be about it.
@@ -192,7 +197,7 @@ def read(
         i = int(np.argmax(s))
         block.scored.span = block.table.candidates[i]
         block.scored.span_score = block.scored.score = float(s[i])
-    k, i = _most_supported(found.blocks, scores)
+    k, i = _most_supported(found.blocks, scores, overlap=question.answer_type not in _NAMED)
     chosen = found.blocks[k]
     chosen.scored.span = chosen.table.candidates[i]
     chosen.scored.span_score = chosen.scored.score = float(scores[k][i])
@@ -212,28 +217,42 @@ def read(
     return Reading(question, found.hits, found.ranked, best, confidence, found.missing, x)
 
 
-def _most_supported(blocks: list[Block], scores: list[npt.NDArray[np.float32]]) -> tuple[int, int]:
-    """The answer with the most probability summed over every place it is proposed, and
-    its best-scored place (block, candidate).
+def _most_supported(
+    blocks: list[Block], scores: list[npt.NDArray[np.float32]], *, overlap: bool = True
+) -> tuple[int, int]:
+    """The answer with the highest expected EM + F1 under the span model (with `overlap`;
+    else the most probable answer), and its best-scored place (block, candidate).
 
-    The model scores each occurrence alone; an answer two sentences support
-    ("iMakerBase: the government-approved incubator" and "... iMakerBase (大公坊),
-    Shenzhen's government approved startup incubator, IngDan, ...") is better
-    supported than one a single ambiguous sentence does (evidence aggregation).
+    The model scores each occurrence alone. An answer's probability is summed over
+    every place it is proposed: one two sentences support ("iMakerBase: the
+    government-approved incubator" and "... iMakerBase (大公坊), Shenzhen's
+    government approved startup incubator, ...") is better supported than one a
+    single ambiguous sentence offers (evidence aggregation). Then, rather than the
+    most probable answer, the one expected to score best against whichever answer
+    is right (minimum Bayes risk): when "luxurious parks and royal gardens",
+    "luxurious parks" and "royal gardens" share the probability, the whole phrase
+    overlaps them all. The expectation runs over the ANSWERS_WEIGHED most probable.
     """
     top = max(float(s.max()) for s in scores)
     if not math.isfinite(top):
         return 0, 0
-    support: dict[str, float] = {}
-    place: dict[str, tuple[float, int, int]] = {}
+    support: dict[tuple[str, ...], float] = {}
+    place: dict[tuple[str, ...], tuple[float, int, int]] = {}
     for k, (block, s) in enumerate(zip(blocks, scores, strict=True)):
         probability = np.exp(s.astype(np.float64) - top)
         for i in np.flatnonzero(probability > 1e-4):
-            key = " ".join(w.folded for w in words(block.table.candidates[i].text))
+            key = tuple(w.folded for w in words(block.table.candidates[i].text))
             support[key] = support.get(key, 0.0) + float(probability[i])
             if key not in place or float(s[i]) > place[key][0]:
                 place[key] = (float(s[i]), k, int(i))
-    best = max(support, key=lambda key: (support[key], place[key][0]))
+    likely = sorted(support, key=lambda key: (-support[key], -place[key][0]))[:ANSWERS_WEIGHED]
+    bags = [[w for w in key if w not in _ARTICLES] for key in likely]
+    p = np.asarray([support[key] for key in likely])
+    expected = p
+    if overlap:
+        f1 = np.asarray([[bag_f1(a, b) for b in bags] for a in bags])
+        expected = f1 @ p + p  # F1, plus EM (1 only against itself)
+    best = likely[int(np.argmax(expected))]  # ties: the more probable (sorted first)
     return place[best][1], place[best][2]
 
 

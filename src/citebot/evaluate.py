@@ -47,7 +47,6 @@ import string
 import sys
 import time
 import unicodedata
-from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -63,6 +62,7 @@ from citebot.errors import CitebotError, QuestionError
 from citebot.index import Index
 from citebot.pipeline import Asker
 from citebot.question import parse_question
+from citebot.text import bag_f1
 
 Mode = Literal["open", "gold"]
 
@@ -98,16 +98,7 @@ def exact_match(prediction: str, gold: str) -> float:
 
 def token_f1(prediction: str, gold: str) -> float:
     """Harmonic mean of token precision and recall after normalisation (bag of tokens)."""
-    pred_tokens = normalize_answer(prediction).split()
-    gold_tokens = normalize_answer(gold).split()
-    if not pred_tokens or not gold_tokens:
-        return float(pred_tokens == gold_tokens)
-    shared = sum((Counter(pred_tokens) & Counter(gold_tokens)).values())
-    if shared == 0:
-        return 0.0
-    precision = shared / len(pred_tokens)
-    recall = shared / len(gold_tokens)
-    return 2 * precision * recall / (precision + recall)
+    return bag_f1(normalize_answer(prediction).split(), normalize_answer(gold).split())
 
 
 def best_em(prediction: str, golds: Sequence[str]) -> float:
@@ -444,8 +435,10 @@ class Record:
         return self.prediction is not None and self.confidence >= threshold
 
     def scores(self, threshold: float) -> tuple[float, float]:
-        """Official (EM, F1) at this threshold."""
-        return question_scores(self.prediction if self.answered(threshold) else None, self.gold)
+        """Official (EM, F1) at this threshold (an answer's scores are computed once)."""
+        if self.answered(threshold):
+            return self.raw_em, self.raw_f1  # both 0.0 for an unanswerable question
+        return question_scores(None, self.gold)
 
     def sentence_hit(self, threshold: float) -> bool | None:
         """The answered quote holds a gold answer (None for an unanswerable question)."""

@@ -13,6 +13,8 @@ from __future__ import annotations
 import functools
 import re
 import unicodedata
+from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import Stemmer
@@ -135,3 +137,14 @@ def _cjk_words(run: str, start: int) -> list[Word]:
 def tokenize(text: str) -> list[str]:
     """Index terms of `text`: stemmed, stop words dropped. The same for documents and queries."""
     return [w.term for w in words(text) if not w.is_stop]
+
+
+def bag_f1(a: Sequence[str], b: Sequence[str]) -> float:
+    """Harmonic mean of precision and recall of two bags of tokens (1.0 when both are empty)."""
+    if not a or not b:
+        return float(len(a) == len(b))
+    shared = sum((Counter(a) & Counter(b)).values())
+    if shared == 0:
+        return 0.0
+    precision, recall = shared / len(a), shared / len(b)
+    return 2 * precision * recall / (precision + recall)

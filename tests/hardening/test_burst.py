@@ -64,6 +64,11 @@ HEARTBEAT = 0.5  # seconds, announced by the emulator in HELLO (Discord: 41.25)
 # seconds late and most interactions expire.
 HEARTBEAT_LATE_MAX = 0.5
 ACK_DEADLINE = 3.0
+# How long the test waits for the last reply. Unloaded, the timed burst is answered in
+# ~11 s; on a shared machine with other CPU-bound work, the traced burst (tracemalloc
+# slows every allocation) took over 30 s. The wait ends at the last reply, so a long cap
+# costs nothing; Discord's 3 seconds are checked on the acknowledgements, not here.
+REPLY_WAIT = 120.0
 # Bytes the bot may still hold after the second burst (2 KB a question). Measured: 0.3 to
 # 0.5 MB, bounded caches and the new users' cooldown buckets; keeping each Answer alone
 # would add 2.7 MB.
@@ -210,7 +215,7 @@ async def burst(
     send_over: float,
 ) -> Burst:
     """BURST /ask interactions evenly spread over `send_over` seconds, users interleaved; wait
-    for every reply (or 30 s: then the checks say what went wrong)."""
+    for every reply (or REPLY_WAIT seconds: then the checks say what went wrong)."""
     plan = [(askers[i % USERS], QUESTIONS[i % len(QUESTIONS)]) for i in range(USERS * RATE)]
     step = len(plan) // SPAMMER_ASKS
     for n in range(SPAMMER_ASKS):  # the spammer's questions spread through the burst
@@ -230,7 +235,7 @@ async def burst(
         sent_in = loop.time() - start
         with contextlib.suppress(TimeoutError):
             await emu.wait_until(
-                lambda: all(r.reply() is not None for r in records), 30, "every reply"
+                lambda: all(r.reply() is not None for r in records), REPLY_WAIT, "every reply"
             )
         answered_in = loop.time() - start
         await asyncio.sleep(2 * HEARTBEAT)  # one more heartbeat after the last reply
