@@ -221,7 +221,7 @@ def _most_supported(
     blocks: list[Block], scores: list[npt.NDArray[np.float32]], *, overlap: bool = True
 ) -> tuple[int, int]:
     """The answer with the highest expected EM + F1 under the span model (with `overlap`;
-    else the most probable answer), and its best-scored place (block, candidate).
+    else the most probable answer), and the place to quote it from (block, candidate).
 
     The model scores each occurrence alone. An answer's probability is summed over
     every place it is proposed: one two sentences support ("iMakerBase: the
@@ -236,24 +236,29 @@ def _most_supported(
     top = max(float(s.max()) for s in scores)
     if not math.isfinite(top):
         return 0, 0
+    probabilities = [np.exp(s.astype(np.float64) - top) for s in scores]
     support: dict[tuple[str, ...], float] = {}
-    place: dict[tuple[str, ...], tuple[float, int, int]] = {}
-    for k, (block, s) in enumerate(zip(blocks, scores, strict=True)):
-        probability = np.exp(s.astype(np.float64) - top)
-        for i in np.flatnonzero(probability > 1e-4):
+    spots: dict[tuple[str, ...], dict[int, tuple[float, int]]] = {}  # block -> (score, i)
+    for k, (block, probability) in enumerate(zip(blocks, probabilities, strict=True)):
+        for i in np.flatnonzero(probability > 1e-4).tolist():
             key = tuple(w.folded for w in words(block.table.candidates[i].text))
             support[key] = support.get(key, 0.0) + float(probability[i])
-            if key not in place or float(s[i]) > place[key][0]:
-                place[key] = (float(s[i]), k, int(i))
-    likely = sorted(support, key=lambda key: (-support[key], -place[key][0]))[:ANSWERS_WEIGHED]
+            spot = spots.setdefault(key, {})
+            if k not in spot or probability[i] > spot[k][0]:
+                spot[k] = (float(probability[i]), i)
+    likely = sorted(support, key=lambda key: -support[key])[:ANSWERS_WEIGHED]
     bags = [[w for w in key if w not in _ARTICLES] for key in likely]
     p = np.asarray([support[key] for key in likely])
     expected = p
     if overlap:
         f1 = np.asarray([[bag_f1(a, b) for b in bags] for a in bags])
         expected = f1 @ p + p  # F1, plus EM (1 only against itself)
-    best = likely[int(np.argmax(expected))]  # ties: the more probable (sorted first)
-    return place[best][1], place[best][2]
+    best = spots[likely[int(np.argmax(expected))]]  # ties: the more probable (sorted first)
+    # Quoted from the sentence the model puts the most probability in, among those
+    # that propose the answer (not merely where one candidate scored highest).
+    mass = [float(probability.sum()) for probability in probabilities]
+    k = max(best, key=lambda k: (mass[k], -k))
+    return k, best[k][1]
 
 
 def _fullest_list(question: Question, blocks: list[Block], k: int) -> int:
