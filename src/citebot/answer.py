@@ -49,7 +49,7 @@ from citebot.spantable import (
     sentence_table,
     with_extra,
 )
-from citebot.text import tokenize, words
+from citebot.text import term_set, tokenize, words
 
 TOP_SENTENCES = 8
 WIDE = 30  # sentences read when the best ones lack the kind of answer the question fixes
@@ -135,6 +135,16 @@ def collect(
     if not hits or not weights:
         return Collected(weights, hits, missing, [], [])
     ranked = _rank_sentences(index, question, weights, hits)
+    return _with_blocks(
+        index, question, Collected(weights, hits, missing, ranked, []), top_sentences
+    )
+
+
+def _with_blocks(
+    index: Index, question: Question, found: Collected, top_sentences: int
+) -> Collected:
+    """`found` (retrieved and ranked) with the blocks of its best `top_sentences` sentences."""
+    weights, ranked = found.weights, found.ranked
     top = ranked[:top_sentences]
     best_coverage = max(s.coverage for s in top)
     pairs = term_pairs(question.text)
@@ -163,7 +173,7 @@ def collect(
         )
         dense, hashed = candidate_features(question, weights, table, evidence, text)
         blocks.append(Block(scored, table, dense, hashed))
-    return Collected(weights, hits, missing, ranked, blocks)
+    return Collected(weights, found.hits, found.missing, ranked, blocks)
 
 
 def read(
@@ -185,7 +195,9 @@ def read(
     if lacks_wanted(question, found.blocks) and len(found.ranked) > top_sentences:
         # The kind the question fixes is not in the best sentences: look further down,
         # as far as a person would scan ("the full name" is often said only once).
-        found = collect(index, question, article_id, top_passages=top_passages, top_sentences=WIDE)
+        # The same retrieval and ranking as `collect` with top_sentences=WIDE (nothing
+        # above has changed them): only the blocks are made again.
+        found = _with_blocks(index, question, found, WIDE)
     scores = [model.scores(b.dense, b.hashed) for b in found.blocks]
     scores = gate(question, found.blocks, scores)
     for block, s in zip(found.blocks, scores, strict=True):
@@ -288,15 +300,14 @@ def confidence_features(
     best = block.table.candidates[i]
     # The runner-up is the best candidate that does not overlap the winner: a
     # different answer, not the same one a word longer.
-    rivals = [
-        float(s[j])
-        for b, s in zip(found.blocks, scores, strict=True)
-        for j in range(len(s))
-        if b is not block
-        or b.table.candidates[j].end <= best.start
-        or b.table.candidates[j].start >= best.end
-    ]
-    margin = top - max(rivals) if rivals else 10.0
+    rival: float | None = None
+    for b, s in zip(found.blocks, scores, strict=True):
+        if b is block:
+            s = s[[c.end <= best.start or c.start >= best.end for c in b.table.candidates]]
+        if len(s):
+            m = float(s.max())
+            rival = m if rival is None else max(rival, m)
+    margin = top - rival if rival is not None else 10.0
     wanted = WANTED.get(question.answer_type, set())
     type_found = any(best.flags & KIND_BIT[kind] for kind in wanted)
     types = [float(question.answer_type.value == t) for t in ANSWER_TYPES]
@@ -337,13 +348,8 @@ def _mismatches(
     - a negation on one side only: "which did not ..." against "which did ...";
     - a number of the question ("in 1981") that they lack.
     """
-    sentences = index.sentences[sentence.article_id]
-    near: set[str] = set()
-    folded: set[str] = set()
-    for j in range(max(sentence.index - 1, 0), min(sentence.index + 2, len(sentences))):
-        near |= _terms(sentences[j].text)
-    for w in words(sentence.text):
-        folded.add(w.folded)
+    near = _near_terms(index, sentence)
+    folded = {w.folded for w in words(sentence.text)}
     top = max(weights.values(), default=0.0) or 1.0
     lacking = [w for t, w in weights.items() if t not in near]
     rarest = max(lacking, default=0.0) / top
@@ -358,11 +364,8 @@ def _names_missing(index: Index, question: Question, sentence: Sentence) -> floa
     """Share of the question's names with no word in the sentence or its neighbours."""
     if not question.entities:
         return 0.0
-    sentences = index.sentences[sentence.article_id]
-    near: set[str] = set()
-    for j in range(max(sentence.index - 1, 0), min(sentence.index + 2, len(sentences))):
-        near |= _terms(sentences[j].text)
-    lacking = sum(1 for e in question.entities if not set(tokenize(e)) & near)
+    near = _near_terms(index, sentence)
+    lacking = sum(1 for e in question.entities if _terms(e).isdisjoint(near))
     return lacking / len(question.entities)
 
 
@@ -374,7 +377,9 @@ def _names_present(index: Index, question: Question, sentence: Sentence) -> floa
     if not question.entities:
         return 1.0
     own = _with_referent(index, sentence)
-    return sum(1 for e in question.entities if set(tokenize(e)) & own) / len(question.entities)
+    return sum(1 for e in question.entities if not _terms(e).isdisjoint(own)) / len(
+        question.entities
+    )
 
 
 def _focus_present(index: Index, question: Question, sentence: Sentence) -> float:
@@ -385,7 +390,7 @@ def _focus_present(index: Index, question: Question, sentence: Sentence) -> floa
     """
     if not question.focus:
         return 0.0
-    return float(bool(question.focus & _with_referent(index, sentence)))
+    return float(not question.focus.isdisjoint(_with_referent(index, sentence)))
 
 
 def _with_referent(index: Index, sentence: Sentence) -> frozenset[str]:
@@ -394,6 +399,17 @@ def _with_referent(index: Index, sentence: Sentence) -> frozenset[str]:
     if sentence.index > 0 and _ANAPHOR.match(sentence.text):
         own |= _terms(index.sentences[sentence.article_id][sentence.index - 1].text)
     return own
+
+
+def _near_terms(index: Index, sentence: Sentence) -> frozenset[str]:
+    """The terms of the sentence and of its neighbours."""
+    sentences = index.sentences[sentence.article_id]
+    return frozenset().union(
+        *(
+            _terms(sentences[j].text)
+            for j in range(max(sentence.index - 1, 0), min(sentence.index + 2, len(sentences)))
+        )
+    )
 
 
 def _carried(index: Index, scored: ScoredSentence, weights: dict[str, float]) -> float:
@@ -448,15 +464,15 @@ def _rank_sentences(
             own = _terms(s.text)
             matched = [t for t in weights if t in own]
             coverage = sum(weights[t] for t in matched) / total
-            around = set(own)
-            for j in (i - 1, i + 1):
-                if 0 <= j < len(sentences):
-                    around |= _terms(sentences[j].text)
-            context = sum(w for t, w in weights.items() if t in around) / total
+            prev = _terms(sentences[i - 1].text) if i > 0 else _NO_TERMS
+            nxt = _terms(sentences[i + 1].text) if i + 1 < len(sentences) else _NO_TERMS
+            context = (
+                sum(w for t, w in weights.items() if t in own or t in prev or t in nxt) / total
+            )
             if i > 0 and _ANAPHOR.match(s.text):
-                before = own | _terms(sentences[i - 1].text)
                 coverage = max(
-                    coverage, 0.9 * sum(w for t, w in weights.items() if t in before) / total
+                    coverage,
+                    0.9 * sum(w for t, w in weights.items() if t in own or t in prev) / total,
                 )
             # Density prefers "X: the government-approved incubator" to a long list sentence.
             density = len(matched) / max(len(own), 1)
@@ -466,6 +482,5 @@ def _rank_sentences(
     return sorted(seen.values(), key=lambda s: -s.score)
 
 
-@functools.lru_cache(maxsize=65_536)
-def _terms(text: str) -> frozenset[str]:
-    return frozenset(w.term for w in words(text) if not w.is_stop)
+_terms = term_set
+_NO_TERMS: frozenset[str] = frozenset()

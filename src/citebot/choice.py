@@ -99,8 +99,25 @@ def _wanted(question: Question, block: Block) -> npt.NDArray[np.bool_] | None:
         bits = 0
         for wanted in WANTED[kind]:
             bits |= KIND_BIT[wanted]
-        return np.asarray([bool(c.flags & bits) for c in block.table.candidates])
+        has: npt.NDArray[np.bool_] = (_flags(block.table) & bits) != 0
+        return has
     return None
+
+
+# id(table) -> (table, its candidates' flags); the table is kept so its id is not reused.
+_FLAGS: dict[int, tuple[SentenceTable, npt.NDArray[np.int64]]] = {}
+
+
+def _flags(table: SentenceTable) -> npt.NDArray[np.int64]:
+    """The kind flags of a table's candidates (cached: asked for every question)."""
+    known = _FLAGS.get(id(table))
+    if known is not None and known[0] is table:
+        return known[1]
+    if len(_FLAGS) >= 16_384:
+        _FLAGS.clear()
+    flags = np.fromiter((c.flags for c in table.candidates), dtype=np.int64)
+    _FLAGS[id(table)] = (table, flags)
+    return flags
 
 
 def display(

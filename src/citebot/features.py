@@ -15,7 +15,6 @@ preposition before), "▸Normandy, a region" (punctuation after).
 from __future__ import annotations
 
 import functools
-import itertools
 from dataclasses import dataclass
 
 import numpy as np
@@ -31,6 +30,7 @@ from citebot.spantable import (
     has_capital,
     stable_hash,
 )
+from citebot.text import term_pairs as term_pairs  # re-exported: part of this module's API
 from citebot.text import words
 
 ANSWER_TYPES = tuple(t.value for t in AnswerType)
@@ -144,16 +144,9 @@ class SentenceEvidence:
     focus_present: float = 0.0  # the noun of "which officials" is in the sentence (or its referent)
 
 
-@functools.lru_cache(maxsize=65_536)
-def term_pairs(text: str) -> frozenset[tuple[str, str]]:
-    """Neighbouring index terms of a text, stop words skipped: "the Norman conquest" -> 1 pair."""
-    terms = [w.term for w in words(text) if not w.is_stop]
-    return frozenset(itertools.pairwise(terms))
-
-
 def question_key(question: Question) -> int:
     """The hash of what lexical features are conjoined with: answer type and question word."""
-    return stable_hash(f"{question.answer_type.value}:{question.wh}")
+    return _key_hash(f"{question.answer_type.value}:{question.wh}")
 
 
 def candidate_features(
@@ -169,28 +162,35 @@ def candidate_features(
     """
     n = len(table.candidates)
     first, last = table.first, table.last
-    word_weight = np.asarray([weights.get(t, 0.0) for t in table.terms], dtype=np.float64)
+    size = len(table.terms)
+    cached = _sentence_words(sentence)
+    positions = cached.positions
+    word_weight = np.zeros(size, dtype=np.float64)
+    for word, weight in weights.items():
+        at = positions.get(word)
+        if at is not None:
+            word_weight[at] = weight
+    facts = _table_facts(table, sentence)
+    last1 = facts.last1
     matched = word_weight > 0
-    content = ~table.stop
-    cum_m = np.concatenate([[0], np.cumsum(matched & content)])
-    cum_c = np.concatenate([[0], np.cumsum(content)])
-    inside_m = cum_m[last + 1] - cum_m[first]
-    inside_c = cum_c[last + 1] - cum_c[first]
-    overlap = inside_m / np.maximum(inside_c, 1)
+    cum_m = np.concatenate([[0], np.cumsum(matched & facts.content)])
+    inside_m = cum_m[last1] - cum_m[first]
+    inside_c = facts.inside_c
+    overlap = inside_m / facts.inside_c1
     total = sum(weights.values()) or 1.0
 
     match = np.zeros((n, len(MATCH_NAMES)), dtype=np.float32)
     match[:, 0] = overlap
     match[:, 1] = inside_m > 0
-    match[:, 2] = (inside_m == inside_c) & (inside_c > 0)
+    match[:, 2] = (inside_m == inside_c) & facts.has_content
     shape = sentence_shape(sentence)
     anchors = np.flatnonzero(matched)
     if anchors.size:
         # Distances in words, a bracket counting as none: "iMakerBase (大公坊), Shenzhen's
         # government approved incubator" puts the description right after the name.
-        at = shape.position
-        before = at[first][:, None] - at[anchors][None, :]  # > 0: the anchor is left of the span
-        after = at[anchors][None, :] - at[last][:, None]  # > 0: the anchor is right of the span
+        place = shape.position
+        before = place[first][:, None] - place[anchors][None, :]  # > 0: anchor left of the span
+        after = place[anchors][None, :] - place[last][:, None]  # > 0: anchor right of the span
         distance = np.where(before > 0, before, np.where(after > 0, after, 0))
         decay = np.where(distance > 0, np.exp(-(distance - 1) / 4.0), 0.0)
         match[:, 3] = np.minimum(decay @ word_weight[anchors] / total, 1.0)
@@ -198,53 +198,49 @@ def candidate_features(
         right_d = np.where(after > 0, after, 10_000).min(axis=1)
         match[:, 4] = np.exp(-(left_d - 1) / 2.0)
         match[:, 5] = np.exp(-(right_d - 1) / 2.0)
-    match[:, 6] = _next_to(matched, table.stop, first, -1)
-    match[:, 7] = _next_to(matched, table.stop, last, +1)
+    match[:, 6] = _next_to_at(matched, facts.left_one)
+    match[:, 7] = _next_to_at(matched, facts.right_one)
     if question.verb is not None:
-        is_verb = np.asarray([t == question.verb for t in table.terms], dtype=np.bool_)
-        match[:, 8] = _next_to(is_verb, table.stop, first, -1)
+        match[:, 8] = _next_to_at(_flags(positions, size, (question.verb,)), facts.left_one)
     if question.focus:
-        is_focus = np.asarray([t in question.focus for t in table.terms], dtype=np.bool_)
+        is_focus = _flags(positions, size, question.focus)
         cum_f = np.concatenate([[0], np.cumsum(is_focus)])
         match[:, 9] = is_focus[last]
-        match[:, 10] = (cum_f[last + 1] - cum_f[first]) > 0
-        match[:, 11] = np.append(is_focus, False)[last + 1]
+        match[:, 10] = (cum_f[last1] - cum_f[first]) > 0
+        match[:, 11] = np.append(is_focus, False)[last1]
     if question.unit:
         unit = {w.term for w in words(question.unit)}
-        is_unit = np.asarray([t in unit for t in table.terms], dtype=np.bool_)
+        is_unit = _flags(positions, size, unit)
         cum_u = np.concatenate([[0], np.cumsum(is_unit)])
-        match[:, 12] = (cum_u[last + 1] - cum_u[first]) > 0
+        match[:, 12] = (cum_u[last1] - cum_u[first]) > 0
         # "▸16 companies" for "how many companies": the counted noun follows the number.
-        size = len(table.terms)
-        match[:, 20] = (cum_u[np.minimum(last + 3, size)] - cum_u[np.minimum(last + 1, size)]) > 0
+        match[:, 20] = (cum_u[facts.last3_in] - cum_u[facts.last1_in]) > 0
     if question.asks_name:
         named = np.asarray([bool(c.flags & NAME_BITS) for c in table.candidates], dtype=np.bool_)
         match[:, 13] = named & (inside_m > 0) & (inside_m < inside_c)
     if question.verb is not None:
-        verb_at = np.flatnonzero([t == question.verb for t in table.terms])
-        if verb_at.size:
-            verb_clauses = table.clause[verb_at]
-            match[:, 18] = np.isin(table.clause[first], verb_clauses) | np.isin(
-                table.clause[last], verb_clauses
-            )
+        verb_list = positions.get(question.verb)
+        if verb_list is not None:
+            verb_at = np.asarray(verb_list, dtype=np.int64)
+            in_verb_clause = np.zeros(facts.n_clauses, dtype=np.bool_)
+            in_verb_clause[table.clause[verb_at]] = True
+            match[:, 18] = in_verb_clause[facts.clause_first] | in_verb_clause[facts.clause_last]
             gap = np.maximum(first[:, None] - verb_at[None, :], verb_at[None, :] - last[:, None])
             match[:, 14] = np.exp(-(np.maximum(gap, 1).min(axis=1) - 1) / 4.0)
     cum_any = np.concatenate([[0], np.cumsum(matched)])
-    size = len(table.terms)
     # "iMakerBase (大公坊), the approved incubator": a bracket after the span is skipped.
-    edge = shape.bracket_end[last]
-    right_hits = cum_any[np.minimum(edge + 4, size)] - cum_any[np.minimum(edge + 1, size)]
-    match[:, 15] = table.pause[edge] & (right_hits > 0)
-    left_hits = cum_any[first] - cum_any[np.maximum(first - 3, 0)]
-    match[:, 16] = np.append(False, table.pause)[first] & (left_hits > 0)
+    right_hits = cum_any[facts.edge4] - cum_any[facts.edge1]
+    match[:, 15] = facts.pause_edge & (right_hits > 0)
+    left_hits = cum_any[first] - cum_any[facts.first3]
+    match[:, 16] = facts.pause_first & (left_hits > 0)
 
     # "iMakerBase: the government-approved startup incubator": the words that describe
     # the span hold the question.
     cum_w = np.concatenate([[0.0], np.cumsum(word_weight)])
-    d_from, d_to = table.described_from[last], table.described_to[last]
-    has = d_from >= 0
     match[:, 19] = np.where(
-        has, np.minimum((cum_w[d_to + 1] - cum_w[np.maximum(d_from, 0)]) / total, 1.0), 0.0
+        facts.described,
+        np.minimum((cum_w[facts.described_to1] - cum_w[facts.described_from]) / total, 1.0),
+        0.0,
     )
     if evidence.carried > 0:
         # "They include ▸Carrie Lam": what the pronoun stands for is right before the span.
@@ -252,7 +248,7 @@ def candidate_features(
         match[:, 4] = np.maximum(match[:, 4], np.exp(-first / 2.0))
     clause_weight = np.bincount(table.clause, weights=word_weight) / total
     match[:, 17] = np.minimum(
-        np.maximum(clause_weight[table.clause[first]], clause_weight[table.clause[last]]), 1.0
+        np.maximum(clause_weight[facts.clause_first], clause_weight[facts.clause_last]), 1.0
     )
 
     align = _alignment(question)
@@ -262,12 +258,13 @@ def candidate_features(
         (23, align.last_term, -1, 3),
     ):
         if term is not None:
-            is_term = np.asarray([t == term for t in table.terms], dtype=np.bool_)
+            is_term = _flags(positions, size, (term,))
             cum_t = np.concatenate([[0], np.cumsum(is_term)])
             if where > 0:
-                hits = cum_t[np.minimum(last + 1 + reach, size)] - cum_t[last + 1]
+                hits = cum_t[facts.last4_in if reach == 3 else np.minimum(last1 + reach, size)]
+                hits = hits - cum_t[last1]
             else:
-                hits = cum_t[first] - cum_t[np.maximum(first - reach, 0)]
+                hits = cum_t[first] - cum_t[facts.first3 if reach == 3 else facts.first2]
             match[:, col] = hits > 0
 
     dense = np.zeros((n, len(DENSE_NAMES)), dtype=np.float32)
@@ -275,20 +272,168 @@ def candidate_features(
     dense[:, 1 : 1 + _N_STATIC] = table.static
     dense[:, 1 + _N_STATIC : _SENTENCE_START] = match
     dense[:, _SENTENCE_START:_CONJ_START] = _sentence_row(evidence)
-    if question.verb is not None and question.verb in table.terms:
+    if question.verb is not None and question.verb in positions:
         dense[:, _SENTENCE_START + SENTENCE_NAMES.index("verb_in_sentence")] = 1.0
     t = ANSWER_TYPES.index(question.answer_type.value)
     start = _CONJ_START + t * _N_CONJ
     dense[:, start : start + _N_CONJ] = dense[:, 1 : 1 + _N_CONJ]
-    windows = _window_codes(question, weights, table, shape, first, last)
-    hashed = np.concatenate(
-        [
-            hash_indexes(table.lex, question_key(question)),
-            hash_indexes(windows, 0, first_slot=len(WORD_TEMPLATES)),
-        ],
-        axis=1,
+    windows = _window_codes(question, weights, table, shape, first, last, cached)
+    return dense, _hash_all(table.lex, windows, question_key(question))
+
+
+@dataclass(frozen=True)
+class _TableFacts:
+    """Question-independent arrays `candidate_features` derives from a table (cached)."""
+
+    content: npt.NDArray[np.bool_]  # not a stop word
+    last1: IntArray  # last + 1
+    inside_c: IntArray  # content words in each candidate
+    inside_c1: IntArray  # the same, at least 1
+    has_content: npt.NDArray[np.bool_]
+    left_one: tuple[IntArray, npt.NDArray[np.bool_], IntArray]  # `_next_to_at` of first, -1
+    right_one: tuple[IntArray, npt.NDArray[np.bool_], IntArray]  # of last, +1
+    last1_in: IntArray  # min(last + 1, words)
+    last3_in: IntArray  # min(last + 3, words)
+    last4_in: IntArray  # min(last + 4, words)
+    first2: IntArray  # max(first - 2, 0)
+    first3: IntArray  # max(first - 3, 0)
+    n_clauses: int
+    clause_first: IntArray
+    clause_last: IntArray
+    edge1: IntArray  # min(edge + 1, words), edge: the end of a bracket after the span
+    edge4: IntArray  # min(edge + 4, words)
+    pause_edge: npt.NDArray[np.bool_]
+    pause_first: npt.NDArray[np.bool_]  # punctuation before the first word
+    described: npt.NDArray[np.bool_]  # the last word has a describing phrase
+    described_from: IntArray  # its first word (0 when none)
+    described_to1: IntArray  # its last word + 1
+
+
+# id(table) -> (table, facts); the table is kept so that its id is not reused meanwhile.
+_FACTS: dict[int, tuple[SentenceTable, _TableFacts]] = {}
+
+
+def _table_facts(table: SentenceTable, sentence: str) -> _TableFacts:
+    known = _FACTS.get(id(table))
+    if known is not None and known[0] is table:
+        return known[1]
+    if len(_FACTS) >= 16_384:
+        _FACTS.clear()
+    facts = _make_table_facts(table, sentence)
+    _FACTS[id(table)] = (table, facts)
+    return facts
+
+
+def _make_table_facts(table: SentenceTable, sentence: str) -> _TableFacts:
+    first, last = table.first, table.last
+    size = len(table.terms)
+    content = ~table.stop
+    cum_c = np.concatenate([[0], np.cumsum(content)])
+    inside_c = cum_c[last + 1] - cum_c[first]
+    stop_padded = np.concatenate([[False, False], table.stop, [False, False]])
+    edge = sentence_shape(sentence).bracket_end[last]
+    d_from, d_to = table.described_from[last], table.described_to[last]
+
+    def near(at: IntArray, step: int) -> tuple[IntArray, npt.NDArray[np.bool_], IntArray]:
+        one = at + step + 2
+        return one, stop_padded[one], at + 2 * step + 2
+
+    return _TableFacts(
+        content=content,
+        last1=last + 1,
+        inside_c=inside_c,
+        inside_c1=np.maximum(inside_c, 1),
+        has_content=inside_c > 0,
+        left_one=near(first, -1),
+        right_one=near(last, +1),
+        last1_in=np.minimum(last + 1, size),
+        last3_in=np.minimum(last + 3, size),
+        last4_in=np.minimum(last + 4, size),
+        first2=np.maximum(first - 2, 0),
+        first3=np.maximum(first - 3, 0),
+        n_clauses=int(table.clause.max()) + 1 if size else 1,
+        clause_first=table.clause[first],
+        clause_last=table.clause[last],
+        edge1=np.minimum(edge + 1, size),
+        edge4=np.minimum(edge + 4, size),
+        pause_edge=table.pause[edge],
+        pause_first=np.append(False, table.pause)[first],
+        described=d_from >= 0,
+        described_from=np.maximum(d_from, 0),
+        described_to1=d_to + 1,
     )
-    return dense, hashed
+
+
+def _next_to_at(
+    flag: npt.NDArray[np.bool_], at: tuple[IntArray, npt.NDArray[np.bool_], IntArray]
+) -> npt.NDArray[np.bool_]:
+    """`_next_to(flag, stop, edge, step)` with `at` = (edge + step + 2, the stop flags
+    there, edge + 2 * step + 2), the question-independent part."""
+    one, stop_one, two = at
+    padded = np.concatenate([[False, False], flag, [False, False]])
+    near: npt.NDArray[np.bool_] = padded[one] | (stop_one & padded[two])
+    return near
+
+
+def _hash_all(lex: IntArray, windows: IntArray, key: int) -> IntArray:
+    """`hash_indexes(lex, key)` beside `hash_indexes(windows, 0, first_slot=...)`, in one go."""
+    both = np.concatenate([lex, windows], axis=1)
+    keys = np.zeros(both.shape[1], dtype=np.int64)
+    keys[: lex.shape[1]] = key
+    slots = np.arange(both.shape[1], dtype=np.int64)
+    mixed = (both * 1_000_003 + keys * 7_919 + slots * 104_729) & 0xFFFFFFFF
+    mixed = (mixed ^ (mixed >> 15)) * 0x2C1B3C6D & 0xFFFFFFFF
+    out: IntArray = (mixed ^ (mixed >> 12)) % HASH_DIM
+    return out
+
+
+@dataclass(frozen=True)
+class _SentenceWords:
+    """Per-sentence lookups that make the question's words cheap to find."""
+
+    positions: dict[str, list[int]]  # index term -> the indexes of its words, ascending
+    symbols: IntArray  # `_symbols` hashes as if no word were the question's
+
+
+@functools.lru_cache(maxsize=16_384)
+def _sentence_words(sentence: str) -> _SentenceWords:
+    """The words of `sentence` (the table's words: `sentence_table` takes them from
+    `words(sentence)`) by term, and their question-independent symbols."""
+    ws = words(sentence)
+    at: dict[str, list[int]] = {}
+    for k, w in enumerate(ws):
+        at.setdefault(w.term, []).append(k)
+    capital = sentence_shape(sentence).capital
+    symbols = np.asarray(
+        [
+            _symbol_hash(w.term) if w.is_stop else (_CAPITAL if capital[k] else _LOWER)
+            for k, w in enumerate(ws)
+        ],
+        dtype=np.int64,
+    )
+    return _SentenceWords(at, symbols)
+
+
+def _flags(
+    where: dict[str, list[int]], size: int, terms: tuple[str, ...] | frozenset[str] | set[str]
+) -> npt.NDArray[np.bool_]:
+    """Whether each word of the sentence is one of `terms`."""
+    out = np.zeros(size, dtype=np.bool_)
+    for term in terms:
+        at = where.get(term)
+        if at is not None:
+            out[at] = True
+    return out
+
+
+@functools.lru_cache(maxsize=4096)
+def _symbol_hash(symbol: str) -> int:
+    return stable_hash(symbol)
+
+
+@functools.lru_cache(maxsize=4096)
+def _key_hash(key: str) -> int:
+    return stable_hash(key)
 
 
 @dataclass(frozen=True)
@@ -351,6 +496,8 @@ def sentence_shape(sentence: str) -> SentenceShape:
 
 
 _START, _END, _PAUSE_CODE = stable_hash("<s>"), stable_hash("</s>"), stable_hash("<,>")
+_V, _F, _N, _Q = (stable_hash(s) for s in ("V", "F", "N", "Q"))
+_CAPITAL, _LOWER = stable_hash("C"), stable_hash("w")
 
 
 def _symbols(
@@ -384,12 +531,20 @@ def _window_codes(
     shape: SentenceShape,
     first: IntArray,
     last: IntArray,
+    cached: _SentenceWords | None = None,
 ) -> IntArray:
-    """Hashes of the window templates (WINDOW_TEMPLATES) for every candidate."""
+    """Hashes of the window templates (WINDOW_TEMPLATES) for every candidate.
+
+    `cached`: `_sentence_words` of the table's sentence (computed here when not given,
+    which needs the symbols the slow way).
+    """
     n = len(table.terms)
-    symbol = np.asarray(
-        [stable_hash(s) for s in _symbols(question, weights, table, shape)], dtype=np.int64
-    )
+    if cached is None:
+        symbol = np.asarray(
+            [stable_hash(s) for s in _symbols(question, weights, table, shape)], dtype=np.int64
+        )
+    else:
+        symbol = _symbol_codes(question, weights, cached)
     # left[k]: the code of what is just before word k; right[k]: just after word k.
     left = np.full(n + 1, _START, dtype=np.int64)
     right = np.full(n + 1, _END, dtype=np.int64)
@@ -404,33 +559,54 @@ def _window_codes(
     after = np.minimum(last + 1, n)
     r2 = np.where(last + 1 < n, right[after], _END)
     qkey = question_key(question)
-    whkey = stable_hash(f"wh:{question.wh}")
+    whkey = _key_hash(f"wh:{question.wh}")
     # The span's own first and last words as the question sees them, and the word on
     # each side of an edge with that edge word itself: "in ▸1066", "▸Odo said".
-    inner = _mix(symbol[first], symbol[last]) if n else np.zeros_like(first)
+    sf, sl = symbol[first], symbol[last]
     word_first = table.lex[:, 2]
     word_last = table.lex[:, 3]
-    codes = np.column_stack(
-        [
-            _mix(l1, qkey),
-            _mix(_mix(l1, l2), qkey),
-            _mix(r1, qkey),
-            _mix(_mix(r1, r2), qkey),
-            _mix(_mix(l1, r1), qkey),
-            _mix(l1, whkey),
-            _mix(r1, whkey),
-            _mix(_mix(_mix(l1, l2), _mix(r1, r2)), whkey),
-            _mix(inner, qkey),
-            _mix(_mix(l1, word_first), qkey),
-            _mix(_mix(word_last, r1), qkey),
-        ]
+    # The pairs mixed first, all at once (rows): l1l2, r1r2, l1r1, inner, l1&first, last&r1.
+    pairs = _mix(
+        np.stack([l1, r1, l1, sf, l1, word_last]), np.stack([l2, r2, r1, sl, word_first, r1])
     )
-    return codes.astype(np.int64)
+    l1l2, r1r2 = pairs[0], pairs[1]
+    both = _mix(l1l2, r1r2)
+    # Then each template's code with its key (one row per template, WINDOW_TEMPLATES order).
+    codes = _mix(
+        np.stack([l1, l1l2, r1, r1r2, pairs[2], l1, r1, both, pairs[3], pairs[4], pairs[5]]),
+        _WINDOW_KEYS * qkey + (1 - _WINDOW_KEYS) * whkey,
+    )
+    return np.ascontiguousarray(codes.T)
 
 
 def _mix(a: IntArray | int, b: IntArray | int) -> IntArray:
     mixed = (np.asarray(a, dtype=np.int64) * 1_000_003 + b) & 0xFFFFFFFF
     out: IntArray = (mixed ^ (mixed >> 13)) * 0x5BD1E995 & 0xFFFFFFFF
+    return out
+
+
+# Which window templates are conjoined with the question key (1) rather than the wh key (0).
+_WINDOW_KEYS = np.asarray([[1], [1], [1], [1], [1], [0], [0], [0], [1], [1], [1]], dtype=np.int64)
+
+
+def _symbol_codes(
+    question: Question, weights: dict[str, float], cached: _SentenceWords
+) -> IntArray:
+    """`stable_hash` of each of `_symbols`, from the sentence's cached symbols."""
+    align = _alignment(question)
+    out = cached.symbols.copy()
+    for term in weights:
+        at = cached.positions.get(term)
+        if at is None:
+            continue
+        if term == question.verb:
+            out[at] = _V
+        elif term in question.focus:
+            out[at] = _F
+        elif term == align.next_term:
+            out[at] = _N
+        else:
+            out[at] = _Q
     return out
 
 

@@ -1,0 +1,118 @@
+"""The reader's cached and vectorised paths give exactly what the plain code gives.
+
+The shipped weights are fitted to the features' values, so a speed-up may not move any
+of them: each fast path here is compared with the straightforward computation.
+"""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from citebot import features
+from citebot.features import SentenceEvidence, candidate_features
+from citebot.question import parse_question
+from citebot.spans import definition_candidates
+from citebot.spantable import sentence_table, stable_hash, with_extra
+from citebot.text import content_terms, term_pairs, term_set, tokenize, words
+
+_ALPHABET = st.sampled_from(
+    [*"abcXYZ019 .,;-'\n\t", "大公坊", "ﬁ", "Ⅻ", "3.5", "16,000", "the", "The", "é", "İ", "ß"]
+)
+SENTENCES = [
+    "In 1066, the duke was charged with undermining the Norman church, said Odo.",
+    "They include Carrie Lam, Matthew Cheung (張建宗) and Teresa Cheng, officials said.",
+    "iMakerBase (大公坊), the government-approved startup incubator, has 16 companies.",
+    "On Thursday 7 September 2023 the park opened: 4,120 visitors came, up 2.5 percent.",
+    "",
+    "Seoul.",
+]
+QUESTIONS = [
+    "When was the duke charged?",
+    "Which officials did Carrie Lam meet?",
+    "How many companies does iMakerBase have?",
+    "Who considers the most Norman church?",
+    "What is iMakerBase?",
+    "What does ozone absorb in Seoul?",
+    "Who opened the park on Thursday?",
+]
+EVIDENCE = SentenceEvidence(
+    coverage=0.8, context=0.9, density=0.2, passage_score=1.0, coverage_gap=0.1, rank=1
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(_ALPHABET, max_size=40).map("".join))
+def test_cached_terms_equal_tokenize(text: str) -> None:
+    """content_terms, term_set and term_pairs are tokenize's terms, set and neighbours."""
+    terms = tokenize(text)
+    assert list(content_terms(text)) == terms
+    assert term_set(text) == frozenset(terms)
+    assert term_pairs(text) == frozenset(itertools.pairwise(terms))
+
+
+def _slow_window_codes(question, weights, table, sentence):  # type: ignore[no-untyped-def]
+    shape = features.sentence_shape(sentence)
+    return features._window_codes(question, weights, table, shape, table.first, table.last)
+
+
+def test_fast_features_equal_the_plain_computation() -> None:
+    """Symbols from the sentence cache, the table facts and the joint hashing change nothing."""
+    for sentence, text in itertools.product(SENTENCES, QUESTIONS):
+        question = parse_question(text)
+        weights = {t: 1.0 + k for k, t in enumerate(question.terms)}
+        table = sentence_table(sentence, None)
+        if question.subject:
+            table = with_extra(table, sentence, definition_candidates(sentence, question.subject))
+        cached = features._sentence_words(sentence)
+        shape = features.sentence_shape(sentence)
+        symbols = features._symbols(question, weights, table, shape)
+        assert features._symbol_codes(question, weights, cached).tolist() == [
+            stable_hash(s) for s in symbols
+        ]
+        if not table.candidates:
+            continue
+        fast = features._window_codes(
+            question, weights, table, shape, table.first, table.last, cached
+        )
+        assert np.array_equal(fast, _slow_window_codes(question, weights, table, sentence))
+        windows = fast
+        key = features.question_key(question)
+        assert np.array_equal(
+            features._hash_all(table.lex, windows, key),
+            np.concatenate(
+                [
+                    features.hash_indexes(table.lex, key),
+                    features.hash_indexes(windows, 0, first_slot=len(features.WORD_TEMPLATES)),
+                ],
+                axis=1,
+            ),
+        )
+        facts = features._table_facts(table, sentence)
+        matched = np.asarray([t in weights for t in table.terms], dtype=np.bool_)
+        for edge, step, at in ((table.first, -1, facts.left_one), (table.last, 1, facts.right_one)):
+            assert np.array_equal(
+                features._next_to_at(matched, at),
+                features._next_to(matched, table.stop, edge, step),
+            )
+        for carried in (0.0, 0.4):
+            evidence = SentenceEvidence(**{**EVIDENCE.__dict__, "carried": carried})
+            dense, hashed = candidate_features(question, weights, table, evidence, sentence)
+            again, hashed_again = candidate_features(question, weights, table, evidence, sentence)
+            assert np.array_equal(dense, again) and np.array_equal(hashed, hashed_again)
+            assert dense.dtype == np.float32 and hashed.dtype == np.int64
+
+
+def test_sentence_words_are_the_tables_words() -> None:
+    """The per-sentence positions index exactly the table's terms."""
+    for sentence in SENTENCES:
+        table = sentence_table(sentence, None)
+        positions = features._sentence_words(sentence).positions
+        rebuilt: list[str | None] = [None] * len(table.terms)
+        for term, at in positions.items():
+            for k in at:
+                rebuilt[k] = term
+        assert tuple(rebuilt) == table.terms == tuple(w.term for w in words(sentence))
