@@ -116,3 +116,66 @@ def test_sentence_words_are_the_tables_words() -> None:
             for k in at:
                 rebuilt[k] = term
         assert tuple(rebuilt) == table.terms == tuple(w.term for w in words(sentence))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(_ALPHABET, max_size=40).map("".join))
+def test_answer_keys_equal_the_candidates_own_words(text: str) -> None:
+    """A candidate's answer key read off the sentence's words is its own text's folded words."""
+    from citebot.answer import _answer_key
+
+    # "xAcme Corp (iMakerBase)": the alias pattern starts inside the word "xAcme".
+    for sentence in (text, *SENTENCES, "The xAcme Corp (iMakerBase) grew 大公坊A (iMakerBase)."):
+        table = sentence_table(sentence, None)
+        table = with_extra(table, sentence, definition_candidates(sentence, "iMakerBase"))
+        for i, c in enumerate(table.candidates):
+            expected = " ".join(w.folded for w in words(c.text))
+            assert _answer_key(sentence, table, i) == expected
+
+
+def _corpus_sentences() -> list[str]:
+    """Sentences of the shipped corpus and the mini SQuAD file, plus the hand-made ones."""
+    import json
+    from pathlib import Path
+
+    from citebot.passages import sentence_spans
+
+    root = Path(__file__).resolve().parents[1]
+    texts = [p.read_text(encoding="utf-8") for p in sorted((root / "corpus").glob("*.md"))]
+    squad = json.loads((root / "tests" / "data" / "squad-mini.json").read_text(encoding="utf-8"))
+    texts += [p["context"] for a in squad["data"] for p in a["paragraphs"]]
+    out = list(SENTENCES)
+    for text in texts:
+        out += [text[s:e] for s, e, _ in sentence_spans(text)]
+    return out[:400]
+
+
+def test_features_equal_the_frozen_reference() -> None:
+    """Dense features and hash indexes, value for value, as the code the model was trained with."""
+    from tests.reference import features_aa0ddcc as reference
+
+    questions = [*QUESTIONS, "What is the Hetao zone?", "Which officials will the mayor meet?"]
+    questions += ["How many companies are in the park?", "When did Mayor Park visit Shenzhen?"]
+    questions += ["Who is the Chief Executive?", "What kind of site did he visit in Shenzhen?"]
+    parsed = [parse_question(q) for q in questions]
+    compared = 0
+    for n, sentence in enumerate(_corpus_sentences()):
+        for question in parsed[n % 3 :: 3]:
+            weights = {t: 0.5 + 0.37 * k for k, t in enumerate(question.terms)}
+            table = sentence_table(sentence, None)
+            if question.subject:
+                extra = definition_candidates(sentence, question.subject)
+                table = with_extra(table, sentence, extra)
+            if not table.candidates:
+                continue
+            carried = 0.3 if n % 5 == 0 else 0.0
+            evidence = SentenceEvidence(**{**EVIDENCE.__dict__, "carried": carried})
+            dense, hashed = candidate_features(question, weights, table, evidence, sentence)
+            want_dense, want_hashed = reference.candidate_features(
+                question, weights, table, evidence, sentence
+            )
+            assert dense.dtype == want_dense.dtype and hashed.dtype == want_hashed.dtype
+            assert dense.tobytes() == want_dense.tobytes(), (sentence, question.text)
+            assert np.array_equal(hashed, want_hashed), (sentence, question.text)
+            compared += 1
+    assert compared > 300

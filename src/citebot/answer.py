@@ -241,12 +241,42 @@ def _most_supported(blocks: list[Block], scores: list[npt.NDArray[np.float32]]) 
     for k, (block, s) in enumerate(zip(blocks, scores, strict=True)):
         probability = np.exp(s.astype(np.float64) - top)
         for i in np.flatnonzero(probability > 1e-4):
-            key = " ".join(w.folded for w in words(block.table.candidates[i].text))
+            key = _answer_key(block.scored.sentence.text, block.table, int(i))
             support[key] = support.get(key, 0.0) + float(probability[i])
             if key not in place or float(s[i]) > place[key][0]:
                 place[key] = (float(s[i]), k, int(i))
     best = max(support, key=lambda key: (support[key], place[key][0]))
     return place[best][1], place[best][2]
+
+
+def _answer_key(sentence: str, table: SentenceTable, i: int) -> str:
+    """The folded words of candidate i, as `words(candidate.text)` folds them.
+
+    Read off the sentence's own words when none of them is cut by the candidate's
+    edges: the tokenizer's pattern looks neither behind nor ahead, so a slice made of
+    whole word runs (and whole CJK runs) has exactly those words. Otherwise (a cut
+    word or CJK run, a text that is not the slice) the candidate's text is tokenised.
+    """
+    c = table.candidates[i]
+    folded, starts, ends = _word_bounds(sentence)
+    a, b = int(table.first[i]), int(table.last[i])
+    if (
+        a <= b
+        and starts[a] >= c.start
+        and ends[b] <= c.end
+        and (a == 0 or ends[a - 1] <= c.start)
+        and (b + 1 == len(starts) or starts[b + 1] >= c.end)
+        and c.text == sentence[c.start : c.end]
+    ):
+        return " ".join(folded[a : b + 1])
+    return " ".join(w.folded for w in words(c.text))
+
+
+@functools.lru_cache(maxsize=4096)
+def _word_bounds(sentence: str) -> tuple[tuple[str, ...], list[int], list[int]]:
+    """Folded form, start and end of each word of a sentence."""
+    ws = words(sentence)
+    return tuple(w.folded for w in ws), [w.start for w in ws], [w.end for w in ws]
 
 
 def _fullest_list(question: Question, blocks: list[Block], k: int) -> int:
@@ -303,7 +333,8 @@ def confidence_features(
     rival: float | None = None
     for b, s in zip(found.blocks, scores, strict=True):
         if b is block:
-            s = s[[c.end <= best.start or c.start >= best.end for c in b.table.candidates]]
+            spans = b.table.candidates
+            s = s[(np.asarray(spans.ends) <= best.start) | (np.asarray(spans.starts) >= best.end)]
         if len(s):
             m = float(s.max())
             rival = m if rival is None else max(rival, m)

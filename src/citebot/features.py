@@ -216,7 +216,7 @@ def candidate_features(
         # "▸16 companies" for "how many companies": the counted noun follows the number.
         match[:, 20] = (cum_u[facts.last3_in] - cum_u[facts.last1_in]) > 0
     if question.asks_name:
-        named = np.asarray([bool(c.flags & NAME_BITS) for c in table.candidates], dtype=np.bool_)
+        named = (table.candidates.flag_array() & NAME_BITS) != 0
         match[:, 13] = named & (inside_m > 0) & (inside_m < inside_c)
     if question.verb is not None:
         verb_list = positions.get(question.verb)

@@ -21,7 +21,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 import numpy.typing as npt
 
-from citebot.spans import KIND_BIT, KINDS, Candidate, sentence_candidates
+from citebot.spans import KIND_BIT, KINDS, Candidate, CandidateList, candidate_list
 from citebot.text import Word, words
 
 FloatArray = npt.NDArray[np.float32]
@@ -72,7 +72,7 @@ _QUOTES = "“”\"'‘’"
 class SentenceTable:
     """The question-independent part: candidates, word positions and static features."""
 
-    candidates: tuple[Candidate, ...]
+    candidates: CandidateList  # a Sequence[Candidate]; its columns are read directly
     first: IntArray  # index of each candidate's first word
     last: IntArray  # index of its last word
     static: FloatArray  # (candidates, len(STATIC_NAMES))
@@ -264,8 +264,8 @@ def _char_counts(sentence: str, found: Sequence[int]) -> IntArray:
 
 
 def _static_rows(
-    sentence: str, ws: Sequence[Word], candidates: Sequence[Candidate], facts: _Words | None = None
-) -> tuple[list[Candidate], IntArray, IntArray, FloatArray, IntArray]:
+    sentence: str, ws: Sequence[Word], candidates: CandidateList, facts: _Words | None = None
+) -> tuple[CandidateList, IntArray, IntArray, FloatArray, IntArray]:
     """Word positions, static features and lexical hashes of candidates (wordless ones dropped).
 
     Per-word facts are computed once (`_word_facts`); each feature is then one numpy
@@ -273,18 +273,18 @@ def _static_rows(
     """
     f = facts if facts is not None else _word_facts(sentence, ws)
     n_words = len(ws)
-    c_start = np.asarray([c.start for c in candidates], dtype=np.int64)
-    c_end = np.asarray([c.end for c in candidates], dtype=np.int64)
+    c_start = np.asarray(candidates.starts, dtype=np.int64)
+    c_end = np.asarray(candidates.ends, dtype=np.int64)
     first = np.searchsorted(f.starts, c_start, side="left")
     last = np.searchsorted(f.ends, c_end, side="right") - 1
     keep = (first < n_words) & (last >= first)
     if not keep.all():
-        kept = [c for c, k in zip(candidates, keep.tolist(), strict=True) if k]
+        kept = candidates.take(np.flatnonzero(keep).tolist())
         first, last, c_start, c_end = first[keep], last[keep], c_start[keep], c_end[keep]
     else:
-        kept = list(candidates)
+        kept = candidates
     m = len(kept)
-    flags = np.asarray([c.flags for c in kept], dtype=np.int64)
+    flags = np.asarray(kept.flags, dtype=np.int64)
     temporal = (flags & _TEMPORAL) != 0
     rows = np.arange(m)
     static = np.zeros((m, len(STATIC_NAMES)), dtype=np.float32)
@@ -293,7 +293,7 @@ def _static_rows(
         static[rows, _COL_LEN[_LEN_BUCKET[np.minimum(length, 7)]]] = 1.0
         static[rows, _COL_LEFT[f.left[first]]] = 1.0
         static[rows, _COL_RIGHT[f.right[last]]] = 1.0
-        static[:, _STATIC_INDEX["prior"]] = np.asarray([c.prior for c in kept], dtype=np.float64)
+        static[:, _STATIC_INDEX["prior"]] = np.asarray(kept.priors, dtype=np.float64)
         static[:, _STATIC_INDEX["rel_pos"]] = first / max(n_words, 1)
         static[:, _COL_KIND] = (flags[:, None] & _BIT_KIND[None, :]) != 0
         static[:, _STATIC_INDEX["cap_first"]] = f.capital[first] & ~temporal
@@ -352,14 +352,14 @@ def sentence_table(sentence: str, anchor: dt.date | None) -> SentenceTable:
     ws = words(sentence)
     facts = _word_facts(sentence, ws)
     kept, first, last, static, lex = _static_rows(
-        sentence, ws, sentence_candidates(sentence, anchor), facts
+        sentence, ws, candidate_list(sentence, anchor), facts
     )
     gaps = facts.gaps
     described_from, described_to = _descriptions(sentence, ws, gaps)
     return SentenceTable(
         described_from=described_from,
         described_to=described_to,
-        candidates=tuple(kept),
+        candidates=kept,
         first=first,
         last=last,
         static=static,
@@ -384,10 +384,12 @@ def with_extra(table: SentenceTable, sentence: str, extra: Sequence[Candidate]) 
     if not extra:
         return table
     marked = [replace(c, flags=c.flags | KIND_BIT[c.kind]) for c in extra]
-    kept, first, last, static, lex = _static_rows(sentence, words(sentence), marked)
+    kept, first, last, static, lex = _static_rows(
+        sentence, words(sentence), CandidateList.of(sentence, marked)
+    )
     return replace(
         table,
-        candidates=table.candidates + tuple(kept),
+        candidates=table.candidates + kept,
         first=np.concatenate([table.first, first]),
         last=np.concatenate([table.last, last]),
         static=np.concatenate([table.static, static]),
