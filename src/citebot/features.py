@@ -277,8 +277,7 @@ def candidate_features(
     t = ANSWER_TYPES.index(question.answer_type.value)
     start = _CONJ_START + t * _N_CONJ
     dense[:, start : start + _N_CONJ] = dense[:, 1 : 1 + _N_CONJ]
-    windows = _window_codes(question, weights, table, shape, first, last, cached)
-    return dense, _hash_all(table.lex, windows, question_key(question))
+    return dense, _hashed(question, weights, table, facts, cached)
 
 
 @dataclass(frozen=True)
@@ -307,6 +306,7 @@ class _TableFacts:
     described: npt.NDArray[np.bool_]  # the last word has a describing phrase
     described_from: IntArray  # its first word (0 when none)
     described_to1: IntArray  # its last word + 1
+    window_gather: IntArray  # (12, candidates) indexes into `_hashed`'s buffer
 
 
 # id(table) -> (table, facts); the table is kept so that its id is not reused meanwhile.
@@ -361,7 +361,25 @@ def _make_table_facts(table: SentenceTable, sentence: str) -> _TableFacts:
         described=d_from >= 0,
         described_from=np.maximum(d_from, 0),
         described_to1=d_to + 1,
+        window_gather=_window_gather(first, last, size),
     )
+
+
+def _window_gather(first: IntArray, last: IntArray, n: int) -> IntArray:
+    """Where `_hashed` finds each window operand in its buffer, for every candidate.
+
+    The buffer is [left codes (n + 1), right codes (n + 1), symbols (n), the lexical
+    hashes of each candidate's first word, then of its last word]; rows are the six
+    pairs the windows mix, left operands then right ones: (l1, l2), (r1, r2), (l1, r1),
+    (first symbol, last symbol), (l1, first word), (last word, r1).
+    """
+    m = len(first)
+    l1, l2 = first, np.maximum(first - 1, 0)
+    r1, r2 = n + 1 + last, n + 2 + last  # right[last + 1] is the end mark past the last word
+    sf, sl = 2 * n + 2 + first, 2 * n + 2 + last
+    wf = 3 * n + 2 + np.arange(m, dtype=np.int64)
+    wl = wf + m
+    return np.stack([l1, r1, l1, sf, l1, wl, l2, r2, r1, sl, wf, r1]).astype(np.int64)
 
 
 def _next_to_at(
@@ -373,6 +391,50 @@ def _next_to_at(
     padded = np.concatenate([[False, False], flag, [False, False]])
     near: npt.NDArray[np.bool_] = padded[one] | (stop_one & padded[two])
     return near
+
+
+def _hashed(
+    question: Question,
+    weights: dict[str, float],
+    table: SentenceTable,
+    facts: _TableFacts,
+    cached: _SentenceWords,
+) -> IntArray:
+    """`_hash_all(table.lex, _window_codes(...), question_key(question))`, with the window
+    operands gathered in one indexing operation and every row hashed at once.
+
+    All of it is integer arithmetic on values below 2**32 (products stay below 2**63),
+    so regrouping the operations gives the same numbers.
+    """
+    symbol = _symbol_codes(question, weights, cached)
+    # left[k] = the code of what is just before word k, right[k] = just after it: a
+    # pause mark when punctuation separates them, else the neighbour's symbol.
+    coded = np.where(table.pause[:-1], _PAUSE_CODE, [symbol[:-1], symbol[1:]])
+    buffer = np.concatenate(
+        [_START1, coded[0], _START1, coded[1], _END2, symbol, table.lex[:, 2], table.lex[:, 3]]
+    )
+    operands = buffer[facts.window_gather]
+    pairs = _mix(operands[:6], operands[6:])  # l1l2, r1r2, l1r1, inner, l1&first, last&r1
+    both = _mix(pairs[0], pairs[1])
+    rows = np.concatenate([operands[:2], pairs, both[None, :]])[_WINDOW_ROWS]
+    qkey = question_key(question)
+    whkey = _key_hash(f"wh:{question.wh}")
+    codes = _mix(rows, _WINDOW_KEYS * qkey + (1 - _WINDOW_KEYS) * whkey)
+    every = np.concatenate([table.lex.T, codes])
+    keys = _HASH_SLOTS + _HASH_KEYED * (qkey * 7_919)
+    mixed = (every * 1_000_003 + keys) & 0xFFFFFFFF
+    mixed = (mixed ^ (mixed >> 15)) * 0x2C1B3C6D & 0xFFFFFFFF
+    out: IntArray = np.ascontiguousarray(((mixed ^ (mixed >> 12)) % HASH_DIM).T)
+    return out
+
+
+_START1 = np.asarray([stable_hash("<s>")], dtype=np.int64)
+_END2 = np.asarray([stable_hash("</s>")] * 2, dtype=np.int64)
+# Rows of [l1, r1, the six pairs, both] in WINDOW_TEMPLATES order.
+_WINDOW_ROWS = np.asarray([0, 2, 1, 3, 4, 0, 1, 8, 5, 6, 7], dtype=np.int64)
+# `_hash_all`'s per-column terms: slot * 104_729, plus key * 7_919 for the lexical columns.
+_HASH_SLOTS = (np.arange(4 + 11, dtype=np.int64) * 104_729)[:, None]
+_HASH_KEYED = np.asarray([1] * 4 + [0] * 11, dtype=np.int64)[:, None]
 
 
 def _hash_all(lex: IntArray, windows: IntArray, key: int) -> IntArray:
