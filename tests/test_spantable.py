@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from citebot import dates
+from citebot import dates, spantable
 from citebot.corpus import load_corpus
 from citebot.dates import find_time_expressions
 from citebot.spans import (
@@ -35,7 +35,14 @@ from citebot.spans import (
     definition_candidates,
     sentence_candidates,
 )
-from citebot.spantable import STATIC_NAMES, SentenceTable, sentence_table, stable_hash, with_extra
+from citebot.spantable import (
+    STATIC_NAMES,
+    SentenceTable,
+    sentence_table,
+    sentence_tables,
+    stable_hash,
+    with_extra,
+)
 from citebot.text import Word, words
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -291,3 +298,14 @@ def test_patterns_skipped_by_their_cues_would_have_found_nothing(
         assert [find_time_expressions(t, anchor) for t in texts] == found
     finally:
         dates._scan.cache_clear()
+
+
+@pytest.mark.parametrize("anchor", [None, dt.date(2023, 9, 7)])
+def test_tables_made_in_one_batch_equal_the_definition(anchor: dt.date | None) -> None:
+    """Sentences whose tables are made together (one numpy pass) get the same rows."""
+    spantable._TABLES.clear()
+    sentences = [*_sentences(), "", "Seoul.", *_sentences()[:3]]  # repeats and wordless ones
+    tables = sentence_tables([(s, anchor) for s in sentences])
+    for sentence, table in zip(sentences, tables, strict=True):
+        _check(sentence, table, sentence_candidates(sentence, anchor))
+        assert sentence_table(sentence, anchor) is table

@@ -46,7 +46,7 @@ from citebot.spantable import (
     FloatArray,
     IntArray,
     SentenceTable,
-    sentence_table,
+    sentence_tables,
     with_extra,
 )
 from citebot.text import term_set, tokenize, words
@@ -149,9 +149,12 @@ def _with_blocks(
     best_coverage = max(s.coverage for s in top)
     pairs = term_pairs(question.text)
     blocks = []
-    for rank, scored in enumerate(top):
+    # The tables of the sentences not met before are made in one batch.
+    tables = sentence_tables(
+        [(s.sentence.text, index.article(s.sentence.article_id).date) for s in top]
+    )
+    for rank, (scored, table) in enumerate(zip(top, tables, strict=True)):
         text = scored.sentence.text
-        table = sentence_table(text, index.article(scored.sentence.article_id).date)
         if question.answer_type == AnswerType.DEFINITION and question.subject:
             table = with_extra(table, text, definition_candidates(text, question.subject))
         if not table.candidates:
