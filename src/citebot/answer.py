@@ -34,6 +34,7 @@ from citebot.features import (
     MATCH_NAMES,
     SentenceEvidence,
     candidate_features,
+    prepare_tables,
     term_pairs,
 )
 from citebot.index import Hit, Index
@@ -153,6 +154,7 @@ def _with_blocks(
     tables = sentence_tables(
         [(s.sentence.text, index.article(s.sentence.article_id).date) for s in top]
     )
+    prepare_tables(tables, [s.sentence.text for s in top])
     for rank, (scored, table) in enumerate(zip(top, tables, strict=True)):
         text = scored.sentence.text
         if question.answer_type == AnswerType.DEFINITION and question.subject:
@@ -260,19 +262,20 @@ def _answer_key(sentence: str, table: SentenceTable, i: int) -> str:
     whole word runs (and whole CJK runs) has exactly those words. Otherwise (a cut
     word or CJK run, a text that is not the slice) the candidate's text is tokenised.
     """
-    c = table.candidates[i]
+    candidates = table.candidates
+    start, end, text = candidates.starts[i], candidates.ends[i], candidates.text(i)
     folded, starts, ends = _word_bounds(sentence)
     a, b = int(table.first[i]), int(table.last[i])
     if (
         a <= b
-        and starts[a] >= c.start
-        and ends[b] <= c.end
-        and (a == 0 or ends[a - 1] <= c.start)
-        and (b + 1 == len(starts) or starts[b + 1] >= c.end)
-        and c.text == sentence[c.start : c.end]
+        and starts[a] >= start
+        and ends[b] <= end
+        and (a == 0 or ends[a - 1] <= start)
+        and (b + 1 == len(starts) or starts[b + 1] >= end)
+        and text == sentence[start:end]
     ):
         return " ".join(folded[a : b + 1])
-    return " ".join(w.folded for w in words(c.text))
+    return " ".join(w.folded for w in words(text))
 
 
 @functools.lru_cache(maxsize=4096)

@@ -197,6 +197,12 @@ def find_time_expressions(text: str, anchor: dt.date | None = None) -> list[Time
     return out
 
 
+def expression_spans(text: str) -> list[tuple[int, int, str]]:
+    """(start, end, kind) of each temporal expression of `text`: where they are does not
+    depend on the anchor, only their values do (cached with the scan)."""
+    return [(start, end, kind) for start, end, _, kind, _ in _scan(text)[0]]
+
+
 # (start, end, text, kind, parts): parts is None for a single expression, and the
 # (kind, text) of each joined expression for a range.
 _Found = tuple[int, int, str, str, tuple[tuple[str, str], ...] | None]

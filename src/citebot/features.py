@@ -15,6 +15,7 @@ preposition before), "▸Normandy, a region" (punctuation after).
 from __future__ import annotations
 
 import functools
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -317,69 +318,123 @@ def _table_facts(table: SentenceTable, sentence: str) -> _TableFacts:
     known = _FACTS.get(id(table))
     if known is not None and known[0] is table:
         return known[1]
-    if len(_FACTS) >= 16_384:
-        _FACTS.clear()
-    facts = _make_table_facts(table, sentence)
-    _FACTS[id(table)] = (table, facts)
-    return facts
+    prepare_tables([table], [sentence])
+    return _FACTS[id(table)][1]
 
 
-def _make_table_facts(table: SentenceTable, sentence: str) -> _TableFacts:
-    first, last = table.first, table.last
-    size = len(table.terms)
-    content = ~table.stop
-    cum_c = np.concatenate([[0], np.cumsum(content)])
-    inside_c = cum_c[last + 1] - cum_c[first]
-    stop_padded = np.concatenate([[False, False], table.stop, [False, False]])
-    edge = sentence_shape(sentence).bracket_end[last]
-    d_from, d_to = table.described_from[last], table.described_to[last]
+def prepare_tables(tables: Sequence[SentenceTable], sentences: Sequence[str]) -> None:
+    """Make the facts of the tables that have none yet, all in one batch.
 
-    def near(at: IntArray, step: int) -> tuple[IntArray, npt.NDArray[np.bool_], IntArray]:
-        one = at + step + 2
-        return one, stop_padded[one], at + 2 * step + 2
-
-    return _TableFacts(
-        content=content,
-        last1=last + 1,
-        inside_c=inside_c,
-        inside_c1=np.maximum(inside_c, 1),
-        has_content=inside_c > 0,
-        left_one=near(first, -1),
-        right_one=near(last, +1),
-        last1_in=np.minimum(last + 1, size),
-        last3_in=np.minimum(last + 3, size),
-        last4_in=np.minimum(last + 4, size),
-        first2=np.maximum(first - 2, 0),
-        first3=np.maximum(first - 3, 0),
-        n_clauses=int(table.clause.max()) + 1 if size else 1,
-        clause_first=table.clause[first],
-        clause_last=table.clause[last],
-        edge1=np.minimum(edge + 1, size),
-        edge4=np.minimum(edge + 4, size),
-        pause_edge=table.pause[edge],
-        pause_first=np.append(False, table.pause)[first],
-        described=d_from >= 0,
-        described_from=np.maximum(d_from, 0),
-        described_to1=d_to + 1,
-        window_gather=_window_gather(first, last, size),
-    )
-
-
-def _window_gather(first: IntArray, last: IntArray, n: int) -> IntArray:
-    """Where `_hashed` finds each window operand in its buffer, for every candidate.
-
-    The buffer is [left codes (n + 1), right codes (n + 1), symbols (n), the lexical
-    hashes of each candidate's first word, then of its last word]; rows are the six
-    pairs the windows mix, left operands then right ones: (l1, l2), (r1, r2), (l1, r1),
-    (first symbol, last symbol), (l1, first word), (last word, r1).
+    Like the tables themselves (`spantable.sentence_tables`), a question's new tables
+    get their facts together: one numpy operation per fact instead of one per table.
+    All of it is integer and boolean work, so a table's facts do not depend on the batch.
     """
-    m = len(first)
-    l1, l2 = first, np.maximum(first - 1, 0)
-    r1, r2 = n + 1 + last, n + 2 + last  # right[last + 1] is the end mark past the last word
-    sf, sl = 2 * n + 2 + first, 2 * n + 2 + last
-    wf = 3 * n + 2 + np.arange(m, dtype=np.int64)
-    wl = wf + m
-    return np.stack([l1, r1, l1, sf, l1, wl, l2, r2, r1, sl, wf, r1]).astype(np.int64)
+    todo: dict[int, tuple[SentenceTable, str]] = {}
+    for table, sentence in zip(tables, sentences, strict=True):
+        known = _FACTS.get(id(table))
+        if (known is None or known[0] is not table) and table.candidates:
+            todo[id(table)] = (table, sentence)
+    if not todo:
+        return
+    if len(_FACTS) + len(todo) > 16_384:
+        _FACTS.clear()
+    items = list(todo.values())
+    for (table, _), facts in zip(items, _make_table_facts(items), strict=True):
+        _FACTS[id(table)] = (table, facts)
+
+
+def _make_table_facts(items: Sequence[tuple[SentenceTable, str]]) -> list[_TableFacts]:
+    """The facts of several tables, their words numbered on from table to table."""
+    tables = [t for t, _ in items]
+    sizes = [len(t.terms) for t in tables]
+    counts = [len(t.first) for t in tables]
+    word0 = np.cumsum([0, *sizes])
+    row0 = np.cumsum([0, *counts])
+    w = np.repeat(word0[:-1], counts)  # each candidate's first word in the batch
+    size = np.repeat(np.asarray(sizes, dtype=np.int64), counts)  # its sentence's words
+    first = np.concatenate([t.first for t in tables])
+    last = np.concatenate([t.last for t in tables])
+    stop = np.concatenate([t.stop for t in tables])
+    pause = np.concatenate([t.pause for t in tables])
+    clause = np.concatenate([t.clause for t in tables])
+    bracket_end = np.concatenate([sentence_shape(s).bracket_end for _, s in items])
+    content = ~stop
+    cum_c = np.concatenate([[0], np.cumsum(content)])
+    inside_c = cum_c[w + last + 1] - cum_c[w + first]
+    at_last = w + last
+    edge = bracket_end[at_last]
+    d_from = np.concatenate([t.described_from for t in tables])[at_last]
+    d_to = np.concatenate([t.described_to for t in tables])[at_last]
+    # The word before the first and after the last, when the sentence has one.
+    has_before, has_after = first > 0, last + 1 < size
+    before = np.maximum(w + first - 1, 0)
+    after = np.minimum(at_last + 1, max(len(stop) - 1, 0))
+    stop_before = has_before & stop[before]
+    stop_after = has_after & stop[after]
+    # Where `_hashed` finds each window operand in its buffer (per table, so indexes are
+    # the sentence's own). The buffer is [left codes (n + 1), right codes (n + 1),
+    # symbols (n), the lexical hashes of each candidate's first word, then of its last
+    # word]; rows are the six pairs the windows mix, left operands then right ones:
+    # (l1, l2), (r1, r2), (l1, r1), (first symbol, last symbol), (l1, first word),
+    # (last word, r1); right[last + 1] is the end mark past the last word.
+    m = np.repeat(np.asarray(counts, dtype=np.int64), counts)
+    wf = 3 * size + 2 + np.arange(len(first), dtype=np.int64) - np.repeat(row0[:-1], counts)
+    gather = np.stack(
+        [
+            first,
+            size + 1 + last,
+            first,
+            2 * size + 2 + first,
+            first,
+            wf + m,
+            np.maximum(first - 1, 0),
+            size + 2 + last,
+            size + 1 + last,
+            2 * size + 2 + last,
+            wf,
+            size + 1 + last,
+        ]
+    )
+    last1, inside_c1, has_content = last + 1, np.maximum(inside_c, 1), inside_c > 0
+    left_one, right_one = (first + 1, stop_before, first), (last + 3, stop_after, last + 4)
+    last1_in, last3_in, last4_in = (np.minimum(last + k, size) for k in (1, 3, 4))
+    first2, first3 = np.maximum(first - 2, 0), np.maximum(first - 3, 0)
+    clause_first, clause_last = clause[w + first], clause[at_last]
+    edge1, edge4 = np.minimum(edge + 1, size), np.minimum(edge + 4, size)
+    pause_edge = pause[w + edge]
+    pause_first = has_before & pause[before]
+    described, described_from, described_to1 = d_from >= 0, np.maximum(d_from, 0), d_to + 1
+    out = []
+    for j, table in enumerate(tables):
+        r = slice(int(row0[j]), int(row0[j + 1]))
+        out.append(
+            _TableFacts(
+                content=content[word0[j] : word0[j + 1]],
+                last1=last1[r],
+                inside_c=inside_c[r],
+                inside_c1=inside_c1[r],
+                has_content=has_content[r],
+                left_one=(left_one[0][r], left_one[1][r], left_one[2][r]),
+                right_one=(right_one[0][r], right_one[1][r], right_one[2][r]),
+                last1_in=last1_in[r],
+                last3_in=last3_in[r],
+                last4_in=last4_in[r],
+                first2=first2[r],
+                first3=first3[r],
+                n_clauses=int(table.clause[-1]) + 1 if sizes[j] else 1,
+                clause_first=clause_first[r],
+                clause_last=clause_last[r],
+                edge1=edge1[r],
+                edge4=edge4[r],
+                pause_edge=pause_edge[r],
+                pause_first=pause_first[r],
+                described=described[r],
+                described_from=described_from[r],
+                described_to1=described_to1[r],
+                window_gather=gather[:, r],
+            )
+        )
+    return out
 
 
 def _next_to_at(

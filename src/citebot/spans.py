@@ -26,7 +26,7 @@ from typing import Any, overload
 import numpy as np
 import numpy.typing as npt
 
-from citebot.dates import find_time_expressions
+from citebot.dates import expression_spans, find_time_expressions
 from citebot.text import STOP_WORDS, Word, words
 
 
@@ -111,7 +111,9 @@ def time_candidates(sentence: str, anchor: dt.date | None) -> tuple[Candidate, .
 @functools.lru_cache(maxsize=16_384)
 def number_candidates(sentence: str, unit: str | None) -> tuple[Candidate, ...]:
     """Numbers with an optional unit of up to three words ("31,000 square meters")."""
-    taken = {(c.start, c.end) for c in time_candidates(sentence, None) if c.kind == "date"}
+    # Where the dates are (their values do not matter here): `time_candidates` spans of
+    # kind "date", of which the shortened variants ("Thursday" of "on Thursday") lie inside.
+    taken = [(start, end) for start, end, kind in expression_spans(sentence) if kind != "time"]
     wanted = {w.term for w in words(unit)} if unit else set()
     ws = words(sentence)
     starts = [w.start for w in ws]
@@ -456,6 +458,11 @@ class CandidateList(Sequence[Candidate]):
 
     def __iter__(self) -> Iterator[Candidate]:
         return (self[i] for i in range(len(self)))
+
+    def text(self, i: int) -> str:
+        """The text of candidate i, without making its object."""
+        c = self._made[i]
+        return c.text if c is not None else self.sentence[self.starts[i] : self.ends[i]]
 
     def flag_array(self) -> npt.NDArray[np.int64]:
         """`flags` as an array (made once: the gate and the features ask every question)."""
