@@ -95,7 +95,7 @@ def test_fast_features_equal_the_plain_computation() -> None:
         matched = np.asarray([t in weights for t in table.terms], dtype=np.bool_)
         for edge, step, at in ((table.first, -1, facts.left_one), (table.last, 1, facts.right_one)):
             assert np.array_equal(
-                features._next_to_at(matched, at),
+                features._next_to_at(np.concatenate([[False, False], matched, [False, False]]), at),
                 features._next_to(matched, table.stop, edge, step),
             )
         for carried in (0.0, 0.4):

@@ -174,13 +174,38 @@ def candidate_features(
     facts = _table_facts(table, sentence)
     last1 = facts.last1
     matched = word_weight > 0
-    cum_m = np.concatenate([[0], np.cumsum(matched & facts.content)])
-    inside_m = cum_m[last1] - cum_m[first]
+    # Word flags, one row each, with their running counts (`count[r, k]`: flagged words
+    # before word k) and a copy padded by two words on each side: integer work done
+    # once for every flag the features count over spans or look for next to them.
+    align = _alignment(question)
+    flag = np.zeros((_N_FLAGS, size), dtype=np.bool_)
+    flag[_MATCHED] = matched
+    flag[_MATCHED_CONTENT] = matched & facts.content
+    for row, terms in (
+        (_VERB, (question.verb,) if question.verb is not None else ()),
+        (_FOCUS, question.focus),
+        (_UNIT, {w.term for w in words(question.unit)} if question.unit else ()),
+        (_NEXT, (align.next_term,) if align.next_term is not None else ()),
+        (_PREV, (align.prev_term,) if align.prev_term is not None else ()),
+        (_LAST, (align.last_term,) if align.last_term is not None else ()),
+    ):
+        for word in terms:
+            at = positions.get(word)
+            if at is not None:
+                flag[row, at] = True
+    count = np.zeros((_N_FLAGS, size + 1), dtype=np.int64)
+    np.cumsum(flag, axis=1, out=count[:, 1:])
+    padded = np.zeros((_N_FLAGS, size + 4), dtype=np.bool_)
+    padded[:, 2 : size + 2] = flag
+    inside_m = count[_MATCHED_CONTENT, last1] - count[_MATCHED_CONTENT, first]
     inside_c = facts.inside_c
     overlap = inside_m / facts.inside_c1
     total = sum(weights.values()) or 1.0
 
-    match = np.zeros((n, len(MATCH_NAMES)), dtype=np.float32)
+    dense = np.zeros((n, len(DENSE_NAMES)), dtype=np.float32)
+    dense[:, 0] = 1.0
+    dense[:, 1 : 1 + _N_STATIC] = table.static
+    match = dense[:, 1 + _N_STATIC : _SENTENCE_START]  # written in place
     match[:, 0] = overlap
     match[:, 1] = inside_m > 0
     match[:, 2] = (inside_m == inside_c) & facts.has_content
@@ -199,23 +224,18 @@ def candidate_features(
         right_d = np.where(after > 0, after, 10_000).min(axis=1)
         match[:, 4] = np.exp(-(left_d - 1) / 2.0)
         match[:, 5] = np.exp(-(right_d - 1) / 2.0)
-    match[:, 6] = _next_to_at(matched, facts.left_one)
-    match[:, 7] = _next_to_at(matched, facts.right_one)
+    match[:, 6] = _next_to_at(padded[_MATCHED], facts.left_one)
+    match[:, 7] = _next_to_at(padded[_MATCHED], facts.right_one)
     if question.verb is not None:
-        match[:, 8] = _next_to_at(_flags(positions, size, (question.verb,)), facts.left_one)
+        match[:, 8] = _next_to_at(padded[_VERB], facts.left_one)
     if question.focus:
-        is_focus = _flags(positions, size, question.focus)
-        cum_f = np.concatenate([[0], np.cumsum(is_focus)])
-        match[:, 9] = is_focus[last]
-        match[:, 10] = (cum_f[last1] - cum_f[first]) > 0
-        match[:, 11] = np.append(is_focus, False)[last1]
+        match[:, 9] = flag[_FOCUS, last]
+        match[:, 10] = (count[_FOCUS, last1] - count[_FOCUS, first]) > 0
+        match[:, 11] = padded[_FOCUS, last1 + 2]  # the word after the span (none at the end)
     if question.unit:
-        unit = {w.term for w in words(question.unit)}
-        is_unit = _flags(positions, size, unit)
-        cum_u = np.concatenate([[0], np.cumsum(is_unit)])
-        match[:, 12] = (cum_u[last1] - cum_u[first]) > 0
+        match[:, 12] = (count[_UNIT, last1] - count[_UNIT, first]) > 0
         # "▸16 companies" for "how many companies": the counted noun follows the number.
-        match[:, 20] = (cum_u[facts.last3_in] - cum_u[facts.last1_in]) > 0
+        match[:, 20] = (count[_UNIT, facts.last3_in] - count[_UNIT, facts.last1_in]) > 0
     if question.asks_name:
         named = (table.candidates.flag_array() & NAME_BITS) != 0
         match[:, 13] = named & (inside_m > 0) & (inside_m < inside_c)
@@ -228,7 +248,7 @@ def candidate_features(
             match[:, 18] = in_verb_clause[facts.clause_first] | in_verb_clause[facts.clause_last]
             gap = np.maximum(first[:, None] - verb_at[None, :], verb_at[None, :] - last[:, None])
             match[:, 14] = np.exp(-(np.maximum(gap, 1).min(axis=1) - 1) / 4.0)
-    cum_any = np.concatenate([[0], np.cumsum(matched)])
+    cum_any = count[_MATCHED]
     # "iMakerBase (大公坊), the approved incubator": a bracket after the span is skipped.
     right_hits = cum_any[facts.edge4] - cum_any[facts.edge1]
     match[:, 15] = facts.pause_edge & (right_hits > 0)
@@ -252,15 +272,13 @@ def candidate_features(
         np.maximum(clause_weight[facts.clause_first], clause_weight[facts.clause_last]), 1.0
     )
 
-    align = _alignment(question)
-    for col, term, where, reach in (
-        (21, align.next_term, +1, 3),
-        (22, align.prev_term, -1, 2),
-        (23, align.last_term, -1, 3),
+    for col, row, aligned, where, reach in (
+        (21, _NEXT, align.next_term, +1, 3),
+        (22, _PREV, align.prev_term, -1, 2),
+        (23, _LAST, align.last_term, -1, 3),
     ):
-        if term is not None:
-            is_term = _flags(positions, size, (term,))
-            cum_t = np.concatenate([[0], np.cumsum(is_term)])
+        if aligned is not None:
+            cum_t = count[row]
             if where > 0:
                 hits = cum_t[facts.last4_in if reach == 3 else np.minimum(last1 + reach, size)]
                 hits = hits - cum_t[last1]
@@ -268,10 +286,6 @@ def candidate_features(
                 hits = cum_t[first] - cum_t[facts.first3 if reach == 3 else facts.first2]
             match[:, col] = hits > 0
 
-    dense = np.zeros((n, len(DENSE_NAMES)), dtype=np.float32)
-    dense[:, 0] = 1.0
-    dense[:, 1 : 1 + _N_STATIC] = table.static
-    dense[:, 1 + _N_STATIC : _SENTENCE_START] = match
     dense[:, _SENTENCE_START:_CONJ_START] = _sentence_row(evidence)
     if question.verb is not None and question.verb in positions:
         dense[:, _SENTENCE_START + SENTENCE_NAMES.index("verb_in_sentence")] = 1.0
@@ -279,6 +293,11 @@ def candidate_features(
     start = _CONJ_START + t * _N_CONJ
     dense[:, start : start + _N_CONJ] = dense[:, 1 : 1 + _N_CONJ]
     return dense, _hashed(question, weights, table, facts, cached)
+
+
+# Rows of `candidate_features`' word flags.
+_MATCHED, _MATCHED_CONTENT, _VERB, _FOCUS, _UNIT, _NEXT, _PREV, _LAST = range(8)
+_N_FLAGS = 8
 
 
 @dataclass(frozen=True)
@@ -438,12 +457,12 @@ def _make_table_facts(items: Sequence[tuple[SentenceTable, str]]) -> list[_Table
 
 
 def _next_to_at(
-    flag: npt.NDArray[np.bool_], at: tuple[IntArray, npt.NDArray[np.bool_], IntArray]
+    padded: npt.NDArray[np.bool_], at: tuple[IntArray, npt.NDArray[np.bool_], IntArray]
 ) -> npt.NDArray[np.bool_]:
-    """`_next_to(flag, stop, edge, step)` with `at` = (edge + step + 2, the stop flags
-    there, edge + 2 * step + 2), the question-independent part."""
+    """`_next_to(flag, stop, edge, step)`, given the flags padded by two words on each
+    side and `at` = (edge + step + 2, the stop flags there, edge + 2 * step + 2), the
+    question-independent part."""
     one, stop_one, two = at
-    padded = np.concatenate([[False, False], flag, [False, False]])
     near: npt.NDArray[np.bool_] = padded[one] | (stop_one & padded[two])
     return near
 
@@ -529,18 +548,6 @@ def _sentence_words(sentence: str) -> _SentenceWords:
         dtype=np.int64,
     )
     return _SentenceWords(at, symbols)
-
-
-def _flags(
-    where: dict[str, list[int]], size: int, terms: tuple[str, ...] | frozenset[str] | set[str]
-) -> npt.NDArray[np.bool_]:
-    """Whether each word of the sentence is one of `terms`."""
-    out = np.zeros(size, dtype=np.bool_)
-    for term in terms:
-        at = where.get(term)
-        if at is not None:
-            out[at] = True
-    return out
 
 
 @functools.lru_cache(maxsize=4096)
