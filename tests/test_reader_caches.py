@@ -183,3 +183,33 @@ def test_features_equal_the_frozen_reference() -> None:
             assert np.array_equal(hashed, want_hashed), (sentence, question.text)
             compared += 1
     assert compared > 300
+
+
+def _plain_phrase_spans(sentence: str, max_words: int) -> list[tuple[int, int]]:
+    """Every phrase: from each content word to each content word after it, within a
+    clause and `max_words` words (the straightforward double loop)."""
+    from citebot.spans import _breaks
+
+    ws = words(sentence)
+    breaks = _breaks(sentence, ws)
+    out = []
+    for i in range(len(ws)):
+        if ws[i].is_stop:
+            continue
+        out.append((ws[i].start, ws[i].end))
+        for j in range(i + 1, min(len(ws), i + max_words)):
+            if breaks[j - 1]:
+                break
+            if not ws[j].is_stop:
+                out.append((ws[i].start, ws[j].end))
+    return out
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(_ALPHABET, max_size=60).map("".join), st.sampled_from([1, 2, 3, 10]))
+def test_phrase_spans_equal_the_double_loop(text: str, max_words: int) -> None:
+    """Phrase spans found by bisecting the content words are the double loop's."""
+    from citebot.spans import _phrase_spans
+
+    for sentence in (text, *SENTENCES):
+        assert _phrase_spans(sentence, max_words) == _plain_phrase_spans(sentence, max_words)

@@ -434,7 +434,7 @@ def _with_referent(index: Index, sentence: Sentence) -> frozenset[str]:
     """A sentence's terms, and those of the sentence before when it opens with "They"/"It"."""
     own = _terms(sentence.text)
     if sentence.index > 0 and _ANAPHOR.match(sentence.text):
-        own |= _terms(index.sentences[sentence.article_id][sentence.index - 1].text)
+        own |= _terms(index.sentences[sentence.article_id].text(sentence.index - 1))
     return own
 
 
@@ -443,7 +443,7 @@ def _near_terms(index: Index, sentence: Sentence) -> frozenset[str]:
     sentences = index.sentences[sentence.article_id]
     return frozenset().union(
         *(
-            _terms(sentences[j].text)
+            _terms(sentences.text(j))
             for j in range(max(sentence.index - 1, 0), min(sentence.index + 2, len(sentences)))
         )
     )
@@ -455,7 +455,7 @@ def _carried(index: Index, scored: ScoredSentence, weights: dict[str, float]) ->
     if s.index == 0 or not _ANAPHOR.match(s.text):
         return 0.0
     own = _terms(s.text)
-    before = _terms(index.sentences[s.article_id][s.index - 1].text)
+    before = _terms(index.sentences[s.article_id].text(s.index - 1))
     return sum(w for t, w in weights.items() if t in before and t not in own) / (
         sum(weights.values()) or 1.0
     )
@@ -501,8 +501,8 @@ def _rank_sentences(
             own = _terms(s.text)
             matched = [t for t in weights if t in own]
             coverage = sum(weights[t] for t in matched) / total
-            prev = _terms(sentences[i - 1].text) if i > 0 else _NO_TERMS
-            nxt = _terms(sentences[i + 1].text) if i + 1 < len(sentences) else _NO_TERMS
+            prev = _terms(sentences.text(i - 1)) if i > 0 else _NO_TERMS
+            nxt = _terms(sentences.text(i + 1)) if i + 1 < len(sentences) else _NO_TERMS
             context = (
                 sum(w for t, w in weights.items() if t in own or t in prev or t in nxt) / total
             )

@@ -224,7 +224,7 @@ def rerank(index: Index, terms: Sequence[str], hits: Sequence[Hit]) -> list[Hit]
         best = 0.0
         pairs: set[tuple[str, str]] = set()
         for i in range(passage.first_sentence, passage.last_sentence):
-            text = sentences[i].text
+            text = sentences.text(i)
             present = term_set(text)
             best = max(best, sum(w for t, w in idf.items() if t in present) / total)
             if wanted_pairs:

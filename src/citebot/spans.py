@@ -330,23 +330,33 @@ def _breaks(sentence: str, ws: Sequence[Word]) -> list[bool]:
 
 def _phrase_spans(sentence: str, max_words: int = 10) -> list[tuple[int, int]]:
     """(start, end) of every phrase candidate, in `phrase_candidates` order."""
+    starts, ends = _phrase_columns(sentence, max_words)
+    return list(zip(starts, ends, strict=True))
+
+
+def _phrase_columns(sentence: str, max_words: int = 10) -> tuple[list[int], list[int]]:
+    """Starts and ends of every phrase candidate, sorted by span.
+
+    A phrase starts at a content word i and ends at each content word j >= i before
+    the first clause break at or after i, at most `max_words` words in all.
+    """
     ws = words(sentence)
-    stop = [w.is_stop for w in ws]
-    breaks = _breaks(sentence, ws)
-    ends = [w.end for w in ws]
     n = len(ws)
-    out: list[tuple[int, int]] = []
-    for i in range(n):
-        if stop[i]:
-            continue
-        s = ws[i].start
-        out.append((s, ends[i]))
-        for j in range(i + 1, min(n, i + max_words)):
-            if breaks[j - 1]:
-                break
-            if not stop[j]:
-                out.append((s, ends[j]))
-    return out
+    breaks = _breaks(sentence, ws)
+    content = [k for k, w in enumerate(ws) if not w.is_stop]
+    content_ends = [ws[k].end for k in content]
+    # first_break[k]: the first word at or after k that a clause break follows (or the last).
+    first_break = [n - 1] * n
+    for k in range(n - 2, -1, -1):
+        first_break[k] = k if breaks[k] else first_break[k + 1]
+    starts: list[int] = []
+    ends: list[int] = []
+    for c, i in enumerate(content):
+        last = min(i + max_words - 1, first_break[i])
+        stop = bisect.bisect_right(content, last, c)
+        starts += [ws[i].start] * (stop - c)
+        ends += content_ends[c:stop]
+    return starts, ends
 
 
 @functools.lru_cache(maxsize=16_384)
@@ -523,16 +533,14 @@ def candidate_list(sentence: str, anchor: dt.date | None) -> CandidateList:
                 old[1] |= KIND_BIT[c.kind]
                 old[2] = max(old[2], c.prior)
     phrase = KIND_BIT["phrase"]
-    spans = _phrase_spans(sentence)  # sorted by span, each once
-    n = len(spans)
-    starts = [s for s, _ in spans]
-    ends = [e for _, e in spans]
+    starts, ends = _phrase_columns(sentence)  # sorted by span, each once
+    n = len(starts)
     flags = [phrase] * n
     priors = [0.0] * n
     made: list[Candidate | None] = [None] * n
     if not typed:
         return CandidateList(sentence, starts, ends, flags, priors, made)
-    at = {key: k for k, key in enumerate(spans)}
+    at = dict(zip(zip(starts, ends, strict=True), range(n), strict=True))
     for key, old in typed.items():
         k = at.get(key)
         if k is not None:  # a phrase too
@@ -548,6 +556,7 @@ def candidate_list(sentence: str, anchor: dt.date | None) -> CandidateList:
         c, flags[k], priors[k] = old
         made[k] = _fast_candidate(key[0], key[1], c.text, c.kind, c.value, old[2], old[1])
     if len(starts) > n:  # typed spans that are no phrase: into span order
-        order = sorted(range(len(starts)), key=lambda k: (starts[k], ends[k]))
+        spans = list(zip(starts, ends, strict=True))
+        order = sorted(range(len(spans)), key=spans.__getitem__)
         return CandidateList(sentence, starts, ends, flags, priors, made).take(order)
     return CandidateList(sentence, starts, ends, flags, priors, made)
