@@ -23,6 +23,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from citebot import dates, spantable
 from citebot.corpus import load_corpus
@@ -309,3 +311,30 @@ def test_tables_made_in_one_batch_equal_the_definition(anchor: dt.date | None) -
     for sentence, table in zip(sentences, tables, strict=True):
         _check(sentence, table, sentence_candidates(sentence, anchor))
         assert sentence_table(sentence, anchor) is table
+
+
+_PIECES = st.sampled_from(
+    [
+        *"aZ09 ,.:;()'\"\u201c\u201d\u2018\u2019-\t",
+        " (",
+        ") ",
+        "大公坊",
+        "Park",
+        "the",
+        "in",
+        "16,000",
+        "May",
+    ]
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(_PIECES, max_size=30).map("".join))
+def test_tables_of_random_text_equal_the_definition(text: str) -> None:
+    """Brackets, quote marks, CJK runs and words glued to punctuation, made in one batch."""
+    spantable._TABLES.clear()
+    spaced = "It is ( Park ) and “ Big Park ” , ‘ x ’ ( 大公坊 ) here."  # marks apart from words
+    sentences = [text, spaced, "Seoul (首尔) is “big”.", f"{text} {spaced}"]
+    tables = sentence_tables([(s, None) for s in sentences])
+    for sentence, table in zip(sentences, tables, strict=True):
+        _check(sentence, table, sentence_candidates(sentence, None))

@@ -265,8 +265,11 @@ def _word_facts(parts: Sequence[_Part]) -> _Words:
         right.append(_RIGHT_INDEX["end"])
         capital += [has_capital(sentence[w.start : w.end]) for w in ws]
         content += [not w.is_stop for w in ws]
-        openers += [sentence[: w.start].rstrip()[-1:] for w in ws]
-        closers += [sentence[w.end :].lstrip()[:1] for w in ws]
+        # The last character before a word that is not a space, and the first after it:
+        # in the gap next to it, or else in a neighbouring word, whose characters (letters,
+        # digits, CJK) are never a bracket or a quote mark, which is all they are read for.
+        openers += [g.rstrip()[-1:] for g in (sentence[: ws[0].start], *gaps)]
+        closers += [g.lstrip()[:1] for g in (*gaps, sentence[ws[-1].end :])]
         colon += [":" in gap for gap in gaps]
         colon.append(":" in sentence[ws[-1].end :])
         hashes += [_token_hash(w.folded) for w in ws]
