@@ -54,13 +54,10 @@ def test_cached_terms_equal_tokenize(text: str) -> None:
     assert term_pairs(text) == frozenset(itertools.pairwise(terms))
 
 
-def _slow_window_codes(question, weights, table, sentence):  # type: ignore[no-untyped-def]
-    shape = features.sentence_shape(sentence)
-    return features._window_codes(question, weights, table, shape, table.first, table.last)
-
-
 def test_fast_features_equal_the_plain_computation() -> None:
-    """Symbols from the sentence cache, the table facts and the joint hashing change nothing."""
+    """Symbols from the sentence cache and the table facts change nothing."""
+    from tests.reference import features_aa0ddcc as reference
+
     for sentence, text in itertools.product(SENTENCES, QUESTIONS):
         question = parse_question(text)
         weights = {t: 1.0 + k for k, t in enumerate(question.terms)}
@@ -69,34 +66,18 @@ def test_fast_features_equal_the_plain_computation() -> None:
             table = with_extra(table, sentence, definition_candidates(sentence, question.subject))
         cached = features._sentence_words(sentence)
         shape = features.sentence_shape(sentence)
-        symbols = features._symbols(question, weights, table, shape)
+        symbols = reference._symbols(question, weights, table, shape)
         assert features._symbol_codes(question, weights, cached).tolist() == [
             stable_hash(s) for s in symbols
         ]
         if not table.candidates:
             continue
-        fast = features._window_codes(
-            question, weights, table, shape, table.first, table.last, cached
-        )
-        assert np.array_equal(fast, _slow_window_codes(question, weights, table, sentence))
-        windows = fast
-        key = features.question_key(question)
-        assert np.array_equal(
-            features._hash_all(table.lex, windows, key),
-            np.concatenate(
-                [
-                    features.hash_indexes(table.lex, key),
-                    features.hash_indexes(windows, 0, first_slot=len(features.WORD_TEMPLATES)),
-                ],
-                axis=1,
-            ),
-        )
         facts = features._table_facts(table, sentence)
         matched = np.asarray([t in weights for t in table.terms], dtype=np.bool_)
         for edge, step, at in ((table.first, -1, facts.left_one), (table.last, 1, facts.right_one)):
             assert np.array_equal(
                 features._next_to_at(np.concatenate([[False, False], matched, [False, False]]), at),
-                features._next_to(matched, table.stop, edge, step),
+                reference._next_to(matched, table.stop, edge, step),
             )
         for carried in (0.0, 0.4):
             evidence = SentenceEvidence(**{**EVIDENCE.__dict__, "carried": carried})
@@ -183,6 +164,35 @@ def test_features_equal_the_frozen_reference() -> None:
             assert np.array_equal(hashed, want_hashed), (sentence, question.text)
             compared += 1
     assert compared > 300
+
+
+def test_features_of_many_sentences_at_once_equal_the_frozen_reference() -> None:
+    """`block_features` over a question's sentences gives each one's reference features."""
+    from tests.reference import features_aa0ddcc as reference
+
+    sentences = _corpus_sentences()
+    for k, text in enumerate([*QUESTIONS, "Which officials will the mayor meet?"]):
+        question = parse_question(text)
+        weights = {t: 0.5 + 0.37 * j for j, t in enumerate(question.terms)}
+        chosen = [sentences[(k * 9 + j) % len(sentences)] for j in range(30)]
+        blocks = []
+        for n, sentence in enumerate(chosen):
+            table = sentence_table(sentence, None)
+            if question.subject:
+                extra = definition_candidates(sentence, question.subject)
+                table = with_extra(table, sentence, extra)
+            if table.candidates:
+                carried = 0.3 if n % 4 == 0 else 0.0
+                evidence = SentenceEvidence(**{**EVIDENCE.__dict__, "carried": carried, "rank": n})
+                blocks.append((table, evidence, sentence))
+        made = features.block_features(question, weights, blocks)
+        assert len(made) == len(blocks) > 10
+        for (table, evidence, sentence), (dense, hashed) in zip(blocks, made, strict=True):
+            want_dense, want_hashed = reference.candidate_features(
+                question, weights, table, evidence, sentence
+            )
+            assert dense.tobytes() == want_dense.tobytes(), (sentence, question.text)
+            assert hashed.flags.c_contiguous and np.array_equal(hashed, want_hashed)
 
 
 def _plain_phrase_spans(sentence: str, max_words: int) -> list[tuple[int, int]]:

@@ -33,7 +33,7 @@ from citebot.features import (
     CONFIDENCE_NAMES,
     MATCH_NAMES,
     SentenceEvidence,
-    candidate_features,
+    block_features,
     prepare_tables,
     term_pairs,
 )
@@ -149,7 +149,7 @@ def _with_blocks(
     top = ranked[:top_sentences]
     best_coverage = max(s.coverage for s in top)
     pairs = term_pairs(question.text)
-    blocks = []
+    chosen: list[tuple[ScoredSentence, SentenceTable, SentenceEvidence]] = []
     # The tables of the sentences not met before are made in one batch.
     tables = sentence_tables(
         [(s.sentence.text, index.article(s.sentence.article_id).date) for s in top]
@@ -176,8 +176,12 @@ def _with_blocks(
             names_present=_names_present(index, question, scored.sentence),
             focus_present=_focus_present(index, question, scored.sentence),
         )
-        dense, hashed = candidate_features(question, weights, table, evidence, text)
-        blocks.append(Block(scored, table, dense, hashed))
+        chosen.append((scored, table, evidence))
+    made = block_features(question, weights, [(t, e, s.sentence.text) for s, t, e in chosen])
+    blocks = [
+        Block(scored, table, dense, hashed)
+        for (scored, table, _), (dense, hashed) in zip(chosen, made, strict=True)
+    ]
     return Collected(weights, found.hits, found.missing, ranked, blocks)
 
 

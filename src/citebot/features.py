@@ -161,6 +161,32 @@ def candidate_features(
 
     `sentence` is the text the table was made from (its words' capitals and brackets).
     """
+    return block_features(question, weights, [(table, evidence, sentence)])[0]
+
+
+def block_features(
+    question: Question,
+    weights: dict[str, float],
+    blocks: Sequence[tuple[SentenceTable, SentenceEvidence, str]],
+) -> list[tuple[FloatArray, IntArray]]:
+    """`candidate_features` of several sentences' tables for one question.
+
+    The dense features are made sentence by sentence; the hash indexes (integer work
+    only) of all the sentences together.
+    """
+    dense = [_dense_features(question, weights, t, e, s) for t, e, s in blocks]
+    hashed = _hashed_blocks(question, weights, [(t, s) for t, _, s in blocks])
+    return list(zip(dense, hashed, strict=True))
+
+
+def _dense_features(
+    question: Question,
+    weights: dict[str, float],
+    table: SentenceTable,
+    evidence: SentenceEvidence,
+    sentence: str,
+) -> FloatArray:
+    """The dense features of one sentence's candidates (candidates x DENSE_NAMES)."""
     n = len(table.candidates)
     first, last = table.first, table.last
     size = len(table.terms)
@@ -292,7 +318,7 @@ def candidate_features(
     t = ANSWER_TYPES.index(question.answer_type.value)
     start = _CONJ_START + t * _N_CONJ
     dense[:, start : start + _N_CONJ] = dense[:, 1 : 1 + _N_CONJ]
-    return dense, _hashed(question, weights, table, facts, cached)
+    return dense
 
 
 # Rows of `candidate_features`' word flags.
@@ -467,38 +493,58 @@ def _next_to_at(
     return near
 
 
-def _hashed(
-    question: Question,
-    weights: dict[str, float],
-    table: SentenceTable,
-    facts: _TableFacts,
-    cached: _SentenceWords,
-) -> IntArray:
-    """`_hash_all(table.lex, _window_codes(...), question_key(question))`, with the window
-    operands gathered in one indexing operation and every row hashed at once.
+def _hashed_blocks(
+    question: Question, weights: dict[str, float], blocks: Sequence[tuple[SentenceTable, str]]
+) -> list[IntArray]:
+    """`_hash_all(table.lex, _window_codes(...), question_key(question))` of each table.
 
-    All of it is integer arithmetic on values below 2**32 (products stay below 2**63),
-    so regrouping the operations gives the same numbers.
+    The window operands of every candidate of every table are gathered from one buffer
+    in one indexing operation, and all rows hashed at once. All of it is integer
+    arithmetic on values below 2**32 (products stay below 2**63), so regrouping the
+    operations gives the same numbers.
     """
-    symbol = _symbol_codes(question, weights, cached)
+    if not blocks:
+        return []
+    tables = [t for t, _ in blocks]
+    symbol = np.concatenate(
+        [_symbol_codes(question, weights, _sentence_words(s)) for _, s in blocks]
+    )
+    pause = np.concatenate([t.pause for t in tables])
     # left[k] = the code of what is just before word k, right[k] = just after it: a
     # pause mark when punctuation separates them, else the neighbour's symbol.
-    coded = np.where(table.pause[:-1], _PAUSE_CODE, [symbol[:-1], symbol[1:]])
-    buffer = np.concatenate(
-        [_START1, coded[0], _START1, coded[1], _END2, symbol, table.lex[:, 2], table.lex[:, 3]]
-    )
-    operands = buffer[facts.window_gather]
+    left = np.where(pause, _PAUSE_CODE, symbol)
+    right = np.where(pause[:-1], _PAUSE_CODE, symbol[1:])
+    parts: list[IntArray] = []
+    gathers: list[IntArray] = []
+    base = word = 0
+    for table, (_, sentence) in zip(tables, blocks, strict=True):
+        n, m = len(table.terms), len(table.first)
+        # This table's buffer (see `_make_table_facts`), where its gather indexes point.
+        w = slice(word, word + n - 1)
+        lex = table.lex
+        parts += [_START1, left[w], _START1, right[w], _END2, symbol[word : word + n]]
+        parts += [lex[:, 2], lex[:, 3]]
+        gathers.append(_table_facts(table, sentence).window_gather + base)
+        base += 3 * n + 2 + 2 * m
+        word += n
+    operands = np.concatenate(parts)[np.concatenate(gathers, axis=1)]
     pairs = _mix(operands[:6], operands[6:])  # l1l2, r1r2, l1r1, inner, l1&first, last&r1
     both = _mix(pairs[0], pairs[1])
     rows = np.concatenate([operands[:2], pairs, both[None, :]])[_WINDOW_ROWS]
     qkey = question_key(question)
     whkey = _key_hash(f"wh:{question.wh}")
     codes = _mix(rows, _WINDOW_KEYS * qkey + (1 - _WINDOW_KEYS) * whkey)
-    every = np.concatenate([table.lex.T, codes])
+    every = np.concatenate([np.concatenate([t.lex for t in tables]).T, codes])
     keys = _HASH_SLOTS + _HASH_KEYED * (qkey * 7_919)
     mixed = (every * 1_000_003 + keys) & 0xFFFFFFFF
     mixed = (mixed ^ (mixed >> 15)) * 0x2C1B3C6D & 0xFFFFFFFF
-    out: IntArray = np.ascontiguousarray(((mixed ^ (mixed >> 12)) % HASH_DIM).T)
+    hashed = (mixed ^ (mixed >> 12)) % HASH_DIM
+    out = []
+    start = 0
+    for table in tables:
+        end = start + len(table.first)
+        out.append(np.ascontiguousarray(hashed[:, start:end].T))
+        start = end
     return out
 
 
@@ -509,18 +555,6 @@ _WINDOW_ROWS = np.asarray([0, 2, 1, 3, 4, 0, 1, 8, 5, 6, 7], dtype=np.int64)
 # `_hash_all`'s per-column terms: slot * 104_729, plus key * 7_919 for the lexical columns.
 _HASH_SLOTS = (np.arange(4 + 11, dtype=np.int64) * 104_729)[:, None]
 _HASH_KEYED = np.asarray([1] * 4 + [0] * 11, dtype=np.int64)[:, None]
-
-
-def _hash_all(lex: IntArray, windows: IntArray, key: int) -> IntArray:
-    """`hash_indexes(lex, key)` beside `hash_indexes(windows, 0, first_slot=...)`, in one go."""
-    both = np.concatenate([lex, windows], axis=1)
-    keys = np.zeros(both.shape[1], dtype=np.int64)
-    keys[: lex.shape[1]] = key
-    slots = np.arange(both.shape[1], dtype=np.int64)
-    mixed = (both * 1_000_003 + keys * 7_919 + slots * 104_729) & 0xFFFFFFFF
-    mixed = (mixed ^ (mixed >> 15)) * 0x2C1B3C6D & 0xFFFFFFFF
-    out: IntArray = (mixed ^ (mixed >> 12)) % HASH_DIM
-    return out
 
 
 @dataclass(frozen=True)
@@ -624,85 +658,6 @@ _V, _F, _N, _Q = (stable_hash(s) for s in ("V", "F", "N", "Q"))
 _CAPITAL, _LOWER = stable_hash("C"), stable_hash("w")
 
 
-def _symbols(
-    question: Question, weights: dict[str, float], table: SentenceTable, shape: SentenceShape
-) -> list[str]:
-    """One symbol per word, as the question sees it: its own words by role, stop words as
-    themselves, other words as capitalised or not."""
-    align = _alignment(question)
-    out = []
-    for k, term in enumerate(table.terms):
-        if term in weights:
-            if term == question.verb:
-                out.append("V")
-            elif term in question.focus:
-                out.append("F")
-            elif term == align.next_term:
-                out.append("N")
-            else:
-                out.append("Q")
-        elif table.stop[k]:
-            out.append(term)
-        else:
-            out.append("C" if shape.capital[k] else "w")
-    return out
-
-
-def _window_codes(
-    question: Question,
-    weights: dict[str, float],
-    table: SentenceTable,
-    shape: SentenceShape,
-    first: IntArray,
-    last: IntArray,
-    cached: _SentenceWords | None = None,
-) -> IntArray:
-    """Hashes of the window templates (WINDOW_TEMPLATES) for every candidate.
-
-    `cached`: `_sentence_words` of the table's sentence (computed here when not given,
-    which needs the symbols the slow way).
-    """
-    n = len(table.terms)
-    if cached is None:
-        symbol = np.asarray(
-            [stable_hash(s) for s in _symbols(question, weights, table, shape)], dtype=np.int64
-        )
-    else:
-        symbol = _symbol_codes(question, weights, cached)
-    # left[k]: the code of what is just before word k; right[k]: just after word k.
-    left = np.full(n + 1, _START, dtype=np.int64)
-    right = np.full(n + 1, _END, dtype=np.int64)
-    if n:
-        pause = table.pause
-        left[1:n] = np.where(pause[: n - 1], _PAUSE_CODE, symbol[: n - 1])
-        right[: n - 1] = np.where(pause[: n - 1], _PAUSE_CODE, symbol[1:])
-    before = np.maximum(first - 1, 0)
-    l1 = left[first]
-    l2 = np.where(first > 0, left[before], _START)
-    r1 = right[last]
-    after = np.minimum(last + 1, n)
-    r2 = np.where(last + 1 < n, right[after], _END)
-    qkey = question_key(question)
-    whkey = _key_hash(f"wh:{question.wh}")
-    # The span's own first and last words as the question sees them, and the word on
-    # each side of an edge with that edge word itself: "in ▸1066", "▸Odo said".
-    sf, sl = symbol[first], symbol[last]
-    word_first = table.lex[:, 2]
-    word_last = table.lex[:, 3]
-    # The pairs mixed first, all at once (rows): l1l2, r1r2, l1r1, inner, l1&first, last&r1.
-    pairs = _mix(
-        np.stack([l1, r1, l1, sf, l1, word_last]), np.stack([l2, r2, r1, sl, word_first, r1])
-    )
-    l1l2, r1r2 = pairs[0], pairs[1]
-    both = _mix(l1l2, r1r2)
-    # Then each template's code with its key (one row per template, WINDOW_TEMPLATES order).
-    codes = _mix(
-        np.stack([l1, l1l2, r1, r1r2, pairs[2], l1, r1, both, pairs[3], pairs[4], pairs[5]]),
-        _WINDOW_KEYS * qkey + (1 - _WINDOW_KEYS) * whkey,
-    )
-    return np.ascontiguousarray(codes.T)
-
-
 def _mix(a: IntArray | int, b: IntArray | int) -> IntArray:
     mixed = (np.asarray(a, dtype=np.int64) * 1_000_003 + b) & 0xFFFFFFFF
     out: IntArray = (mixed ^ (mixed >> 13)) * 0x5BD1E995 & 0xFFFFFFFF
@@ -741,18 +696,6 @@ def hash_indexes(lex: IntArray, key: int, *, first_slot: int = 0) -> IntArray:
     mixed = (mixed ^ (mixed >> 15)) * 0x2C1B3C6D & 0xFFFFFFFF
     out: IntArray = (mixed ^ (mixed >> 12)) % HASH_DIM
     return out
-
-
-def _next_to(
-    flag: npt.NDArray[np.bool_], stop: npt.NDArray[np.bool_], edge: IntArray, step: int
-) -> npt.NDArray[np.bool_]:
-    """Whether a flagged word is next to the edge word, past one stop word: "charged with ▸X"."""
-    padded = np.concatenate([[False, False], flag, [False, False]])
-    stop_padded = np.concatenate([[False, False], stop, [False, False]])
-    one = edge + step + 2
-    two = edge + 2 * step + 2
-    near: npt.NDArray[np.bool_] = padded[one] | (stop_padded[one] & padded[two])
-    return near
 
 
 def _sentence_row(e: SentenceEvidence) -> FloatArray:
