@@ -38,6 +38,8 @@ QUESTIONS = [
     "What is iMakerBase?",
     "What does ozone absorb in Seoul?",
     "Who opened the park on Thursday?",
+    "What is Mayor Park's full name?",
+    "What is the name of the startup incubator?",
 ]
 EVIDENCE = SentenceEvidence(
     coverage=0.8, context=0.9, density=0.2, passage_score=1.0, coverage_gap=0.1, rank=1

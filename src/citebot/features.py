@@ -15,8 +15,10 @@ preposition before), "▸Normandy, a region" (punctuation after).
 from __future__ import annotations
 
 import functools
+import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -174,151 +176,222 @@ def block_features(
     The dense features are made sentence by sentence; the hash indexes (integer work
     only) of all the sentences together.
     """
-    dense = [_dense_features(question, weights, t, e, s) for t, e, s in blocks]
+    dense = _dense_blocks(question, weights, blocks)
     hashed = _hashed_blocks(question, weights, [(t, s) for t, _, s in blocks])
     return list(zip(dense, hashed, strict=True))
 
 
-def _dense_features(
+def _dense_blocks(
     question: Question,
     weights: dict[str, float],
-    table: SentenceTable,
-    evidence: SentenceEvidence,
-    sentence: str,
-) -> FloatArray:
-    """The dense features of one sentence's candidates (candidates x DENSE_NAMES)."""
-    n = len(table.candidates)
-    first, last = table.first, table.last
-    size = len(table.terms)
-    cached = _sentence_words(sentence)
-    positions = cached.positions
-    word_weight = np.zeros(size, dtype=np.float64)
-    for word, weight in weights.items():
-        at = positions.get(word)
-        if at is not None:
-            word_weight[at] = weight
-    facts = _table_facts(table, sentence)
-    last1 = facts.last1
-    matched = word_weight > 0
-    # Word flags, one row each, with their running counts (`count[r, k]`: flagged words
-    # before word k) and a copy padded by two words on each side: integer work done
-    # once for every flag the features count over spans or look for next to them.
+    blocks: Sequence[tuple[SentenceTable, SentenceEvidence, str]],
+) -> list[FloatArray]:
+    """The dense features of several sentences' candidates (candidates x DENSE_NAMES each).
+
+    The sentences' words are numbered on from one sentence to the next ("global" word
+    indexes: the sentence's first word plus its own index) and their candidates' rows
+    stacked, so that each integer or boolean feature, each element-wise division or
+    minimum, is one numpy operation for all of them. What depends on the order of
+    floating-point operations stays per sentence: the anchor distances (a matrix
+    product and exponentials), the running sums of word weights, every exponential.
+    """
+    if not blocks:
+        return []
+    tables = [t for t, _, _ in blocks]
+    facts = [_table_facts(t, s) for t, _, s in blocks]
+    cached = [_sentence_words(s) for _, _, s in blocks]
+    sizes = [len(t.terms) for t in tables]
+    counts = [len(t.first) for t in tables]
+    word0 = [0, *itertools.accumulate(sizes)]
+    row0 = [0, *itertools.accumulate(counts)]
+    n_words, n_rows = word0[-1], row0[-1]
     align = _alignment(question)
-    flag = np.zeros((_N_FLAGS, size), dtype=np.bool_)
-    flag[_MATCHED] = matched
-    flag[_MATCHED_CONTENT] = matched & facts.content
-    for row, terms in (
+    unit = {w.term for w in words(question.unit)} if question.unit else set()
+    flag_terms = (
         (_VERB, (question.verb,) if question.verb is not None else ()),
         (_FOCUS, question.focus),
-        (_UNIT, {w.term for w in words(question.unit)} if question.unit else ()),
+        (_UNIT, unit),
         (_NEXT, (align.next_term,) if align.next_term is not None else ()),
         (_PREV, (align.prev_term,) if align.prev_term is not None else ()),
         (_LAST, (align.last_term,) if align.last_term is not None else ()),
-    ):
-        for word in terms:
+    )
+    # Each word's weight and flags, one row per flag.
+    word_weight = np.zeros(n_words, dtype=np.float64)
+    flag = np.zeros((_N_FLAGS, n_words), dtype=np.bool_)
+    for j, c in enumerate(cached):
+        w0, positions = word0[j], c.positions
+        for word, weight in weights.items():
             at = positions.get(word)
             if at is not None:
-                flag[row, at] = True
-    count = np.zeros((_N_FLAGS, size + 1), dtype=np.int64)
+                word_weight[[w0 + k for k in at]] = weight
+        for row, terms in flag_terms:
+            for word in terms:
+                at = positions.get(word)
+                if at is not None:
+                    flag[row, [w0 + k for k in at]] = True
+    matched = word_weight > 0
+    flag[_MATCHED] = matched
+    content = np.concatenate([f.content for f in facts])
+    flag[_MATCHED_CONTENT] = matched & content
+    # count[r, k]: flagged words before global word k (differences within a sentence
+    # are its own counts); padded: the flags with two False words around each sentence.
+    count = np.zeros((_N_FLAGS, n_words + 1), dtype=np.int64)
     np.cumsum(flag, axis=1, out=count[:, 1:])
-    padded = np.zeros((_N_FLAGS, size + 4), dtype=np.bool_)
-    padded[:, 2 : size + 2] = flag
-    inside_m = count[_MATCHED_CONTENT, last1] - count[_MATCHED_CONTENT, first]
-    inside_c = facts.inside_c
-    overlap = inside_m / facts.inside_c1
+    block_of_word = np.repeat(np.arange(len(blocks)), sizes)
+    padded = np.zeros((_N_FLAGS, n_words + 4 * len(blocks)), dtype=np.bool_)
+    padded[:, np.arange(n_words) + 4 * block_of_word + 2] = flag
+
+    def rows(arrays: Sequence[npt.NDArray[Any]]) -> npt.NDArray[Any]:
+        return np.concatenate(arrays)
+
+    w = np.repeat(np.asarray(word0[:-1], dtype=np.int64), counts)  # each row's first word
+    pad = w + 4 * np.repeat(np.arange(len(blocks)), counts)  # ... in `padded`, less 2
+    first = rows([t.first for t in tables])
+    last = rows([t.last for t in tables])
+    g_first, g_last, g_last1 = w + first, w + last, w + last + 1
+    inside_c = rows([f.inside_c for f in facts])
+    inside_m = count[_MATCHED_CONTENT, g_last1] - count[_MATCHED_CONTENT, g_first]
+    overlap = inside_m / rows([f.inside_c1 for f in facts])
     total = sum(weights.values()) or 1.0
 
-    dense = np.zeros((n, len(DENSE_NAMES)), dtype=np.float32)
+    dense = np.zeros((n_rows, len(DENSE_NAMES)), dtype=np.float32)
     dense[:, 0] = 1.0
-    dense[:, 1 : 1 + _N_STATIC] = table.static
+    dense[:, 1 : 1 + _N_STATIC] = rows([t.static for t in tables])
     match = dense[:, 1 + _N_STATIC : _SENTENCE_START]  # written in place
     match[:, 0] = overlap
     match[:, 1] = inside_m > 0
-    match[:, 2] = (inside_m == inside_c) & facts.has_content
-    shape = sentence_shape(sentence)
-    anchors = np.flatnonzero(matched)
-    if anchors.size:
+    match[:, 2] = (inside_m == inside_c) & rows([f.has_content for f in facts])
+    for j, (table, _, sentence) in enumerate(blocks):
+        ww = word_weight[word0[j] : word0[j + 1]]
+        anchors = np.flatnonzero(ww > 0)
+        if not anchors.size:
+            continue
         # Distances in words, a bracket counting as none: "iMakerBase (大公坊), Shenzhen's
         # government approved incubator" puts the description right after the name.
-        place = shape.position
-        before = place[first][:, None] - place[anchors][None, :]  # > 0: anchor left of the span
-        after = place[anchors][None, :] - place[last][:, None]  # > 0: anchor right of the span
+        place = sentence_shape(sentence).position
+        f, la = table.first, table.last
+        before = place[f][:, None] - place[anchors][None, :]  # > 0: anchor left of the span
+        after = place[anchors][None, :] - place[la][:, None]  # > 0: anchor right of the span
         distance = np.where(before > 0, before, np.where(after > 0, after, 0))
         decay = np.where(distance > 0, np.exp(-(distance - 1) / 4.0), 0.0)
-        match[:, 3] = np.minimum(decay @ word_weight[anchors] / total, 1.0)
+        r = slice(row0[j], row0[j + 1])
+        match[r, 3] = np.minimum(decay @ ww[anchors] / total, 1.0)
         left_d = np.where(before > 0, before, 10_000).min(axis=1)
         right_d = np.where(after > 0, after, 10_000).min(axis=1)
-        match[:, 4] = np.exp(-(left_d - 1) / 2.0)
-        match[:, 5] = np.exp(-(right_d - 1) / 2.0)
-    match[:, 6] = _next_to_at(padded[_MATCHED], facts.left_one)
-    match[:, 7] = _next_to_at(padded[_MATCHED], facts.right_one)
+        match[r, 4] = np.exp(-(left_d - 1) / 2.0)
+        match[r, 5] = np.exp(-(right_d - 1) / 2.0)
+
+    def next_to(row: int, which: str) -> npt.NDArray[np.bool_]:
+        """`_next_to_at` of every row: the flag at the word beside the edge, or one
+        further past a stop word (`which`: "left_one" of the first word, "right_one")."""
+        one = rows([getattr(f, which)[0] for f in facts]) + pad
+        stop_one = rows([getattr(f, which)[1] for f in facts])
+        two = rows([getattr(f, which)[2] for f in facts]) + pad
+        near: npt.NDArray[np.bool_] = padded[row, one] | (stop_one & padded[row, two])
+        return near
+
+    match[:, 6] = next_to(_MATCHED, "left_one")
+    match[:, 7] = next_to(_MATCHED, "right_one")
     if question.verb is not None:
-        match[:, 8] = _next_to_at(padded[_VERB], facts.left_one)
+        match[:, 8] = next_to(_VERB, "left_one")
     if question.focus:
-        match[:, 9] = flag[_FOCUS, last]
-        match[:, 10] = (count[_FOCUS, last1] - count[_FOCUS, first]) > 0
-        match[:, 11] = padded[_FOCUS, last1 + 2]  # the word after the span (none at the end)
+        match[:, 9] = flag[_FOCUS, g_last]
+        match[:, 10] = (count[_FOCUS, g_last1] - count[_FOCUS, g_first]) > 0
+        match[:, 11] = padded[_FOCUS, pad + last + 3]  # the word after the span (none at the end)
     if question.unit:
-        match[:, 12] = (count[_UNIT, last1] - count[_UNIT, first]) > 0
+        match[:, 12] = (count[_UNIT, g_last1] - count[_UNIT, g_first]) > 0
         # "▸16 companies" for "how many companies": the counted noun follows the number.
-        match[:, 20] = (count[_UNIT, facts.last3_in] - count[_UNIT, facts.last1_in]) > 0
+        last3_in = w + rows([f.last3_in for f in facts])
+        last1_in = w + rows([f.last1_in for f in facts])
+        match[:, 20] = (count[_UNIT, last3_in] - count[_UNIT, last1_in]) > 0
     if question.asks_name:
-        named = (table.candidates.flag_array() & NAME_BITS) != 0
+        named = (rows([t.candidates.flag_array() for t in tables]) & NAME_BITS) != 0
         match[:, 13] = named & (inside_m > 0) & (inside_m < inside_c)
+    clause0 = [0, *itertools.accumulate(f.n_clauses for f in facts)]
+    c0 = np.repeat(np.asarray(clause0[:-1], dtype=np.int64), counts)
+    clause_first = c0 + rows([f.clause_first for f in facts])
+    clause_last = c0 + rows([f.clause_last for f in facts])
     if question.verb is not None:
-        verb_list = positions.get(question.verb)
-        if verb_list is not None:
+        in_verb_clause = np.zeros(clause0[-1], dtype=np.bool_)
+        for j, (table, c) in enumerate(zip(tables, cached, strict=True)):
+            verb_list = c.positions.get(question.verb)
+            if verb_list is None:
+                continue
             verb_at = np.asarray(verb_list, dtype=np.int64)
-            in_verb_clause = np.zeros(facts.n_clauses, dtype=np.bool_)
-            in_verb_clause[table.clause[verb_at]] = True
-            match[:, 18] = in_verb_clause[facts.clause_first] | in_verb_clause[facts.clause_last]
-            gap = np.maximum(first[:, None] - verb_at[None, :], verb_at[None, :] - last[:, None])
-            match[:, 14] = np.exp(-(np.maximum(gap, 1).min(axis=1) - 1) / 4.0)
+            in_verb_clause[clause0[j] + table.clause[verb_at]] = True
+            f, la = table.first, table.last
+            gap = np.maximum(f[:, None] - verb_at[None, :], verb_at[None, :] - la[:, None])
+            r = slice(row0[j], row0[j + 1])
+            match[r, 14] = np.exp(-(np.maximum(gap, 1).min(axis=1) - 1) / 4.0)
+        match[:, 18] = in_verb_clause[clause_first] | in_verb_clause[clause_last]
+        # (rows whose sentence lacks the verb: no clause of theirs is marked)
     cum_any = count[_MATCHED]
     # "iMakerBase (大公坊), the approved incubator": a bracket after the span is skipped.
-    right_hits = cum_any[facts.edge4] - cum_any[facts.edge1]
-    match[:, 15] = facts.pause_edge & (right_hits > 0)
-    left_hits = cum_any[first] - cum_any[facts.first3]
-    match[:, 16] = facts.pause_first & (left_hits > 0)
+    right_hits = (
+        cum_any[w + rows([f.edge4 for f in facts])] - cum_any[w + rows([f.edge1 for f in facts])]
+    )
+    match[:, 15] = rows([f.pause_edge for f in facts]) & (right_hits > 0)
+    first3 = w + rows([f.first3 for f in facts])
+    left_hits = cum_any[g_first] - cum_any[first3]
+    match[:, 16] = rows([f.pause_first for f in facts]) & (left_hits > 0)
 
     # "iMakerBase: the government-approved startup incubator": the words that describe
-    # the span hold the question.
-    cum_w = np.concatenate([[0.0], np.cumsum(word_weight)])
+    # the span hold the question. Running sums of weights, each sentence's from 0.
+    cum_w = np.concatenate(
+        [
+            np.concatenate([[0.0], np.cumsum(word_weight[word0[j] : word0[j + 1]])])
+            for j in range(len(blocks))
+        ]
+    )
+    cw = w + np.repeat(np.arange(len(blocks)), counts)  # each row's sentence in `cum_w`
     match[:, 19] = np.where(
-        facts.described,
-        np.minimum((cum_w[facts.described_to1] - cum_w[facts.described_from]) / total, 1.0),
+        rows([f.described for f in facts]),
+        np.minimum(
+            (
+                cum_w[cw + rows([f.described_to1 for f in facts])]
+                - cum_w[cw + rows([f.described_from for f in facts])]
+            )
+            / total,
+            1.0,
+        ),
         0.0,
     )
-    if evidence.carried > 0:
-        # "They include ▸Carrie Lam": what the pronoun stands for is right before the span.
-        match[:, 3] = np.minimum(match[:, 3] + evidence.carried * np.exp(-first / 4.0), 1.0)
-        match[:, 4] = np.maximum(match[:, 4], np.exp(-first / 2.0))
-    clause_weight = np.bincount(table.clause, weights=word_weight) / total
+    for j, (table, evidence, _) in enumerate(blocks):
+        if evidence.carried > 0:
+            # "They include ▸Carrie Lam": what the pronoun stands for is right before the span.
+            r, f = slice(row0[j], row0[j + 1]), table.first
+            match[r, 3] = np.minimum(match[r, 3] + evidence.carried * np.exp(-f / 4.0), 1.0)
+            match[r, 4] = np.maximum(match[r, 4], np.exp(-f / 2.0))
+    clause = np.concatenate([c + t.clause for c, t in zip(clause0[:-1], tables, strict=True)])
+    clause_weight = np.bincount(clause, weights=word_weight) / total
     match[:, 17] = np.minimum(
-        np.maximum(clause_weight[facts.clause_first], clause_weight[facts.clause_last]), 1.0
+        np.maximum(clause_weight[clause_first], clause_weight[clause_last]), 1.0
     )
 
-    for col, row, aligned, where, reach in (
-        (21, _NEXT, align.next_term, +1, 3),
-        (22, _PREV, align.prev_term, -1, 2),
-        (23, _LAST, align.last_term, -1, 3),
+    first2 = w + rows([f.first2 for f in facts])
+    last4_in = w + rows([f.last4_in for f in facts])
+    for col, row, aligned, before_span, lo in (
+        (21, _NEXT, align.next_term, False, None),
+        (22, _PREV, align.prev_term, True, first2),
+        (23, _LAST, align.last_term, True, first3),
     ):
         if aligned is not None:
             cum_t = count[row]
-            if where > 0:
-                hits = cum_t[facts.last4_in if reach == 3 else np.minimum(last1 + reach, size)]
-                hits = hits - cum_t[last1]
-            else:
-                hits = cum_t[first] - cum_t[facts.first3 if reach == 3 else facts.first2]
+            # Before the span (two or three words), or within three words after it.
+            hits = cum_t[g_first] - cum_t[lo] if before_span else cum_t[last4_in] - cum_t[g_last1]
             match[:, col] = hits > 0
 
-    dense[:, _SENTENCE_START:_CONJ_START] = _sentence_row(evidence)
-    if question.verb is not None and question.verb in positions:
-        dense[:, _SENTENCE_START + SENTENCE_NAMES.index("verb_in_sentence")] = 1.0
+    sentence_rows = np.stack([_sentence_row(e) for _, e, _ in blocks])
+    dense[:, _SENTENCE_START:_CONJ_START] = np.repeat(sentence_rows, counts, axis=0)
+    if question.verb is not None:
+        has_verb = [question.verb in c.positions for c in cached]
+        verb_col = _SENTENCE_START + SENTENCE_NAMES.index("verb_in_sentence")
+        dense[np.repeat(np.asarray(has_verb, dtype=np.bool_), counts), verb_col] = 1.0
     t = ANSWER_TYPES.index(question.answer_type.value)
     start = _CONJ_START + t * _N_CONJ
     dense[:, start : start + _N_CONJ] = dense[:, 1 : 1 + _N_CONJ]
-    return dense
+    # One array per sentence, each its own (as the model's matrix product had them).
+    return [dense[row0[j] : row0[j + 1]].copy() for j in range(len(blocks))]
 
 
 # Rows of `candidate_features`' word flags.
