@@ -15,8 +15,9 @@ import functools
 import itertools
 import re
 import zlib
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
+from typing import TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -304,6 +305,12 @@ def _char_counts(size: int, found: Sequence[int]) -> IntArray:
 
 
 _Rows = tuple[CandidateList, IntArray, IntArray, FloatArray, IntArray]
+_T = TypeVar("_T")
+
+
+def _chain(lists: Iterable[list[_T]]) -> list[_T]:
+    """The lists one after the other, as one list."""
+    return list(itertools.chain.from_iterable(lists))
 
 
 def _static_rows(parts: Sequence[_Part]) -> list[_Rows]:
@@ -317,10 +324,9 @@ def _static_rows(parts: Sequence[_Part]) -> list[_Rows]:
     f = _word_facts(parts)
     counts = [len(p.candidates) for p in parts]
     sizes = [len(p.ws) for p in parts]
-    offsets = [p.base for p in parts for _ in range(len(p.candidates))]
-    base = np.asarray(offsets, dtype=np.int64)
-    c_start = np.asarray([x for p in parts for x in p.candidates.starts], dtype=np.int64) + base
-    c_end = np.asarray([x for p in parts for x in p.candidates.ends], dtype=np.int64) + base
+    base = np.repeat(np.asarray([p.base for p in parts], dtype=np.int64), counts)
+    c_start = np.asarray(_chain(p.candidates.starts for p in parts), dtype=np.int64) + base
+    c_end = np.asarray(_chain(p.candidates.ends for p in parts), dtype=np.int64) + base
     word0 = np.repeat(np.asarray([p.word0 for p in parts], dtype=np.int64), counts)
     n_words = np.repeat(np.asarray(sizes, dtype=np.int64), counts)
     first = np.searchsorted(f.starts, c_start, side="left") - word0  # within the sentence
@@ -330,8 +336,8 @@ def _static_rows(parts: Sequence[_Part]) -> list[_Rows]:
     first, last, c_start, c_end = first[keep], last[keep], c_start[keep], c_end[keep]
     word0, n_words = word0[keep], n_words[keep]
     owner = np.repeat(np.arange(len(parts)), counts)[keep]  # each kept row's sentence
-    flags = np.asarray([x for p in parts for x in p.candidates.flags], dtype=np.int64)[keep]
-    priors = np.asarray([x for p in parts for x in p.candidates.priors], dtype=np.float64)
+    flags = np.asarray(_chain(p.candidates.flags for p in parts), dtype=np.int64)[keep]
+    priors = np.asarray(_chain(p.candidates.priors for p in parts), dtype=np.float64)
     m = len(first)
     at_first, at_last = word0 + first, word0 + last  # word indexes in the batch
     temporal = (flags & _TEMPORAL) != 0
