@@ -338,3 +338,24 @@ def test_tables_of_random_text_equal_the_definition(text: str) -> None:
     tables = sentence_tables([(s, None) for s in sentences])
     for sentence, table in zip(sentences, tables, strict=True):
         _check(sentence, table, sentence_candidates(sentence, None))
+
+
+def test_the_table_cache_stays_whole_under_threads(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Questions read in threads (the bot's executor) share the cache: tables stay right
+    while others are added and the least recently used evicted."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    sentences = _sentences()[:40]
+    want = {s: tuple(sentence_table(s, None).candidates) for s in sentences}
+    monkeypatch.setattr(spantable, "_TABLES_MAX", 5)
+    monkeypatch.setattr(spantable, "_TABLES", {})
+
+    def read(k: int) -> None:
+        chosen = [sentences[(k + j) % len(sentences)] for j in range(0, 24, 3)]
+        tables = sentence_tables([(s, None) for s in chosen])
+        for sentence, table in zip(chosen, tables, strict=True):
+            assert tuple(table.candidates) == want[sentence]
+
+    with ThreadPoolExecutor(4) as pool:
+        list(pool.map(read, range(60)))
+    assert len(spantable._TABLES) <= 5

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import functools
 import itertools
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -430,35 +431,42 @@ class _TableFacts:
 
 # id(table) -> (table, facts); the table is kept so that its id is not reused meanwhile.
 _FACTS: dict[int, tuple[SentenceTable, _TableFacts]] = {}
+# The bot reads several questions at once in threads: the cache's updates are atomic.
+_FACTS_LOCK = threading.Lock()
 
 
 def _table_facts(table: SentenceTable, sentence: str) -> _TableFacts:
     known = _FACTS.get(id(table))
     if known is not None and known[0] is table:
         return known[1]
-    prepare_tables([table], [sentence])
-    return _FACTS[id(table)][1]
+    return prepare_tables([table], [sentence])[0]
 
 
-def prepare_tables(tables: Sequence[SentenceTable], sentences: Sequence[str]) -> None:
-    """Make the facts of the tables that have none yet, all in one batch.
+def prepare_tables(tables: Sequence[SentenceTable], sentences: Sequence[str]) -> list[_TableFacts]:
+    """The facts of the tables (with candidates), those not known yet made in one batch.
 
     Like the tables themselves (`spantable.sentence_tables`), a question's new tables
     get their facts together: one numpy operation per fact instead of one per table.
     All of it is integer and boolean work, so a table's facts do not depend on the batch.
     """
+    out: dict[int, _TableFacts] = {}
     todo: dict[int, tuple[SentenceTable, str]] = {}
     for table, sentence in zip(tables, sentences, strict=True):
         known = _FACTS.get(id(table))
-        if (known is None or known[0] is not table) and table.candidates:
+        if known is not None and known[0] is table:
+            out[id(table)] = known[1]
+        elif table.candidates:
             todo[id(table)] = (table, sentence)
-    if not todo:
-        return
-    if len(_FACTS) + len(todo) > 16_384:
-        _FACTS.clear()
-    items = list(todo.values())
-    for (table, _), facts in zip(items, _make_table_facts(items), strict=True):
-        _FACTS[id(table)] = (table, facts)
+    if todo:
+        items = list(todo.values())
+        made = _make_table_facts(items)
+        with _FACTS_LOCK:
+            if len(_FACTS) + len(made) > 16_384:
+                _FACTS.clear()
+            for (table, _), facts in zip(items, made, strict=True):
+                _FACTS[id(table)] = (table, facts)
+                out[id(table)] = facts
+    return [out[id(t)] for t in tables if t.candidates]
 
 
 def _make_table_facts(items: Sequence[tuple[SentenceTable, str]]) -> list[_TableFacts]:

@@ -14,6 +14,7 @@ import datetime as dt
 import functools
 import itertools
 import re
+import threading
 import zlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
@@ -418,8 +419,10 @@ def _commas(text: str) -> list[int]:
     return _find_all(text, ", ")
 
 
-_TABLES: dict[tuple[str, dt.date | None], SentenceTable] = {}
+_TABLES: dict[tuple[str, dt.date | None], SentenceTable] = {}  # least recently used first
 _TABLES_MAX = 16_384
+# The bot reads several questions at once in threads: the cache's updates are atomic.
+_TABLES_LOCK = threading.Lock()
 
 
 def sentence_table(sentence: str, anchor: dt.date | None) -> SentenceTable:
@@ -431,26 +434,28 @@ def sentence_tables(items: Sequence[tuple[str, dt.date | None]]) -> list[Sentenc
     """The tables of several sentences; those not cached yet are made together.
 
     A question reads ~8 sentences it has never met: making their tables in one batch
-    pays numpy's per-call cost once per feature instead of once per sentence. Cached
-    (most recently used first out of the way when full, like `functools.lru_cache`).
+    pays numpy's per-call cost once per feature instead of once per sentence. Cached,
+    the least recently used table leaving first when full (as `functools.lru_cache`).
     """
-    out: list[SentenceTable | None] = []
-    missing: dict[tuple[str, dt.date | None], int] = {}
-    for key in items:
-        table = _TABLES.pop(key, None)
-        if table is not None:
-            _TABLES[key] = table  # now the most recently used
-        elif key not in missing:
-            missing[key] = len(missing)
-        out.append(table)
+    found: dict[tuple[str, dt.date | None], SentenceTable] = {}
+    missing: list[tuple[str, dt.date | None]] = []
+    with _TABLES_LOCK:
+        for key in items:
+            table = _TABLES.pop(key, None)
+            if table is not None:
+                _TABLES[key] = table  # now the most recently used
+                found[key] = table
+            elif key not in found and key not in missing:
+                missing.append(key)
     if missing:
-        made = _make_tables(list(missing))
-        for key, table in zip(missing, made, strict=True):
-            if len(_TABLES) >= _TABLES_MAX:
+        made = _make_tables(missing)  # outside the lock: other questions go on meanwhile
+        with _TABLES_LOCK:
+            for key, table in zip(missing, made, strict=True):
+                found[key] = table
+                _TABLES[key] = table
+            while len(_TABLES) > _TABLES_MAX:
                 del _TABLES[next(iter(_TABLES))]
-            _TABLES[key] = table
-        out = [t if t is not None else made[missing[k]] for t, k in zip(out, items, strict=True)]
-    return [t for t in out if t is not None]
+    return [found[key] for key in items]
 
 
 def _make_tables(keys: Sequence[tuple[str, dt.date | None]]) -> list[SentenceTable]:
