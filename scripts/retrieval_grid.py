@@ -18,8 +18,8 @@ patches the pieces it changes for the duration of its run only.
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import contextlib
+import dataclasses
 import re
 import sys
 import time
@@ -30,8 +30,8 @@ from typing import Any
 
 from citebot import index as index_mod
 from citebot import passages as passages_mod
-from citebot.errors import QuestionError
 from citebot.crossfit import article_folds
+from citebot.errors import QuestionError
 from citebot.evaluate import ParagraphMap, SquadSet, load_squad
 from citebot.index import Index
 from citebot.pipeline import _clean_question

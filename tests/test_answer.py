@@ -8,6 +8,7 @@ from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import pytest
 
 from citebot.answer import _most_supported, collect, read, recommended_min_confidence
@@ -18,6 +19,7 @@ from citebot.index import Index
 from citebot.model import load_model
 from citebot.pipeline import Asker
 from citebot.question import parse_question
+from citebot.spantable import sentence_table
 from tests.conftest import make_article
 
 SEOUL = "seoul-mayor-hk-shenzhen-visit-2019"
@@ -274,25 +276,37 @@ def test_a_list_question_quotes_the_sentence_with_the_whole_list() -> None:
         assert name in (answer.answer or "")
 
 
-def _blocks_of(*texts: str) -> list[Any]:
-    """Stand-ins for reader blocks: one sentence's candidates, only their texts matter here."""
-    candidates = [SimpleNamespace(text=t) for t in texts]
-    return [SimpleNamespace(table=SimpleNamespace(candidates=candidates))]
+def _block(sentence: str, probabilities: dict[str, float]) -> tuple[Any, npt.NDArray[np.float32]]:
+    """A stand-in for a reader block of `sentence`, and log-probabilities for its candidates
+    (those named in `probabilities`; the others get none)."""
+    table = sentence_table(sentence, None)
+    texts = [table.candidates[i].text for i in range(len(table.candidates))]
+    p = np.zeros(len(texts))
+    for text, value in probabilities.items():
+        p[texts.index(text)] = value
+    with np.errstate(divide="ignore"):
+        scores = np.log(p).astype(np.float32)
+    block = SimpleNamespace(scored=SimpleNamespace(sentence=SimpleNamespace(text=sentence)))
+    block.table = table
+    return block, scores
 
 
 def test_the_answer_expected_to_overlap_most_wins_over_the_single_most_probable() -> None:
     """Probability split between a phrase and its parts: the whole phrase scores best on average."""
-    blocks = _blocks_of("luxurious parks", "royal gardens", "luxurious parks and royal gardens")
-    scores = [np.log(np.asarray([0.4, 0.3, 0.3], dtype=np.float32))]
-    assert _most_supported(blocks, scores) == (0, 2)
+    sentence = "A quarter of the city is filled with luxurious parks and royal gardens."
+    whole = "luxurious parks and royal gardens"
+    block, scores = _block(sentence, {"luxurious parks": 0.4, "royal gardens": 0.3, whole: 0.3})
+    k, i = _most_supported([block], [scores])
+    assert (k, block.table.candidates[i].text) == (0, whole)
     # Without the overlap (answers that name one thing), the most probable one.
-    assert _most_supported(blocks, scores, overlap=False) == (0, 0)
+    k, i = _most_supported([block], [scores], overlap=False)
+    assert block.table.candidates[i].text == "luxurious parks"
 
 
-def test_an_answer_proposed_twice_sums_its_probability() -> None:
-    """The same answer in two sentences outweighs a slightly more probable one said once."""
-    first = _blocks_of("Cyberport", "iMakerBase")[0]
-    second = _blocks_of("iMakerBase")[0]
-    scores = [np.log(np.asarray([0.4, 0.3], dtype=np.float32)), np.log(np.asarray([0.3]))]
-    k, i = _most_supported([first, second], [s.astype(np.float32) for s in scores], overlap=False)
-    assert (k, i) == (0, 1)
+def test_an_answer_proposed_twice_sums_its_probability_and_is_quoted_where_most_is() -> None:
+    """The same answer in two sentences outweighs a slightly more probable one said once, and
+    is quoted from the sentence holding the most probability (here the second)."""
+    first, s1 = _block("Cyberport and iMakerBase opened.", {"Cyberport": 0.4, "iMakerBase": 0.1})
+    second, s2 = _block("They visited iMakerBase on Monday.", {"iMakerBase": 0.35, "Monday": 0.2})
+    k, i = _most_supported([first, second], [s1, s2], overlap=False)
+    assert k == 1 and second.table.candidates[i].text == "iMakerBase"

@@ -430,3 +430,14 @@ def test_reordered_corpus_is_rebuilt(news: Corpus) -> None:
     """Articles that changed order cannot keep their postings' order: a full build is done."""
     reordered = Corpus(articles=tuple(reversed(news.articles)))
     same_index(Index.build(news).updated(reordered), Index.build(reordered))
+
+
+def test_sentence_texts_read_without_objects_equal_the_sentences(shipped_corpus: Corpus) -> None:
+    """`SentenceList.text(i)` is sentence i's text, whether or not its object was made."""
+    index = Index.build(shipped_corpus)
+    for article in shipped_corpus.articles:
+        sentences = index.sentences[article.id]
+        texts = [sentences.text(i) for i in range(len(sentences))]  # before any object
+        assert texts == [s.text for s in sentences]
+        assert texts == [sentences.text(i) for i in range(len(sentences))]  # after
+        assert texts == [s.text for s in split_sentences(article)]

@@ -23,8 +23,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from citebot import dates
+from citebot import dates, spantable
 from citebot.corpus import load_corpus
 from citebot.dates import find_time_expressions
 from citebot.spans import (
@@ -35,7 +37,14 @@ from citebot.spans import (
     definition_candidates,
     sentence_candidates,
 )
-from citebot.spantable import STATIC_NAMES, SentenceTable, sentence_table, stable_hash, with_extra
+from citebot.spantable import (
+    STATIC_NAMES,
+    SentenceTable,
+    sentence_table,
+    sentence_tables,
+    stable_hash,
+    with_extra,
+)
 from citebot.text import Word, words
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -291,3 +300,62 @@ def test_patterns_skipped_by_their_cues_would_have_found_nothing(
         assert [find_time_expressions(t, anchor) for t in texts] == found
     finally:
         dates._scan.cache_clear()
+
+
+@pytest.mark.parametrize("anchor", [None, dt.date(2023, 9, 7)])
+def test_tables_made_in_one_batch_equal_the_definition(anchor: dt.date | None) -> None:
+    """Sentences whose tables are made together (one numpy pass) get the same rows."""
+    spantable._TABLES.clear()
+    sentences = [*_sentences(), "", "Seoul.", *_sentences()[:3]]  # repeats and wordless ones
+    tables = sentence_tables([(s, anchor) for s in sentences])
+    for sentence, table in zip(sentences, tables, strict=True):
+        _check(sentence, table, sentence_candidates(sentence, anchor))
+        assert sentence_table(sentence, anchor) is table
+
+
+_PIECES = st.sampled_from(
+    [
+        *"aZ09 ,.:;()'\"\u201c\u201d\u2018\u2019-\t",
+        " (",
+        ") ",
+        "大公坊",
+        "Park",
+        "the",
+        "in",
+        "16,000",
+        "May",
+    ]
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(_PIECES, max_size=30).map("".join))
+def test_tables_of_random_text_equal_the_definition(text: str) -> None:
+    """Brackets, quote marks, CJK runs and words glued to punctuation, made in one batch."""
+    spantable._TABLES.clear()
+    spaced = "It is ( Park ) and “ Big Park ” , ‘ x ’ ( 大公坊 ) here."  # marks apart from words
+    sentences = [text, spaced, "Seoul (首尔) is “big”.", f"{text} {spaced}"]
+    tables = sentence_tables([(s, None) for s in sentences])
+    for sentence, table in zip(sentences, tables, strict=True):
+        _check(sentence, table, sentence_candidates(sentence, None))
+
+
+def test_the_table_cache_stays_whole_under_threads(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Questions read in threads (the bot's executor) share the cache: tables stay right
+    while others are added and the least recently used evicted."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    sentences = _sentences()[:40]
+    want = {s: tuple(sentence_table(s, None).candidates) for s in sentences}
+    monkeypatch.setattr(spantable, "_TABLES_MAX", 5)
+    monkeypatch.setattr(spantable, "_TABLES", {})
+
+    def read(k: int) -> None:
+        chosen = [sentences[(k + j) % len(sentences)] for j in range(0, 24, 3)]
+        tables = sentence_tables([(s, None) for s in chosen])
+        for sentence, table in zip(chosen, tables, strict=True):
+            assert tuple(table.candidates) == want[sentence]
+
+    with ThreadPoolExecutor(4) as pool:
+        list(pool.map(read, range(60)))
+    assert len(spantable._TABLES) <= 5

@@ -33,7 +33,8 @@ from citebot.features import (
     CONFIDENCE_NAMES,
     MATCH_NAMES,
     SentenceEvidence,
-    candidate_features,
+    block_features,
+    prepare_tables,
     term_pairs,
 )
 from citebot.index import Hit, Index
@@ -46,10 +47,10 @@ from citebot.spantable import (
     FloatArray,
     IntArray,
     SentenceTable,
-    sentence_table,
+    sentence_tables,
     with_extra,
 )
-from citebot.text import bag_f1, tokenize, words
+from citebot.text import bag_f1, term_set, tokenize, words
 
 TOP_SENTENCES = 8
 ANSWERS_WEIGHED = 20  # the most probable answers the expected score is taken over
@@ -140,13 +141,27 @@ def collect(
     if not hits or not weights:
         return Collected(weights, hits, missing, [], [])
     ranked = _rank_sentences(index, question, weights, hits)
+    return _with_blocks(
+        index, question, Collected(weights, hits, missing, ranked, []), top_sentences
+    )
+
+
+def _with_blocks(
+    index: Index, question: Question, found: Collected, top_sentences: int
+) -> Collected:
+    """`found` (retrieved and ranked) with the blocks of its best `top_sentences` sentences."""
+    weights, ranked = found.weights, found.ranked
     top = ranked[:top_sentences]
     best_coverage = max(s.coverage for s in top)
     pairs = term_pairs(question.text)
-    blocks = []
-    for rank, scored in enumerate(top):
+    chosen: list[tuple[ScoredSentence, SentenceTable, SentenceEvidence]] = []
+    # The tables of the sentences not met before are made in one batch.
+    tables = sentence_tables(
+        [(s.sentence.text, index.article(s.sentence.article_id).date) for s in top]
+    )
+    prepare_tables(tables, [s.sentence.text for s in top])
+    for rank, (scored, table) in enumerate(zip(top, tables, strict=True)):
         text = scored.sentence.text
-        table = sentence_table(text, index.article(scored.sentence.article_id).date)
         if question.answer_type == AnswerType.DEFINITION and question.subject:
             table = with_extra(table, text, definition_candidates(text, question.subject))
         if not table.candidates:
@@ -166,9 +181,13 @@ def collect(
             names_present=_names_present(index, question, scored.sentence),
             focus_present=_focus_present(index, question, scored.sentence),
         )
-        dense, hashed = candidate_features(question, weights, table, evidence, text)
-        blocks.append(Block(scored, table, dense, hashed))
-    return Collected(weights, hits, missing, ranked, blocks)
+        chosen.append((scored, table, evidence))
+    made = block_features(question, weights, [(t, e, s.sentence.text) for s, t, e in chosen])
+    blocks = [
+        Block(scored, table, dense, hashed)
+        for (scored, table, _), (dense, hashed) in zip(chosen, made, strict=True)
+    ]
+    return Collected(weights, found.hits, found.missing, ranked, blocks)
 
 
 def read(
@@ -190,7 +209,9 @@ def read(
     if lacks_wanted(question, found.blocks) and len(found.ranked) > top_sentences:
         # The kind the question fixes is not in the best sentences: look further down,
         # as far as a person would scan ("the full name" is often said only once).
-        found = collect(index, question, article_id, top_passages=top_passages, top_sentences=WIDE)
+        # The same retrieval and ranking as `collect` with top_sentences=WIDE (nothing
+        # above has changed them): only the blocks are made again.
+        found = _with_blocks(index, question, found, WIDE)
     scores = [model.scores(b.dense, b.hashed) for b in found.blocks]
     scores = gate(question, found.blocks, scores)
     for block, s in zip(found.blocks, scores, strict=True):
@@ -241,7 +262,7 @@ def _most_supported(
     spots: dict[tuple[str, ...], dict[int, tuple[float, int]]] = {}  # block -> (score, i)
     for k, (block, probability) in enumerate(zip(blocks, probabilities, strict=True)):
         for i in np.flatnonzero(probability > 1e-4).tolist():
-            key = tuple(w.folded for w in words(block.table.candidates[i].text))
+            key = _answer_key(block.scored.sentence.text, block.table, i)
             support[key] = support.get(key, 0.0) + float(probability[i])
             spot = spots.setdefault(key, {})
             if k not in spot or probability[i] > spot[k][0]:
@@ -259,6 +280,37 @@ def _most_supported(
     mass = [float(probability.sum()) for probability in probabilities]
     k = max(best, key=lambda k: (mass[k], -k))
     return k, best[k][1]
+
+
+def _answer_key(sentence: str, table: SentenceTable, i: int) -> tuple[str, ...]:
+    """The folded words of candidate i, as `words(candidate.text)` folds them.
+
+    Read off the sentence's own words when none of them is cut by the candidate's
+    edges: the tokenizer's pattern looks neither behind nor ahead, so a slice made of
+    whole word runs (and whole CJK runs) has exactly those words. Otherwise (a cut
+    word or CJK run, a text that is not the slice) the candidate's text is tokenised.
+    """
+    candidates = table.candidates
+    start, end, text = candidates.starts[i], candidates.ends[i], candidates.text(i)
+    folded, starts, ends = _word_bounds(sentence)
+    a, b = int(table.first[i]), int(table.last[i])
+    if (
+        a <= b
+        and starts[a] >= start
+        and ends[b] <= end
+        and (a == 0 or ends[a - 1] <= start)
+        and (b + 1 == len(starts) or starts[b + 1] >= end)
+        and text == sentence[start:end]
+    ):
+        return folded[a : b + 1]
+    return tuple(w.folded for w in words(text))
+
+
+@functools.lru_cache(maxsize=4096)
+def _word_bounds(sentence: str) -> tuple[tuple[str, ...], list[int], list[int]]:
+    """Folded form, start and end of each word of a sentence."""
+    ws = words(sentence)
+    return tuple(w.folded for w in ws), [w.start for w in ws], [w.end for w in ws]
 
 
 def _fullest_list(question: Question, blocks: list[Block], k: int) -> int:
@@ -312,15 +364,15 @@ def confidence_features(
     best = block.table.candidates[i]
     # The runner-up is the best candidate that does not overlap the winner: a
     # different answer, not the same one a word longer.
-    rivals = [
-        float(s[j])
-        for b, s in zip(found.blocks, scores, strict=True)
-        for j in range(len(s))
-        if b is not block
-        or b.table.candidates[j].end <= best.start
-        or b.table.candidates[j].start >= best.end
-    ]
-    margin = top - max(rivals) if rivals else 10.0
+    rival: float | None = None
+    for b, s in zip(found.blocks, scores, strict=True):
+        if b is block:
+            spans = b.table.candidates
+            s = s[(np.asarray(spans.ends) <= best.start) | (np.asarray(spans.starts) >= best.end)]
+        if len(s):
+            m = float(s.max())
+            rival = m if rival is None else max(rival, m)
+    margin = top - rival if rival is not None else 10.0
     wanted = WANTED.get(question.answer_type, set())
     type_found = any(best.flags & KIND_BIT[kind] for kind in wanted)
     types = [float(question.answer_type.value == t) for t in ANSWER_TYPES]
@@ -361,13 +413,8 @@ def _mismatches(
     - a negation on one side only: "which did not ..." against "which did ...";
     - a number of the question ("in 1981") that they lack.
     """
-    sentences = index.sentences[sentence.article_id]
-    near: set[str] = set()
-    folded: set[str] = set()
-    for j in range(max(sentence.index - 1, 0), min(sentence.index + 2, len(sentences))):
-        near |= _terms(sentences[j].text)
-    for w in words(sentence.text):
-        folded.add(w.folded)
+    near = _near_terms(index, sentence)
+    folded = {w.folded for w in words(sentence.text)}
     top = max(weights.values(), default=0.0) or 1.0
     lacking = [w for t, w in weights.items() if t not in near]
     rarest = max(lacking, default=0.0) / top
@@ -382,11 +429,8 @@ def _names_missing(index: Index, question: Question, sentence: Sentence) -> floa
     """Share of the question's names with no word in the sentence or its neighbours."""
     if not question.entities:
         return 0.0
-    sentences = index.sentences[sentence.article_id]
-    near: set[str] = set()
-    for j in range(max(sentence.index - 1, 0), min(sentence.index + 2, len(sentences))):
-        near |= _terms(sentences[j].text)
-    lacking = sum(1 for e in question.entities if not set(tokenize(e)) & near)
+    near = _near_terms(index, sentence)
+    lacking = sum(1 for e in question.entities if _terms(e).isdisjoint(near))
     return lacking / len(question.entities)
 
 
@@ -398,7 +442,9 @@ def _names_present(index: Index, question: Question, sentence: Sentence) -> floa
     if not question.entities:
         return 1.0
     own = _with_referent(index, sentence)
-    return sum(1 for e in question.entities if set(tokenize(e)) & own) / len(question.entities)
+    return sum(1 for e in question.entities if not _terms(e).isdisjoint(own)) / len(
+        question.entities
+    )
 
 
 def _focus_present(index: Index, question: Question, sentence: Sentence) -> float:
@@ -409,15 +455,26 @@ def _focus_present(index: Index, question: Question, sentence: Sentence) -> floa
     """
     if not question.focus:
         return 0.0
-    return float(bool(question.focus & _with_referent(index, sentence)))
+    return float(not question.focus.isdisjoint(_with_referent(index, sentence)))
 
 
 def _with_referent(index: Index, sentence: Sentence) -> frozenset[str]:
     """A sentence's terms, and those of the sentence before when it opens with "They"/"It"."""
     own = _terms(sentence.text)
     if sentence.index > 0 and _ANAPHOR.match(sentence.text):
-        own |= _terms(index.sentences[sentence.article_id][sentence.index - 1].text)
+        own |= _terms(index.sentences[sentence.article_id].text(sentence.index - 1))
     return own
+
+
+def _near_terms(index: Index, sentence: Sentence) -> frozenset[str]:
+    """The terms of the sentence and of its neighbours."""
+    sentences = index.sentences[sentence.article_id]
+    return frozenset().union(
+        *(
+            _terms(sentences.text(j))
+            for j in range(max(sentence.index - 1, 0), min(sentence.index + 2, len(sentences)))
+        )
+    )
 
 
 def _carried(index: Index, scored: ScoredSentence, weights: dict[str, float]) -> float:
@@ -426,7 +483,7 @@ def _carried(index: Index, scored: ScoredSentence, weights: dict[str, float]) ->
     if s.index == 0 or not _ANAPHOR.match(s.text):
         return 0.0
     own = _terms(s.text)
-    before = _terms(index.sentences[s.article_id][s.index - 1].text)
+    before = _terms(index.sentences[s.article_id].text(s.index - 1))
     return sum(w for t, w in weights.items() if t in before and t not in own) / (
         sum(weights.values()) or 1.0
     )
@@ -472,15 +529,15 @@ def _rank_sentences(
             own = _terms(s.text)
             matched = [t for t in weights if t in own]
             coverage = sum(weights[t] for t in matched) / total
-            around = set(own)
-            for j in (i - 1, i + 1):
-                if 0 <= j < len(sentences):
-                    around |= _terms(sentences[j].text)
-            context = sum(w for t, w in weights.items() if t in around) / total
+            prev = _terms(sentences.text(i - 1)) if i > 0 else _NO_TERMS
+            nxt = _terms(sentences.text(i + 1)) if i + 1 < len(sentences) else _NO_TERMS
+            context = (
+                sum(w for t, w in weights.items() if t in own or t in prev or t in nxt) / total
+            )
             if i > 0 and _ANAPHOR.match(s.text):
-                before = own | _terms(sentences[i - 1].text)
                 coverage = max(
-                    coverage, 0.9 * sum(w for t, w in weights.items() if t in before) / total
+                    coverage,
+                    0.9 * sum(w for t, w in weights.items() if t in own or t in prev) / total,
                 )
             # Density prefers "X: the government-approved incubator" to a long list sentence.
             density = len(matched) / max(len(own), 1)
@@ -490,6 +547,5 @@ def _rank_sentences(
     return sorted(seen.values(), key=lambda s: -s.score)
 
 
-@functools.lru_cache(maxsize=65_536)
-def _terms(text: str) -> frozenset[str]:
-    return frozenset(w.term for w in words(text) if not w.is_stop)
+_terms = term_set
+_NO_TERMS: frozenset[str] = frozenset()

@@ -20,7 +20,7 @@ import numpy.typing as npt
 
 from citebot.features import MATCH_NAMES
 from citebot.question import AnswerType, Question
-from citebot.spans import KIND_BIT, Candidate
+from citebot.spans import KIND_BIT, Candidate, CandidateList
 from citebot.spantable import STATIC_NAMES, FloatArray, SentenceTable
 from citebot.text import words
 
@@ -99,13 +99,12 @@ def _wanted(question: Question, block: Block) -> npt.NDArray[np.bool_] | None:
         bits = 0
         for wanted in WANTED[kind]:
             bits |= KIND_BIT[wanted]
-        return np.asarray([bool(c.flags & bits) for c in block.table.candidates])
+        has: npt.NDArray[np.bool_] = (block.table.candidates.flag_array() & bits) != 0
+        return has
     return None
 
 
-def display(
-    question: Question, span: Candidate, candidates: tuple[Candidate, ...], text: str
-) -> Candidate:
+def display(question: Question, span: Candidate, candidates: CandidateList, text: str) -> Candidate:
     """The chosen span as it is shown: whole lists and whole temporal expressions.
 
     "Which officials" gets every listed name; "Thursday" is shown as the expression
@@ -116,14 +115,15 @@ def display(
     if question.plural and span.flags & _LISTABLE:
         return _as_list(span, [c for c in candidates if c.flags & _LISTABLE], text)
     if span.flags & _TEMPORAL:
-        for c in candidates:
-            lead = text[c.start : span.start]
-            if (
-                c.flags & _TEMPORAL
-                and c.end == span.end
-                and c.start < span.start
-                and all(w.is_stop for w in words(lead))
-            ):
+        # The temporal candidates ending where the span ends and starting before it, in
+        # order (read off the columns: the other candidates need no object).
+        for i in np.flatnonzero(
+            ((candidates.flag_array() & _TEMPORAL) != 0)
+            & (np.asarray(candidates.ends) == span.end)
+            & (np.asarray(candidates.starts) < span.start)
+        ).tolist():
+            c = candidates[i]
+            if all(w.is_stop for w in words(text[c.start : span.start])):
                 return c
     return span
 

@@ -154,6 +154,9 @@ _NEEDS: dict[str, tuple[str, ...]] = {
     "year": ("digit",),
 }
 
+# Each pattern with the cues it needs, as a set.
+_PATTERN_NEEDS = [(kind, pattern, frozenset(_NEEDS.get(kind, ()))) for kind, pattern in _PATTERNS]
+
 # Words after which a four-digit number is a year even if a noun follows ("in 1990 the").
 _YEAR_PREPS = frozenset(
     """
@@ -197,6 +200,12 @@ def find_time_expressions(text: str, anchor: dt.date | None = None) -> list[Time
     return out
 
 
+def expression_spans(text: str) -> list[tuple[int, int, str]]:
+    """(start, end, kind) of each temporal expression of `text`: where they are does not
+    depend on the anchor, only their values do (cached with the scan)."""
+    return [(start, end, kind) for start, end, _, kind, _ in _scan(text)[0]]
+
+
 # (start, end, text, kind, parts): parts is None for a single expression, and the
 # (kind, text) of each joined expression for a range.
 _Found = tuple[int, int, str, str, tuple[tuple[str, str], ...] | None]
@@ -212,16 +221,20 @@ def _scan(text: str) -> tuple[tuple[_Found, ...], bool]:
     found: list[tuple[int, int, str, str]] = []
     low = text.lower()
     has = {
-        "digit": _DIGIT.search(text) is not None,
-        "month": _MONTH_CUE.search(text) is not None,
-        "weekday": "day" in text,  # every name in `_WEEKDAY` ends so
-        "unit": any(unit in low for unit in _UNITS),
+        cue
+        for cue, present in (
+            ("digit", _DIGIT.search(text) is not None),
+            ("month", _MONTH_CUE.search(text) is not None),
+            ("weekday", "day" in text),  # every name in `_WEEKDAY` ends so
+            ("unit", any(unit in low for unit in _UNITS)),
+        )
+        if present
     }
-    for kind, pattern in _PATTERNS:
-        if not all(has[cue] for cue in _NEEDS.get(kind, ())):
+    for kind, pattern, needs in _PATTERN_NEEDS:
+        if not needs <= has:
             continue
         for m in pattern.finditer(text):
-            if any(taken[m.start() : m.end()]):
+            if taken.find(1, m.start(), m.end()) >= 0:  # a character already claimed
                 continue
             if kind == "year" and not _looks_like_year(text, m.start(), m.end()):
                 continue

@@ -70,7 +70,7 @@ from citebot.bm25 import BM25Index
 from citebot.corpus import Article, Corpus
 from citebot.passages import Passage, passage_bounds, sentence_spans
 from citebot.tables import PassageList, SentenceMap, Tables, TablesBuilder
-from citebot.text import words
+from citebot.text import term_pairs, term_set
 from citebot.tokens import TermIds, passage_terms
 
 log = logging.getLogger(__name__)
@@ -224,11 +224,11 @@ def rerank(index: Index, terms: Sequence[str], hits: Sequence[Hit]) -> list[Hit]
         best = 0.0
         pairs: set[tuple[str, str]] = set()
         for i in range(passage.first_sentence, passage.last_sentence):
-            sentence_terms = [w.term for w in words(sentences[i].text) if not w.is_stop]
-            present = set(sentence_terms)
+            text = sentences.text(i)
+            present = term_set(text)
             best = max(best, sum(w for t, w in idf.items() if t in present) / total)
             if wanted_pairs:
-                pairs.update(p for p in pairwise(sentence_terms) if p in wanted_pairs)
+                pairs |= term_pairs(text) & wanted_pairs
         share = len(pairs) / len(wanted_pairs) if wanted_pairs else 0.0
         bonus = top * (SENTENCE_WEIGHT * best + BIGRAM_WEIGHT * share)
         scored.append(Hit(passage, hit.bm25 + bonus, hit.bm25))

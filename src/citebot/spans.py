@@ -19,11 +19,14 @@ import datetime as dt
 import functools
 import itertools
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, overload
 
-from citebot.dates import find_time_expressions
+import numpy as np
+import numpy.typing as npt
+
+from citebot.dates import expression_spans, find_time_expressions
 from citebot.text import STOP_WORDS, Word, words
 
 
@@ -108,7 +111,9 @@ def time_candidates(sentence: str, anchor: dt.date | None) -> tuple[Candidate, .
 @functools.lru_cache(maxsize=16_384)
 def number_candidates(sentence: str, unit: str | None) -> tuple[Candidate, ...]:
     """Numbers with an optional unit of up to three words ("31,000 square meters")."""
-    taken = {(c.start, c.end) for c in time_candidates(sentence, None) if c.kind == "date"}
+    # Where the dates are (their values do not matter here): `time_candidates` spans of
+    # kind "date", of which the shortened variants ("Thursday" of "on Thursday") lie inside.
+    taken = [(start, end) for start, end, kind in expression_spans(sentence) if kind != "time"]
     wanted = {w.term for w in words(unit)} if unit else set()
     ws = words(sentence)
     starts = [w.start for w in ws]
@@ -325,23 +330,33 @@ def _breaks(sentence: str, ws: Sequence[Word]) -> list[bool]:
 
 def _phrase_spans(sentence: str, max_words: int = 10) -> list[tuple[int, int]]:
     """(start, end) of every phrase candidate, in `phrase_candidates` order."""
+    starts, ends = _phrase_columns(sentence, max_words)
+    return list(zip(starts, ends, strict=True))
+
+
+def _phrase_columns(sentence: str, max_words: int = 10) -> tuple[list[int], list[int]]:
+    """Starts and ends of every phrase candidate, sorted by span.
+
+    A phrase starts at a content word i and ends at each content word j >= i before
+    the first clause break at or after i, at most `max_words` words in all.
+    """
     ws = words(sentence)
-    stop = [w.is_stop for w in ws]
-    breaks = _breaks(sentence, ws)
-    ends = [w.end for w in ws]
     n = len(ws)
-    out: list[tuple[int, int]] = []
-    for i in range(n):
-        if stop[i]:
-            continue
-        s = ws[i].start
-        out.append((s, ends[i]))
-        for j in range(i + 1, min(n, i + max_words)):
-            if breaks[j - 1]:
-                break
-            if not stop[j]:
-                out.append((s, ends[j]))
-    return out
+    breaks = _breaks(sentence, ws)
+    content = [k for k, w in enumerate(ws) if not w.is_stop]
+    content_ends = [ws[k].end for k in content]
+    # first_break[k]: the first word at or after k that a clause break follows (or the last).
+    first_break = [n - 1] * n
+    for k in range(n - 2, -1, -1):
+        first_break[k] = k if breaks[k] else first_break[k + 1]
+    starts: list[int] = []
+    ends: list[int] = []
+    for c, i in enumerate(content):
+        last = min(i + max_words - 1, first_break[i])
+        stop = bisect.bisect_right(content, last, c)
+        starts += [ws[i].start] * (stop - c)
+        ends += content_ends[c:stop]
+    return starts, ends
 
 
 @functools.lru_cache(maxsize=16_384)
@@ -397,6 +412,98 @@ def _fast_candidate(
     return c
 
 
+class CandidateList(Sequence[Candidate]):
+    """A sentence's candidates as columns; each `Candidate` object is made when first asked for.
+
+    A sentence has ~50 candidates, nearly all plain phrases, and the reader looks at a
+    handful of them as objects (the chosen span, its rivals' offsets): the columns are
+    what the features and the rules read, so most phrase objects are never made.
+    """
+
+    __slots__ = ("_flag_array", "_made", "ends", "flags", "priors", "sentence", "starts")
+
+    def __init__(
+        self,
+        sentence: str,
+        starts: list[int],
+        ends: list[int],
+        flags: list[int],
+        priors: list[float],
+        made: list[Candidate | None],
+    ) -> None:
+        self.sentence = sentence  # a phrase candidate is sentence[start:end]
+        self.starts, self.ends, self.flags, self.priors = starts, ends, flags, priors
+        self._made = made  # the objects made so far (typed candidates from the start)
+        self._flag_array: npt.NDArray[np.int64] | None = None
+
+    @classmethod
+    def of(cls, sentence: str, candidates: Sequence[Candidate]) -> CandidateList:
+        """Columns of candidates that are objects already."""
+        return cls(
+            sentence,
+            [c.start for c in candidates],
+            [c.end for c in candidates],
+            [c.flags for c in candidates],
+            [c.prior for c in candidates],
+            list(candidates),
+        )
+
+    def __len__(self) -> int:
+        return len(self.starts)
+
+    @overload
+    def __getitem__(self, i: int) -> Candidate: ...
+    @overload
+    def __getitem__(self, i: slice) -> CandidateList: ...
+    def __getitem__(self, i: int | slice) -> Candidate | CandidateList:
+        if isinstance(i, slice):
+            return self.take(range(len(self))[i])
+        c = self._made[i]
+        if c is None:  # a plain phrase: nothing but its span
+            s, e = self.starts[i], self.ends[i]
+            c = self._made[i] = _fast_candidate(
+                s, e, self.sentence[s:e], "phrase", None, 0.0, self.flags[i]
+            )
+        return c
+
+    def __iter__(self) -> Iterator[Candidate]:
+        return (self[i] for i in range(len(self)))
+
+    def text(self, i: int) -> str:
+        """The text of candidate i, without making its object."""
+        c = self._made[i]
+        return c.text if c is not None else self.sentence[self.starts[i] : self.ends[i]]
+
+    def flag_array(self) -> npt.NDArray[np.int64]:
+        """`flags` as an array (made once: the gate and the features ask every question)."""
+        if self._flag_array is None:
+            self._flag_array = np.asarray(self.flags, dtype=np.int64)
+        return self._flag_array
+
+    def take(self, rows: Sequence[int]) -> CandidateList:
+        """The candidates at `rows`, in that order."""
+        return CandidateList(
+            self.sentence,
+            [self.starts[i] for i in rows],
+            [self.ends[i] for i in rows],
+            [self.flags[i] for i in rows],
+            [self.priors[i] for i in rows],
+            [self._made[i] for i in rows],
+        )
+
+    def __add__(self, other: CandidateList) -> CandidateList:
+        if other.sentence != self.sentence:
+            raise ValueError("candidates of two different sentences cannot be joined")
+        return CandidateList(
+            self.sentence,
+            self.starts + other.starts,
+            self.ends + other.ends,
+            self.flags + other.flags,
+            self.priors + other.priors,
+            self._made + other._made,
+        )
+
+
 @functools.lru_cache(maxsize=16_384)
 def sentence_candidates(sentence: str, anchor: dt.date | None) -> tuple[Candidate, ...]:
     """Every question-independent candidate of a sentence, one per span, kinds merged.
@@ -404,6 +511,12 @@ def sentence_candidates(sentence: str, anchor: dt.date | None) -> tuple[Candidat
     The first kind to propose a span names it (dates before numbers before names
     before phrases), and its flags collect every kind that proposed it.
     """
+    return tuple(candidate_list(sentence, anchor))
+
+
+@functools.lru_cache(maxsize=16_384)
+def candidate_list(sentence: str, anchor: dt.date | None) -> CandidateList:
+    """`sentence_candidates` as columns (sorted by span), phrase objects not made yet."""
     # span -> [first proposer, flags, prior] for the few typed candidates.
     typed: dict[tuple[int, int], list[Any]] = {}
     for group in (
@@ -420,16 +533,30 @@ def sentence_candidates(sentence: str, anchor: dt.date | None) -> tuple[Candidat
                 old[1] |= KIND_BIT[c.kind]
                 old[2] = max(old[2], c.prior)
     phrase = KIND_BIT["phrase"]
-    out: list[tuple[tuple[int, int], Candidate]] = []
-    for key in _phrase_spans(sentence):
-        old = typed.get(key)
-        if old is None:
-            s, e = key
-            out.append((key, _fast_candidate(s, e, sentence[s:e], "phrase", None, 0.0, phrase)))
-        else:
+    starts, ends = _phrase_columns(sentence)  # sorted by span, each once
+    n = len(starts)
+    flags = [phrase] * n
+    priors = [0.0] * n
+    made: list[Candidate | None] = [None] * n
+    if not typed:
+        return CandidateList(sentence, starts, ends, flags, priors, made)
+    at = dict(zip(zip(starts, ends, strict=True), range(n), strict=True))
+    for key, old in typed.items():
+        k = at.get(key)
+        if k is not None:  # a phrase too
             old[1] |= phrase
             old[2] = max(old[2], 0.0)
-    for (s, e), (c, flags, prior) in typed.items():
-        out.append(((s, e), _fast_candidate(s, e, c.text, c.kind, c.value, prior, flags)))
-    out.sort()  # by span: spans are unique, so candidates themselves are never compared
-    return tuple(c for _, c in out)
+        else:
+            k = len(starts)
+            starts.append(key[0])
+            ends.append(key[1])
+            flags.append(0)
+            priors.append(0.0)
+            made.append(None)
+        c, flags[k], priors[k] = old
+        made[k] = _fast_candidate(key[0], key[1], c.text, c.kind, c.value, old[2], old[1])
+    if len(starts) > n:  # typed spans that are no phrase: into span order
+        spans = list(zip(starts, ends, strict=True))
+        order = sorted(range(len(spans)), key=spans.__getitem__)
+        return CandidateList(sentence, starts, ends, flags, priors, made).take(order)
+    return CandidateList(sentence, starts, ends, flags, priors, made)

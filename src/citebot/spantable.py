@@ -14,14 +14,16 @@ import datetime as dt
 import functools
 import itertools
 import re
+import threading
 import zlib
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
+from typing import TypeVar
 
 import numpy as np
 import numpy.typing as npt
 
-from citebot.spans import KIND_BIT, KINDS, Candidate, sentence_candidates
+from citebot.spans import KIND_BIT, KINDS, Candidate, CandidateList, candidate_list
 from citebot.text import Word, words
 
 FloatArray = npt.NDArray[np.float32]
@@ -72,7 +74,7 @@ _QUOTES = "“”\"'‘’"
 class SentenceTable:
     """The question-independent part: candidates, word positions and static features."""
 
-    candidates: tuple[Candidate, ...]
+    candidates: CandidateList  # a Sequence[Candidate]; its columns are read directly
     first: IntArray  # index of each candidate's first word
     last: IntArray  # index of its last word
     static: FloatArray  # (candidates, len(STATIC_NAMES))
@@ -168,9 +170,10 @@ _LEN_BUCKET = np.asarray([0, 0, 1, 2, 3, 4, 4, 5], dtype=np.int64)
 
 @dataclass(frozen=True)
 class _Words:
-    """Per-word facts of a sentence that the static features of every candidate read."""
+    """Per-word facts of one or more sentences (words numbered on from sentence to
+    sentence, offsets `base` apart) that the static features of every candidate read."""
 
-    starts: IntArray
+    starts: IntArray  # offset of each word, plus its sentence's base
     ends: IntArray
     left: IntArray  # _LEFT class of the words before each word
     right: IntArray  # _RIGHT class of the word after each word
@@ -183,7 +186,6 @@ class _Words:
     closes_quote: npt.NDArray[np.bool_]  # ... starts with one
     before_colon: npt.NDArray[np.bool_]  # a ":" between the word and the next (or the end)
     hashes: IntArray  # `_token_hash` of each word
-    gaps: tuple[str, ...]  # the text between word k and word k + 1
 
 
 def _gap_left_class(gap: str, prev: Word) -> str:
@@ -216,32 +218,73 @@ def _gap_right_class(gap: str, nxt: Word) -> str:
     return "stop" if nxt.is_stop else "content"
 
 
-def _word_facts(sentence: str, ws: Sequence[Word]) -> _Words:
-    """The per-word facts, computed once for all the sentence's candidates."""
-    n = len(ws)
-    gaps = tuple(sentence[a.end : b.start] for a, b in itertools.pairwise(ws))
-    left = [_LEFT_INDEX["start"]] + [
-        _LEFT_INDEX[_gap_left_class(gap, ws[k])] for k, gap in enumerate(gaps)
-    ]
-    right = [_RIGHT_INDEX[_gap_right_class(gap, ws[k + 1])] for k, gap in enumerate(gaps)]
-    right.append(_RIGHT_INDEX["end"])
-    surfaces = [sentence[w.start : w.end] for w in ws]
-    capital = [has_capital(x) for x in surfaces]
-    content = [not w.is_stop for w in ws]
+@dataclass
+class _Part:
+    """One sentence of a batch: its words, where they start in the batch, its candidates."""
+
+    sentence: str
+    ws: Sequence[Word]
+    gaps: list[str]  # the text between word k and word k + 1
+    base: int  # added to the sentence's offsets (sentences never overlap)
+    word0: int  # index of its first word in the batch
+    candidates: CandidateList
+
+
+def _batch(items: Sequence[tuple[str, Sequence[Word], CandidateList]]) -> list[_Part]:
+    """Sentences laid end to end (one offset apart) so that their words and candidates
+    can be handled by one numpy operation per feature."""
+    parts = []
+    base = word0 = 0
+    for sentence, ws, candidates in items:
+        gaps = [sentence[a.end : b.start] for a, b in itertools.pairwise(ws)]
+        parts.append(_Part(sentence, ws, gaps, base, word0, candidates))
+        base += len(sentence) + 1
+        word0 += len(ws)
+    return parts
+
+
+def _word_facts(parts: Sequence[_Part]) -> _Words:
+    """The per-word facts of every sentence of a batch, computed once for all candidates."""
+    starts: list[int] = []
+    ends: list[int] = []
+    left: list[int] = []
+    right: list[int] = []
+    capital: list[bool] = []
+    content: list[bool] = []
+    openers: list[str] = []
+    closers: list[str] = []
+    colon: list[bool] = []
+    hashes: list[int] = []
+    for part in parts:
+        sentence, ws, gaps, base = part.sentence, part.ws, part.gaps, part.base
+        if not ws:
+            continue
+        starts += [base + w.start for w in ws]
+        ends += [base + w.end for w in ws]
+        left.append(_LEFT_INDEX["start"])
+        left += [_LEFT_INDEX[_gap_left_class(gap, ws[k])] for k, gap in enumerate(gaps)]
+        right += [_RIGHT_INDEX[_gap_right_class(gap, ws[k + 1])] for k, gap in enumerate(gaps)]
+        right.append(_RIGHT_INDEX["end"])
+        capital += [has_capital(sentence[w.start : w.end]) for w in ws]
+        content += [not w.is_stop for w in ws]
+        # The last character before a word that is not a space, and the first after it:
+        # in the gap next to it, or else in a neighbouring word, whose characters (letters,
+        # digits, CJK) are never a bracket or a quote mark, which is all they are read for.
+        openers += [g.rstrip()[-1:] for g in (sentence[: ws[0].start], *gaps)]
+        closers += [g.lstrip()[:1] for g in (*gaps, sentence[ws[-1].end :])]
+        colon += [":" in gap for gap in gaps]
+        colon.append(":" in sentence[ws[-1].end :])
+        hashes += [_token_hash(w.folded) for w in ws]
     cum_content = [0, *itertools.accumulate(content)]
     cum_lower = [
         0,
         *itertools.accumulate(c and not k for c, k in zip(content, capital, strict=True)),
     ]
-    openers = [sentence[: w.start].rstrip()[-1:] for w in ws]
-    closers = [sentence[w.end :].lstrip()[:1] for w in ws]
-    colon = [":" in gap for gap in gaps]
-    colon.append(bool(ws) and ":" in sentence[ws[-1].end :])
     return _Words(
-        starts=np.asarray([w.start for w in ws], dtype=np.int64),
-        ends=np.asarray([w.end for w in ws], dtype=np.int64),
-        left=np.asarray(left[:n], dtype=np.int64),
-        right=np.asarray(right[-n:] if n else [], dtype=np.int64),
+        starts=np.asarray(starts, dtype=np.int64),
+        ends=np.asarray(ends, dtype=np.int64),
+        left=np.asarray(left, dtype=np.int64),
+        right=np.asarray(right, dtype=np.int64),
         capital=np.asarray(capital, dtype=np.bool_),
         cum_content=np.asarray(cum_content, dtype=np.int64),
         cum_lower=np.asarray(cum_lower, dtype=np.int64),
@@ -250,86 +293,111 @@ def _word_facts(sentence: str, ws: Sequence[Word]) -> _Words:
         opens_quote=np.asarray([bool(o) and o in _QUOTES for o in openers], dtype=np.bool_),
         closes_quote=np.asarray([bool(c) and c in _QUOTES for c in closers], dtype=np.bool_),
         before_colon=np.asarray(colon, dtype=np.bool_),
-        hashes=np.asarray([_token_hash(w.folded) for w in ws], dtype=np.int64),
-        gaps=gaps,
+        hashes=np.asarray(hashes, dtype=np.int64),
     )
 
 
-def _char_counts(sentence: str, found: Sequence[int]) -> IntArray:
-    """Running count over the sentence's characters of the positions in `found`."""
-    marks = np.zeros(len(sentence) + 1, dtype=np.int64)
+def _char_counts(size: int, found: Sequence[int]) -> IntArray:
+    """Running count over `size` characters of the positions in `found`."""
+    marks = np.zeros(size + 1, dtype=np.int64)
     marks[np.asarray(found, dtype=np.int64) + 1] = 1
     counts: IntArray = np.cumsum(marks)
     return counts
 
 
-def _static_rows(
-    sentence: str, ws: Sequence[Word], candidates: Sequence[Candidate], facts: _Words | None = None
-) -> tuple[list[Candidate], IntArray, IntArray, FloatArray, IntArray]:
-    """Word positions, static features and lexical hashes of candidates (wordless ones dropped).
+_Rows = tuple[CandidateList, IntArray, IntArray, FloatArray, IntArray]
+_T = TypeVar("_T")
+
+
+def _chain(lists: Iterable[list[_T]]) -> list[_T]:
+    """The lists one after the other, as one list."""
+    return list(itertools.chain.from_iterable(lists))
+
+
+def _static_rows(parts: Sequence[_Part]) -> list[_Rows]:
+    """Word positions, static features and lexical hashes of each sentence's candidates
+    (wordless ones dropped), for a whole batch at once.
 
     Per-word facts are computed once (`_word_facts`); each feature is then one numpy
-    operation over all candidates.
+    operation over all the batch's candidates: integer and boolean operations, an
+    element-wise division and casts, so a candidate's row does not depend on the batch.
     """
-    f = facts if facts is not None else _word_facts(sentence, ws)
-    n_words = len(ws)
-    c_start = np.asarray([c.start for c in candidates], dtype=np.int64)
-    c_end = np.asarray([c.end for c in candidates], dtype=np.int64)
-    first = np.searchsorted(f.starts, c_start, side="left")
-    last = np.searchsorted(f.ends, c_end, side="right") - 1
+    f = _word_facts(parts)
+    counts = [len(p.candidates) for p in parts]
+    sizes = [len(p.ws) for p in parts]
+    base = np.repeat(np.asarray([p.base for p in parts], dtype=np.int64), counts)
+    c_start = np.asarray(_chain(p.candidates.starts for p in parts), dtype=np.int64) + base
+    c_end = np.asarray(_chain(p.candidates.ends for p in parts), dtype=np.int64) + base
+    word0 = np.repeat(np.asarray([p.word0 for p in parts], dtype=np.int64), counts)
+    n_words = np.repeat(np.asarray(sizes, dtype=np.int64), counts)
+    first = np.searchsorted(f.starts, c_start, side="left") - word0  # within the sentence
+    last = np.searchsorted(f.ends, c_end, side="right") - 1 - word0
     keep = (first < n_words) & (last >= first)
-    if not keep.all():
-        kept = [c for c, k in zip(candidates, keep.tolist(), strict=True) if k]
-        first, last, c_start, c_end = first[keep], last[keep], c_start[keep], c_end[keep]
-    else:
-        kept = list(candidates)
-    m = len(kept)
-    flags = np.asarray([c.flags for c in kept], dtype=np.int64)
+    kept_rows = np.flatnonzero(keep)
+    first, last, c_start, c_end = first[keep], last[keep], c_start[keep], c_end[keep]
+    word0, n_words = word0[keep], n_words[keep]
+    owner = np.repeat(np.arange(len(parts)), counts)[keep]  # each kept row's sentence
+    flags = np.asarray(_chain(p.candidates.flags for p in parts), dtype=np.int64)[keep]
+    priors = np.asarray(_chain(p.candidates.priors for p in parts), dtype=np.float64)
+    m = len(first)
+    at_first, at_last = word0 + first, word0 + last  # word indexes in the batch
     temporal = (flags & _TEMPORAL) != 0
     rows = np.arange(m)
     static = np.zeros((m, len(STATIC_NAMES)), dtype=np.float32)
     if m:
         length = last - first + 1
         static[rows, _COL_LEN[_LEN_BUCKET[np.minimum(length, 7)]]] = 1.0
-        static[rows, _COL_LEFT[f.left[first]]] = 1.0
-        static[rows, _COL_RIGHT[f.right[last]]] = 1.0
-        static[:, _STATIC_INDEX["prior"]] = np.asarray([c.prior for c in kept], dtype=np.float64)
-        static[:, _STATIC_INDEX["rel_pos"]] = first / max(n_words, 1)
+        static[rows, _COL_LEFT[f.left[at_first]]] = 1.0
+        static[rows, _COL_RIGHT[f.right[at_last]]] = 1.0
+        static[:, _STATIC_INDEX["prior"]] = priors[keep]
+        static[:, _STATIC_INDEX["rel_pos"]] = first / np.maximum(n_words, 1)
         static[:, _COL_KIND] = (flags[:, None] & _BIT_KIND[None, :]) != 0
-        static[:, _STATIC_INDEX["cap_first"]] = f.capital[first] & ~temporal
-        content = f.cum_content[last + 1] - f.cum_content[first]
-        lower = f.cum_lower[last + 1] - f.cum_lower[first]
+        static[:, _STATIC_INDEX["cap_first"]] = f.capital[at_first] & ~temporal
+        content = f.cum_content[at_last + 1] - f.cum_content[at_first]
+        lower = f.cum_lower[at_last + 1] - f.cum_lower[at_first]
         static[:, _STATIC_INDEX["cap_all"]] = (content > 0) & (lower == 0) & ~temporal
-        digits = _char_counts(sentence, _digit_positions(sentence))
+        size = parts[-1].base + len(parts[-1].sentence)
+        digits = _char_counts(size, [p.base + k for p in parts for k in _digits(p.sentence)])
         has_digit = digits[c_end] > digits[c_start]
         static[:, _STATIC_INDEX["digit"]] = has_digit & ~temporal
-        commas = _char_counts(sentence, _find_all(sentence, ", "))
+        commas = _char_counts(size, [p.base + k for p in parts for k in _commas(p.sentence)])
         # ", " starting at p is inside the span when start <= p and p + 2 <= end.
         static[:, _STATIC_INDEX["comma"]] = commas[np.maximum(c_end - 1, c_start)] > commas[c_start]
-        paren = f.opens_paren[first] & f.closes_paren[last]
+        paren = f.opens_paren[at_first] & f.closes_paren[at_last]
         static[:, _STATIC_INDEX["paren"]] = paren
-        static[:, _STATIC_INDEX["quoted"]] = ~paren & f.opens_quote[first] & f.closes_quote[last]
+        static[:, _STATIC_INDEX["quoted"]] = (
+            ~paren & f.opens_quote[at_first] & f.closes_quote[at_last]
+        )
         static[:, _STATIC_INDEX["at_start"]] = first == 0
-        static[:, _STATIC_INDEX["before_colon"]] = f.before_colon[last]
+        static[:, _STATIC_INDEX["before_colon"]] = f.before_colon[at_last]
         # How many people the sentence names: a list of them answers "which officials".
-        people = int(np.count_nonzero(flags & KIND_BIT["person"]))
-        static[:, _STATIC_INDEX["persons"]] = min(people, 4) / 4
+        people = np.bincount(owner, weights=(flags & KIND_BIT["person"]) != 0, minlength=len(parts))
+        static[:, _STATIC_INDEX["persons"]] = (np.minimum(people, 4) / 4)[owner]
     hashes = f.hashes
     lex = np.empty((m, 4), dtype=np.int64)
     if m:
-        lex[:, 0] = np.where(first > 0, hashes[np.maximum(first - 1, 0)], _HASH_START)
+        lex[:, 0] = np.where(first > 0, hashes[np.maximum(at_first - 1, 0)], _HASH_START)
         lex[:, 1] = np.where(
-            last + 1 < n_words, hashes[np.minimum(last + 1, n_words - 1)], _HASH_END
+            last + 1 < n_words, hashes[np.minimum(at_last + 1, len(hashes) - 1)], _HASH_END
         )
-        lex[:, 2] = np.where(temporal, _HASH_TIME, hashes[first])
-        lex[:, 3] = np.where(temporal, _HASH_TIME, hashes[last])
-    return kept, first, last, static, lex
+        lex[:, 2] = np.where(temporal, _HASH_TIME, hashes[at_first])
+        lex[:, 3] = np.where(temporal, _HASH_TIME, hashes[at_last])
+    # Back to one table per sentence.
+    out: list[_Rows] = []
+    bounds = np.searchsorted(owner, np.arange(len(parts) + 1)).tolist()
+    starts_of = np.cumsum([0, *counts]).tolist()
+    for j, part in enumerate(parts):
+        a, b = bounds[j], bounds[j + 1]
+        local = (kept_rows[a:b] - starts_of[j]).tolist()
+        kept = part.candidates if len(local) == counts[j] else part.candidates.take(local)
+        out.append((kept, first[a:b], last[a:b], static[a:b], lex[a:b]))
+    return out
 
 
 _ASCII_DIGIT = re.compile(r"[0-9]")
 
 
-def _digit_positions(text: str) -> list[int]:
+def _digits(text: str) -> list[int]:
     """Every position of a character for which `str.isdigit` is true."""
     if text.isascii():  # then isdigit is exactly 0-9
         return [m.start() for m in _ASCII_DIGIT.finditer(text)]
@@ -346,37 +414,80 @@ def _find_all(text: str, part: str) -> list[int]:
     return out
 
 
-@functools.lru_cache(maxsize=16_384)
+def _commas(text: str) -> list[int]:
+    """Every position where ", " starts."""
+    return _find_all(text, ", ")
+
+
+_TABLES: dict[tuple[str, dt.date | None], SentenceTable] = {}  # least recently used first
+_TABLES_MAX = 16_384
+# The bot reads several questions at once in threads: the cache's updates are atomic.
+_TABLES_LOCK = threading.Lock()
+
+
 def sentence_table(sentence: str, anchor: dt.date | None) -> SentenceTable:
     """The cached question-independent table of a sentence."""
-    ws = words(sentence)
-    facts = _word_facts(sentence, ws)
-    kept, first, last, static, lex = _static_rows(
-        sentence, ws, sentence_candidates(sentence, anchor), facts
-    )
-    gaps = facts.gaps
-    described_from, described_to = _descriptions(sentence, ws, gaps)
-    return SentenceTable(
-        described_from=described_from,
-        described_to=described_to,
-        candidates=tuple(kept),
-        first=first,
-        last=last,
-        static=static,
-        lex=lex,
-        terms=tuple(w.term for w in ws),
-        stop=np.asarray([w.is_stop for w in ws], dtype=np.bool_),
-        pause=np.asarray(
-            [gap != " " and _PAUSE.search(gap) is not None for gap in gaps] + [False],
-            dtype=np.bool_,
+    return sentence_tables([(sentence, anchor)])[0]
+
+
+def sentence_tables(items: Sequence[tuple[str, dt.date | None]]) -> list[SentenceTable]:
+    """The tables of several sentences; those not cached yet are made together.
+
+    A question reads ~8 sentences it has never met: making their tables in one batch
+    pays numpy's per-call cost once per feature instead of once per sentence. Cached,
+    the least recently used table leaving first when full (as `functools.lru_cache`).
+    """
+    found: dict[tuple[str, dt.date | None], SentenceTable] = {}
+    missing: list[tuple[str, dt.date | None]] = []
+    with _TABLES_LOCK:
+        for key in items:
+            table = _TABLES.pop(key, None)
+            if table is not None:
+                _TABLES[key] = table  # now the most recently used
+                found[key] = table
+            elif key not in found and key not in missing:
+                missing.append(key)
+    if missing:
+        made = _make_tables(missing)  # outside the lock: other questions go on meanwhile
+        with _TABLES_LOCK:
+            for key, table in zip(missing, made, strict=True):
+                found[key] = table
+                _TABLES[key] = table
+            while len(_TABLES) > _TABLES_MAX:
+                del _TABLES[next(iter(_TABLES))]
+    return [found[key] for key in items]
+
+
+def _make_tables(keys: Sequence[tuple[str, dt.date | None]]) -> list[SentenceTable]:
+    parts = _batch([(s, words(s), candidate_list(s, anchor)) for s, anchor in keys])
+    out = []
+    for part, (kept, first, last, static, lex) in zip(parts, _static_rows(parts), strict=True):
+        sentence, ws, gaps = part.sentence, part.ws, part.gaps
+        described_from, described_to = _descriptions(sentence, ws, gaps)
+        out.append(
+            SentenceTable(
+                described_from=described_from,
+                described_to=described_to,
+                candidates=kept,
+                first=first,
+                last=last,
+                static=static,
+                lex=lex,
+                terms=tuple(w.term for w in ws),
+                stop=np.asarray([w.is_stop for w in ws], dtype=np.bool_),
+                pause=np.asarray(
+                    [gap != " " and _PAUSE.search(gap) is not None for gap in gaps] + [False],
+                    dtype=np.bool_,
+                )
+                if ws
+                else np.zeros(0, dtype=np.bool_),
+                clause=np.asarray(
+                    [0] + [gap != " " and _CLAUSE_END.search(gap) is not None for gap in gaps],
+                    dtype=np.int64,
+                ).cumsum()[: len(ws)],
+            )
         )
-        if ws
-        else np.zeros(0, dtype=np.bool_),
-        clause=np.asarray(
-            [0] + [gap != " " and _CLAUSE_END.search(gap) is not None for gap in gaps],
-            dtype=np.int64,
-        ).cumsum()[: len(ws)],
-    )
+    return out
 
 
 def with_extra(table: SentenceTable, sentence: str, extra: Sequence[Candidate]) -> SentenceTable:
@@ -384,10 +495,11 @@ def with_extra(table: SentenceTable, sentence: str, extra: Sequence[Candidate]) 
     if not extra:
         return table
     marked = [replace(c, flags=c.flags | KIND_BIT[c.kind]) for c in extra]
-    kept, first, last, static, lex = _static_rows(sentence, words(sentence), marked)
+    parts = _batch([(sentence, words(sentence), CandidateList.of(sentence, marked))])
+    kept, first, last, static, lex = _static_rows(parts)[0]
     return replace(
         table,
-        candidates=table.candidates + tuple(kept),
+        candidates=table.candidates + kept,
         first=np.concatenate([table.first, first]),
         last=np.concatenate([table.last, last]),
         static=np.concatenate([table.static, static]),

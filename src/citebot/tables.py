@@ -214,6 +214,15 @@ class SentenceList(Sequence[Sentence]):
             return [self._make(j) for j in range(*i.indices(self._len))]
         return self._make(i if i >= 0 else i + self._len)
 
+    def text(self, i: int) -> str:
+        """The text of sentence i (0 <= i < len), without making its object: the re-rank
+        and the ranker's neighbours read the text of many sentences the reader never reads."""
+        made = self._made[i]
+        if made is not None:
+            return made.text
+        t, row = self._tables, self._base + i
+        return self._article.body[int(t.sentence_start[row]) : int(t.sentence_end[row])]
+
     def _make(self, i: int) -> Sentence:
         """Sentence i, made from the table the first time it is read."""
         made = self._made[i]

@@ -11,6 +11,7 @@ bigrams 大公 and 公坊 with the article, whatever the surrounding text.
 from __future__ import annotations
 
 import functools
+import itertools
 import re
 import unicodedata
 from collections import Counter
@@ -148,3 +149,33 @@ def bag_f1(a: Sequence[str], b: Sequence[str]) -> float:
         return 0.0
     precision, recall = shared / len(a), shared / len(b)
     return 2 * precision * recall / (precision + recall)
+
+
+@functools.lru_cache(maxsize=65_536)
+def content_terms(text: str) -> tuple[str, ...]:
+    """`tokenize(text)` as a tuple, cached: the re-ranker, the sentence ranker and the
+    reader's features read the terms of the same retrieved sentences, most of which the
+    reader never reads word by word, so no `Word` is made (the word runs' cache `words`
+    uses is shared)."""
+    if _CJK_RE.search(text):  # bigrams: `words` knows how
+        return tuple(w.term for w in words(text) if not w.is_stop)
+    out = []
+    for run in _WORD_RE.findall(text):
+        known = _RUNS.get(run)
+        if known is None:
+            known = _run(run)
+        if not known[2]:
+            out.append(known[1])
+    return tuple(out)
+
+
+@functools.lru_cache(maxsize=65_536)
+def term_set(text: str) -> frozenset[str]:
+    """The distinct index terms of a text (cached)."""
+    return frozenset(content_terms(text))
+
+
+@functools.lru_cache(maxsize=65_536)
+def term_pairs(text: str) -> frozenset[tuple[str, str]]:
+    """Neighbouring index terms of a text, stop words skipped: "the Norman conquest" -> 1 pair."""
+    return frozenset(itertools.pairwise(content_terms(text)))

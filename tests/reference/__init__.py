@@ -1,0 +1,1 @@
+"""Frozen copies of code whose outputs the current code must reproduce exactly."""
