@@ -10,8 +10,16 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from citebot.answer import _most_supported, collect, read, recommended_min_confidence
+from citebot.answer import (
+    _most_supported,
+    collect,
+    pairwise_f1,
+    read,
+    recommended_min_confidence,
+)
 from citebot.choice import allowed
 from citebot.corpus import Corpus
 from citebot.features import CONFIDENCE_NAMES
@@ -20,6 +28,7 @@ from citebot.model import load_model
 from citebot.pipeline import Asker
 from citebot.question import parse_question
 from citebot.spantable import sentence_table
+from citebot.text import bag_f1
 from tests.conftest import make_article
 
 SEOUL = "seoul-mayor-hk-shenzhen-visit-2019"
@@ -310,3 +319,11 @@ def test_an_answer_proposed_twice_sums_its_probability_and_is_quoted_where_most_
     second, s2 = _block("They visited iMakerBase on Monday.", {"iMakerBase": 0.35, "Monday": 0.2})
     k, i = _most_supported([first, second], [s1, s2], overlap=False)
     assert k == 1 and second.table.candidates[i].text == "iMakerBase"
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.lists(st.sampled_from(["park", "royal", "gardens", "a", "parks"]), max_size=5)))
+def test_pairwise_f1_is_bag_f1_of_every_pair(bags: list[list[str]]) -> None:
+    """The matrix the decoding uses holds exactly `bag_f1` of each pair (empty bags too)."""
+    expected = np.asarray([[bag_f1(a, b) for b in bags] for a in bags], dtype=np.float64)
+    assert pairwise_f1(bags).tobytes() == expected.reshape(len(bags), len(bags)).tobytes()

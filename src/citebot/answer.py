@@ -50,7 +50,7 @@ from citebot.spantable import (
     sentence_tables,
     with_extra,
 )
-from citebot.text import bag_f1, term_set, tokenize, words
+from citebot.text import term_set, tokenize, words
 
 TOP_SENTENCES = 8
 ANSWERS_WEIGHED = 20  # the most probable answers the expected score is taken over
@@ -272,8 +272,7 @@ def _most_supported(
     p = np.asarray([support[key] for key in likely])
     expected = p
     if overlap:
-        f1 = np.asarray([[bag_f1(a, b) for b in bags] for a in bags])
-        expected = f1 @ p + p  # F1, plus EM (1 only against itself)
+        expected = pairwise_f1(bags) @ p + p  # F1, plus EM (1 only against itself)
     best = spots[likely[int(np.argmax(expected))]]  # ties: the more probable (sorted first)
     # Quoted from the sentence the model puts the most probability in, among those
     # that propose the answer (not merely where one candidate scored highest).
@@ -311,6 +310,29 @@ def _word_bounds(sentence: str) -> tuple[tuple[str, ...], list[int], list[int]]:
     """Folded form, start and end of each word of a sentence."""
     ws = words(sentence)
     return tuple(w.folded for w in ws), [w.start for w in ws], [w.end for w in ws]
+
+
+def pairwise_f1(bags: list[list[str]]) -> npt.NDArray[np.float64]:
+    """`text.bag_f1` of every pair of bags, as one matrix (the same values, computed with
+    the same operations on whole arrays: 400 pairs in microseconds, not milliseconds)."""
+    vocabulary: dict[str, int] = {}
+    counts = np.zeros((len(bags), sum(len(b) for b in bags) or 1), dtype=np.int64)
+    for row, bag in enumerate(bags):
+        for token in bag:
+            counts[row, vocabulary.setdefault(token, len(vocabulary))] += 1
+    sizes = counts.sum(axis=1).astype(np.float64)
+    shared = np.minimum(counts[:, None, :], counts[None, :, :]).sum(axis=2).astype(np.float64)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        precision = shared / sizes[:, None]
+        recall = shared / sizes[None, :]
+        f1 = 2 * precision * recall / (precision + recall)
+    f1[shared == 0] = 0.0
+    empty = sizes == 0
+    f1[empty[:, None] | empty[None, :]] = (empty[:, None] & empty[None, :])[
+        empty[:, None] | empty[None, :]
+    ]
+    out: npt.NDArray[np.float64] = f1
+    return out
 
 
 def _fullest_list(question: Question, blocks: list[Block], k: int) -> int:
