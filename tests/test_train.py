@@ -127,4 +127,7 @@ def test_eval_refuses_bad_folds(
     assert "fold 0" in capsys.readouterr().err
     (folds_dir / "folds.json").write_text("[]", "utf-8")
     assert main([str(four_articles), "--folds", str(folds_dir)]) == 2
+    assert "does not hold a JSON object" in capsys.readouterr().err
+    (folds_dir / "folds.json").write_text('{"format": 1}', "utf-8")
+    assert main([str(four_articles), "--folds", str(folds_dir)]) == 2
     assert "not a folds manifest" in capsys.readouterr().err

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from citebot.errors import CitebotError
-from citebot.model import ModelError, ReaderModel, read_model
+from citebot.model import ModelError, ReaderModel, read_json_object, read_model
 
 FOLDS = 5
 MANIFEST = "folds.json"
@@ -82,13 +82,9 @@ def load_folds(directory: Path) -> FoldModels:
     path = directory / MANIFEST
     redo = "; write it with scripts/train_reader.py --folds-out DIR"
     try:
-        manifest = json.loads(path.read_text("utf-8"))
-    except FileNotFoundError:
-        raise FoldsError(f"{path} does not exist{redo}") from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise FoldsError(f"{path} cannot be read ({exc}){redo}") from exc
-    if not isinstance(manifest, dict):
-        manifest = {}
+        manifest = read_json_object(path)
+    except ModelError as exc:
+        raise FoldsError(f"{exc}{redo}") from exc
     folds = manifest.get("folds")
     if manifest.get("format") != MANIFEST_FORMAT or not isinstance(folds, list) or not folds:
         raise FoldsError(f"{path} is not a folds manifest (format {MANIFEST_FORMAT}){redo}")

@@ -230,8 +230,8 @@ def load_model() -> ReaderModel:
     return ReaderModel.from_json(json.loads(text), CONFIDENCE_NAMES)
 
 
-def read_model(path: Path) -> ReaderModel:
-    """A model file written by scripts/train_reader.py: a fold model or the shipped one."""
+def read_json_object(path: Path) -> dict[str, Any]:
+    """The JSON object in a file; ModelError says when it is missing, unreadable or not one."""
     try:
         data = json.loads(path.read_text("utf-8"))
     except FileNotFoundError:
@@ -239,7 +239,13 @@ def read_model(path: Path) -> ReaderModel:
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise ModelError(f"{path} cannot be read ({exc})") from exc
     if not isinstance(data, dict):
-        raise ModelError(f"{path} is not a model file")
+        raise ModelError(f"{path} does not hold a JSON object")
+    return data
+
+
+def read_model(path: Path) -> ReaderModel:
+    """A model file written by scripts/train_reader.py: a fold model or the shipped one."""
+    data = read_json_object(path)
     try:
         return ReaderModel.from_json(data, CONFIDENCE_NAMES, str(path))
     except (KeyError, TypeError, ValueError, IndexError) as exc:
