@@ -50,7 +50,7 @@ from citebot.spantable import (
     sentence_tables,
     with_extra,
 )
-from citebot.text import pairs_in, term_set, tokenize, words
+from citebot.text import term_set, tokenize, words
 
 TOP_SENTENCES = 8
 ANSWERS_WEIGHED = 20  # the most probable answers the expected score is taken over
@@ -173,7 +173,7 @@ def _with_blocks(
             passage_score=scored.passage_score,
             coverage_gap=best_coverage - scored.coverage,
             rank=rank,
-            bigrams=len(pairs_in(text, pairs)) / len(pairs) if pairs else 0.0,
+            bigrams=len(pairs & term_pairs(text)) / len(pairs) if pairs else 0.0,
             carried=_carried(index, scored, weights),
             # With few articles the idf of a name they all share is ~0, yet "the Shenzhen
             # park" and "Cyberport" are different subjects: presence counts regardless.

@@ -70,7 +70,7 @@ from citebot.bm25 import BM25Index
 from citebot.corpus import Article, Corpus
 from citebot.passages import Passage, passage_bounds, sentence_spans
 from citebot.tables import PassageList, SentenceMap, Tables, TablesBuilder
-from citebot.text import pairs_in, term_set
+from citebot.text import term_pairs, term_set
 from citebot.tokens import TermIds, passage_terms
 
 log = logging.getLogger(__name__)
@@ -216,8 +216,7 @@ def rerank(index: Index, terms: Sequence[str], hits: Sequence[Hit]) -> list[Hit]
         return list(hits)
     idf = {t: index.idf(t) for t in terms}
     total = sum(idf.values()) or 1.0
-    weighted = list(idf.items())
-    wanted_pairs = frozenset(pairwise(terms))
+    wanted_pairs = set(pairwise(terms))
     scored: list[Hit] = []
     for hit in hits:
         passage = hit.passage
@@ -227,9 +226,9 @@ def rerank(index: Index, terms: Sequence[str], hits: Sequence[Hit]) -> list[Hit]
         for i in range(passage.first_sentence, passage.last_sentence):
             text = sentences.text(i)
             present = term_set(text)
-            best = max(best, sum([w for t, w in weighted if t in present]) / total)
+            best = max(best, sum(w for t, w in idf.items() if t in present) / total)
             if wanted_pairs:
-                pairs |= pairs_in(text, wanted_pairs)
+                pairs |= term_pairs(text) & wanted_pairs
         share = len(pairs) / len(wanted_pairs) if wanted_pairs else 0.0
         bonus = top * (SENTENCE_WEIGHT * best + BIGRAM_WEIGHT * share)
         scored.append(Hit(passage, hit.bm25 + bonus, hit.bm25))

@@ -189,10 +189,3 @@ def term_set(text: str) -> frozenset[str]:
 def term_pairs(text: str) -> frozenset[tuple[str, str]]:
     """Neighbouring index terms of a text, stop words skipped: "the Norman conquest" -> 1 pair."""
     return frozenset(itertools.pairwise(content_terms(text)))
-
-
-def pairs_in(text: str, wanted: frozenset[tuple[str, str]]) -> frozenset[tuple[str, str]]:
-    """`term_pairs(text) & wanted`, without making (and caching) the set of every pair of
-    `text`: the re-rank asks this of ~80 sentences a question, most of them new."""
-    terms = content_terms(text)
-    return wanted.intersection(itertools.pairwise(terms))
