@@ -3,7 +3,10 @@
 import datetime as dt
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from citebot import dates
 from citebot.dates import describe, find_dateline, find_time_expressions, parse_date
 
 ANCHOR = dt.date(2023, 9, 7)  # a Thursday
@@ -63,3 +66,72 @@ def test_dateline_and_dates() -> None:
     assert parse_date("7 September 2023") == ANCHOR
     assert parse_date("soon") is None
     assert describe("2023-09-07") == "Thursday, 7 September 2023"
+
+
+_FRAGMENTS = st.sampled_from(
+    [
+        *" ,.-:'",
+        "today",
+        "TODAY",
+        "Tonight",
+        "yesterday",
+        "tomorrow",
+        "noon",
+        "Midnight",
+        "3",
+        "12",
+        "7:45",
+        "10 am",
+        "4 P.M.",
+        "9pm",
+        "a.m.",
+        "1990s",
+        "'90s",
+        "2019-01-02",
+        "5th",
+        "19th",
+        "centuries",
+        "Century",
+        "CENTURIES",
+        "BC",
+        "two years ago",
+        "ago",
+        "three weeks Later",
+        "earlier",
+        "last week",
+        "Previous Month",
+        "coming decade",
+        "following year",
+        "this",
+        "next",
+        "Thursday",
+        "on Monday",
+        "May",
+        "in March",
+        "January 29, 2019",
+        "5 March 2001",
+        "1998",
+        "since",
+        "ſ",
+        "K",
+        "İ",
+        "é",
+        "–",
+        "大",
+    ]
+)
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(_FRAGMENTS, max_size=14).map(" ".join))
+def test_narrower_cues_find_the_same_expressions(text: str) -> None:
+    """The second test of what a pattern needs skips only patterns that find nothing:
+    every expression (and the future flag) is what running every pattern gives."""
+    with_cues = dates._scan.__wrapped__(text)
+    narrower = dates._ALSO_NEEDS
+    try:
+        dates._ALSO_NEEDS = {}
+        expected = dates._scan.__wrapped__(text)
+    finally:
+        dates._ALSO_NEEDS = narrower
+    assert with_cues == expected

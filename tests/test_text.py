@@ -1,6 +1,16 @@
 """The one tokenizer for documents and questions."""
 
-from citebot.text import tokenize, words
+import Stemmer
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from citebot.text import _WORD_RE, _run, _stemmer, content_terms, stem, tokenize, words
+
+_ASCII = st.lists(
+    st.sampled_from([*"abcXYZ019 .,;-'\n\t_", "3.5", "16,000", "1.2.3", "the", "The", "A1b"])
+    | st.characters(max_codepoint=127),
+    max_size=40,
+).map("".join)
 
 
 def test_stems_inflections_together() -> None:
@@ -37,3 +47,24 @@ def test_word_offsets_are_verbatim() -> None:
         assert text[w.start : w.end]
         assert len(text[w.start : w.end]) == w.end - w.start
     assert [text[w.start : w.end] for w in words(text)][:4] == ["Mr", "Wong", "Kam", "sing"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(_ASCII)
+def test_ascii_text_read_as_the_general_pattern_reads_it(text: str) -> None:
+    """words() and content_terms() read ASCII text with a faster pattern: the same runs,
+    offsets, folded forms and terms as the general word pattern gives."""
+    runs = list(_WORD_RE.finditer(text))
+    assert [(w.start, w.end) for w in words(text)] == [m.span() for m in runs]
+    known = [_run(m.group()) for m in runs]
+    assert [(w.folded, w.term, w.is_stop) for w in words(text)] == known
+    assert content_terms(text) == tuple(term for _, term, stop in known if not stop)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(max_size=20) | st.sampled_from(["running", "generously", "skies", "news"]))
+def test_stems_without_the_stemmers_cache_are_its_stems(word: str) -> None:
+    """The stemmer runs without PyStemmer's cache; a stem is what the cached one gives."""
+    cached = Stemmer.Stemmer("english")
+    assert _stemmer.stemWord(word) == cached.stemWord(word) == cached.stemWord(word)
+    assert stem(word) == cached.stemWord(word)

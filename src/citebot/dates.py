@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from citebot.text import STOP_WORDS
@@ -157,6 +158,33 @@ _NEEDS: dict[str, tuple[str, ...]] = {
 # Each pattern with the cues it needs, as a set.
 _PATTERN_NEEDS = [(kind, pattern, frozenset(_NEEDS.get(kind, ()))) for kind, pattern in _PATTERNS]
 
+
+def _any_in(text: str, parts: tuple[str, ...]) -> bool:
+    return any(part in text for part in parts)
+
+
+# A second, narrower test of what a pattern cannot match without, made only for the
+# patterns the cues above let through: (text, its lowercase) -> may it match? The
+# literal "-" and "0s" are looked for in any text; the words of the case-insensitive
+# patterns only in ASCII text, where re.I is exactly a comparison of lowercase letters
+# (elsewhere the pattern is run).
+_ALSO_NEEDS: dict[str, Callable[[str, str], bool]] = {
+    "iso": lambda text, low: "-" in text,
+    "decade": lambda text, low: "0s" in text,
+    "century": lambda text, low: not text.isascii() or "centur" in low,
+    "ago": lambda text, low: not text.isascii() or _any_in(low, ("ago", "earlier", "later")),
+    "relunit": lambda text, low: (
+        not text.isascii()
+        or _any_in(low, ("this", "next", "last", "past", "coming", "previous", "following"))
+    ),
+    "deictic": lambda text, low: (
+        not text.isascii() or _any_in(low, ("today", "yesterday", "tomorrow", "tonight"))
+    ),
+    "time": lambda text, low: (
+        not text.isascii() or _any_in(low, (":", "am", "pm", "a.m.", "p.m.", "noon", "midnight"))
+    ),
+}
+
 # Words after which a four-digit number is a year even if a noun follows ("in 1990 the").
 _YEAR_PREPS = frozenset(
     """
@@ -232,6 +260,9 @@ def _scan(text: str) -> tuple[tuple[_Found, ...], bool]:
     }
     for kind, pattern, needs in _PATTERN_NEEDS:
         if not needs <= has:
+            continue
+        also = _ALSO_NEEDS.get(kind)
+        if also is not None and not also(text, low):
             continue
         for m in pattern.finditer(text):
             if taken.find(1, m.start(), m.end()) >= 0:  # a character already claimed

@@ -27,6 +27,9 @@ _CJK = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\u3040-\u30ff"
 _WORD_RE = re.compile(rf"\d+(?:[.,]\d+)*|[{_CJK}]+|[^\W\d_{_CJK}]+", re.UNICODE)
 _NUMBER_RE = re.compile(r"\d+(?:[.,]\d+)+")
 _CJK_RE = re.compile(rf"[{_CJK}]")
+# `_WORD_RE` restricted to ASCII text, where it matches exactly the same runs (its
+# letter class is then [A-Za-z], and \d is [0-9]); 2-3x faster, with letters tried first.
+_ASCII_WORD_RE = re.compile(r"[A-Za-z]+|[0-9]+(?:[.,][0-9]+)*")
 
 # A compact English stop list: function words plus the question words, which carry
 # the question's type (handled elsewhere) but match almost any passage.
@@ -44,7 +47,10 @@ STOP_WORDS = frozenset(
     """.split()
 )
 
-_stemmer = Stemmer.Stemmer("english")
+# PyStemmer's own cache off (size 0): `stem` and the word runs' cache `_RUNS` already
+# remember every word, so the stemmer sees mostly new words, and its cache's bookkeeping
+# on a miss (~1.1 us) costs twice the stemming itself. The stems are the same.
+_stemmer = Stemmer.Stemmer("english", 0)
 
 
 @functools.lru_cache(maxsize=200_000)
@@ -76,7 +82,7 @@ def words(text: str) -> tuple[Word, ...]:
     Cached: the reader looks at the same retrieved sentences for many questions.
     """
     out: list[Word] = []
-    for match in _WORD_RE.finditer(text):
+    for match in (_ASCII_WORD_RE if text.isascii() else _WORD_RE).finditer(text):
         run = match.group()
         # A run's folded form, term and stop flag do not depend on where it is.
         known = _RUNS.get(run)
@@ -157,10 +163,14 @@ def content_terms(text: str) -> tuple[str, ...]:
     reader's features read the terms of the same retrieved sentences, most of which the
     reader never reads word by word, so no `Word` is made (the word runs' cache `words`
     uses is shared)."""
-    if _CJK_RE.search(text):  # bigrams: `words` knows how
+    if text.isascii():
+        runs = _ASCII_WORD_RE.findall(text)
+    elif _CJK_RE.search(text):  # bigrams: `words` knows how
         return tuple(w.term for w in words(text) if not w.is_stop)
+    else:
+        runs = _WORD_RE.findall(text)
     out = []
-    for run in _WORD_RE.findall(text):
+    for run in runs:
         known = _RUNS.get(run)
         if known is None:
             known = _run(run)

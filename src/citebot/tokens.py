@@ -8,7 +8,6 @@ in C, with the same terms as `tokenize` (tests compare them on arbitrary text).
 
 from __future__ import annotations
 
-import re
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from itertools import chain, count
@@ -18,13 +17,10 @@ import numpy as np
 import numpy.typing as npt
 
 from citebot.corpus import Article
-from citebot.text import _WORD_RE, words
+from citebot.text import _ASCII_WORD_RE, _WORD_RE, words
 
 __all__ = ["Runs", "TermIds", "passage_terms", "run_terms", "tokenize_fast"]
 
-# `text._WORD_RE` restricted to ASCII text, where it matches exactly the same runs (its
-# letter class is then [A-Za-z], and \d is [0-9]); 40% faster, with letters tried first.
-_ASCII_WORD_RE: Final = re.compile(r"[A-Za-z]+|[0-9]+(?:[.,][0-9]+)*")
 # Distinct word forms remembered while tokenising; bounds the build's extra memory.
 _MAX_RUNS: Final = 1_000_000
 
