@@ -283,13 +283,12 @@ def main(argv: list[str]) -> int:
         ReaderModel(s.dense, s.hashed, CONFIDENCE_NAMES, confidence_excluding(rows, f), {})
         for f, s in enumerate(spans)
     ]
+    used = [f for f in range(FOLDS) if members[f]]  # a small file may leave folds empty
+    held_titles = {f: [titles[a] for a in members[f]] for f in used}
     args.folds_out.mkdir(parents=True, exist_ok=True)
-    written = []
-    for f, model in enumerate(fold_models):
-        if members[f]:
-            write(model, args.folds_out / f"fold-{f}.json")
-            written.append((f"fold-{f}.json", [titles[a] for a in members[f]]))
-    write_folds(args.folds_out, args.file.name, written)
+    for f in used:
+        write(fold_models[f], args.folds_out / f"fold-{f}.json")
+    write_folds(args.folds_out, args.file.name, [(f"fold-{f}.json", held_titles[f]) for f in used])
 
     span = fit_span(data)
     log(f"final span model fitted, {time.perf_counter() - started:.0f} s")
@@ -308,8 +307,7 @@ def main(argv: list[str]) -> int:
     )
     # Measured through the same path as `citebot eval squad FILE --mode gold --folds DIR`.
     folds = FoldModels(
-        tuple(fold_models[f] for f in range(FOLDS) if members[f]),
-        tuple(frozenset(titles[a] for a in members[f]) for f in range(FOLDS) if members[f]),
+        tuple(fold_models[f] for f in used), tuple(frozenset(held_titles[f]) for f in used)
     )
     run = run_questions(squad, "gold", index=index, folds=folds)
     curve = []
@@ -326,7 +324,7 @@ def main(argv: list[str]) -> int:
     )
     model.meta["crossfit"] = {
         "command": f"citebot eval squad {args.file.name} --mode gold --folds {args.folds_out}",
-        "folds": len(written),
+        "folds": len(used),
         "questions": len(squad.questions),
         "raw": at_zero["raw"],
         "sentence_hit_raw": at_zero["sentence"]["hit_raw"],

@@ -259,7 +259,8 @@ def _most_supported(
         return 0, 0
     probabilities = [np.exp(s.astype(np.float64) - top) for s in scores]
     support: dict[tuple[str, ...], float] = {}
-    spots: dict[tuple[str, ...], dict[int, tuple[float, int]]] = {}  # block -> (score, i)
+    # Where each answer is proposed: block -> (its best probability there, candidate).
+    spots: dict[tuple[str, ...], dict[int, tuple[float, int]]] = {}
     for k, (block, probability) in enumerate(zip(blocks, probabilities, strict=True)):
         for i in np.flatnonzero(probability > 1e-4).tolist():
             key = _answer_key(block.scored.sentence.text, block.table, i)
@@ -327,10 +328,10 @@ def pairwise_f1(bags: list[list[str]]) -> npt.NDArray[np.float64]:
         recall = shared / sizes[None, :]
         f1 = 2 * precision * recall / (precision + recall)
     f1[shared == 0] = 0.0
-    empty = sizes == 0
-    f1[empty[:, None] | empty[None, :]] = (empty[:, None] & empty[None, :])[
-        empty[:, None] | empty[None, :]
-    ]
+    empty = sizes == 0  # an empty bag matches only another empty one
+    f1[empty, :] = 0.0
+    f1[:, empty] = 0.0
+    f1[np.ix_(empty, empty)] = 1.0
     out: npt.NDArray[np.float64] = f1
     return out
 
