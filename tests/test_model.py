@@ -8,7 +8,14 @@ from importlib import resources
 import numpy as np
 import pytest
 
-from citebot.features import CONFIDENCE_NAMES, DENSE_NAMES, HASH_DIM, HASH_TEMPLATES
+from citebot.features import (
+    ANSWER_TYPES,
+    CONFIDENCE_NAMES,
+    DENSE_NAMES,
+    HASH_DIM,
+    HASH_TEMPLATES,
+    SHARED_WIDTH,
+)
 from citebot.model import (
     MODEL_FILE,
     ModelError,
@@ -42,40 +49,120 @@ def test_fit_is_deterministic() -> None:
     assert (first == second).all()
 
 
+N_KINDS = len(ANSWER_TYPES)
+
+
+def expanded(base: np.ndarray, kinds: np.ndarray, sizes: np.ndarray) -> np.ndarray:
+    """The full dense rows (DENSE_NAMES) of factored rows: each kind's block repeats base[1:]."""
+    full = np.zeros((len(base), len(DENSE_NAMES)), dtype=np.float32)
+    full[:, :SHARED_WIDTH] = base
+    row_kind = np.repeat(kinds, sizes)
+    for r, k in enumerate(row_kind):
+        start = SHARED_WIDTH + k * (SHARED_WIDTH - 1)
+        full[r, start : start + SHARED_WIDTH - 1] = base[r, 1:]
+    return full
+
+
+def full_loss(
+    full: np.ndarray,
+    hashed: np.ndarray,
+    starts: np.ndarray,
+    target: np.ndarray,
+    params: np.ndarray,
+    l2: float,
+    l2_hash: float,
+) -> float:
+    """The grouped softmax loss written out on the full rows, one question at a time."""
+    d = full.shape[1]
+    w, h = params[:d], params[d:]
+    scores = full.astype(np.float64) @ w + h[hashed].sum(axis=1)
+    loss = 0.0
+    for lo, hi in zip(starts, [*starts[1:], len(full)], strict=True):
+        s, t = scores[lo:hi], target[lo:hi].astype(np.float64)
+        top = s.max()
+        loss += t.sum() * (np.log(np.exp(s - top).sum()) + top) - t @ s
+    return float(loss + 0.5 * l2 * w[1:] @ w[1:] + 0.5 * l2_hash * h @ h)
+
+
+def test_factored_objective_equals_the_loss_on_full_rows() -> None:
+    """Questions of mixed kinds, in no kind order: the same loss as the written-out rows."""
+    rng = np.random.default_rng(4)
+    sizes = np.asarray([3, 5, 2, 4, 6])
+    kinds = np.asarray([2, 0, 2, N_KINDS - 1, 0], dtype=np.int64)
+    n = int(sizes.sum())
+    base = rng.normal(size=(n, SHARED_WIDTH)).astype(np.float32)
+    base[:, 0] = 1.0
+    hashed = rng.integers(0, 50, size=(n, len(HASH_TEMPLATES))).astype(np.int64)
+    starts = np.cumsum(np.append(0, sizes[:-1])).astype(np.int64)
+    target = np.zeros(n, dtype=np.float32)
+    target[starts + 1] = 1.0
+    target[starts[3]] = 0.25  # a partly right candidate
+    objective = softmax_objective(
+        base, kinds, hashed, starts, target, n_kinds=N_KINDS, l2=0.1, l2_hash=0.2
+    )
+    params = rng.normal(size=len(DENSE_NAMES) + HASH_DIM) * 0.05
+    loss, _ = objective(params)
+    full = expanded(base, kinds, sizes)
+    assert loss == pytest.approx(
+        full_loss(full, hashed, starts, target, params, 0.1, 0.2), rel=1e-5
+    )
+
+
 def test_softmax_fit_picks_the_marked_candidate_in_each_group() -> None:
     """Per-question softmax: the candidate with feature 1 set is the answer in every group."""
     rng = np.random.default_rng(2)
     groups, size = 60, 5
-    dense = rng.normal(size=(groups * size, len(DENSE_NAMES))).astype(np.float32) * 0.1
-    dense[:, 0] = 1.0
-    dense[:, 1] = 0.0
+    base = rng.normal(size=(groups * size, SHARED_WIDTH)).astype(np.float32) * 0.1
+    base[:, 0] = 1.0
+    base[:, 1] = 0.0
     answers = rng.integers(0, size, groups) + np.arange(groups) * size
-    dense[answers, 1] = 1.0
+    base[answers, 1] = 1.0
+    kinds = rng.integers(0, N_KINDS, groups).astype(np.int64)
     hashed = np.zeros((groups * size, len(HASH_TEMPLATES)), dtype=np.int64)
     target = np.zeros(groups * size, dtype=np.float32)
     target[answers] = 1.0
     starts = np.arange(groups, dtype=np.int64) * size
-    objective = softmax_objective(dense, hashed, starts, target, l2=1e-3, l2_hash=1.0)
+    objective = softmax_objective(
+        base, kinds, hashed, starts, target, n_kinds=N_KINDS, l2=1e-3, l2_hash=1.0
+    )
     params = lbfgs(objective, np.zeros(len(DENSE_NAMES) + HASH_DIM), iterations=100)
-    scores = dense @ params[: len(DENSE_NAMES)].astype(np.float32)
+    full = expanded(base, kinds, np.full(groups, size))
+    scores = full @ params[: len(DENSE_NAMES)].astype(np.float32)
     picked = scores.reshape(groups, size).argmax(axis=1) + np.arange(groups) * size
     assert (picked == answers).all()
 
 
 def test_softmax_gradient_matches_finite_differences() -> None:
-    """The analytic gradient of the grouped softmax loss agrees with a numeric one."""
+    """The analytic gradient of the grouped softmax loss agrees with a numeric one, for the
+    shared weights, a kind's block, a kind no question has, and a hash weight."""
     rng = np.random.default_rng(3)
     n = 12
-    dense = rng.normal(size=(n, len(DENSE_NAMES))).astype(np.float32)
+    base = rng.normal(size=(n, SHARED_WIDTH)).astype(np.float32)
     hashed = rng.integers(0, 5, size=(n, len(HASH_TEMPLATES))).astype(np.int64)
     target = np.zeros(n, dtype=np.float32)
     target[[1, 7]] = 1.0
+    kinds = np.asarray([3, 1], dtype=np.int64)
     objective = softmax_objective(
-        dense, hashed, np.asarray([0, 6], dtype=np.int64), target, l2=0.1, l2_hash=0.1
+        base,
+        kinds,
+        hashed,
+        np.asarray([0, 6], dtype=np.int64),
+        target,
+        n_kinds=N_KINDS,
+        l2=0.1,
+        l2_hash=0.1,
     )
     params = rng.normal(size=len(DENSE_NAMES) + HASH_DIM) * 0.01
     _, grad = objective(params)
-    for k in (0, 3, len(DENSE_NAMES) + int(hashed[0, 0])):
+    block = SHARED_WIDTH - 1
+    for k in (
+        0,
+        3,
+        SHARED_WIDTH + 1 * block + 2,
+        SHARED_WIDTH + 3 * block + 5,
+        SHARED_WIDTH + 0 * block + 4,  # no question has kind 0: only the L2 term
+        len(DENSE_NAMES) + int(hashed[0, 0]),
+    ):
         step = np.zeros_like(params)
         step[k] = 1e-3
         numeric = (objective(params + step)[0] - objective(params - step)[0]) / 2e-3

@@ -66,9 +66,10 @@ def test_folds_deal_sorted_titles_round_robin() -> None:
 def test_span_data_without_drops_the_articles(train_script: ModuleType) -> None:
     """The rows fitted for a fold are those of every other article, in order."""
     rows = [np.full((2, 3), k, dtype=np.float32) for k in range(4)]
-    data = train_script.SpanData(rows, rows, rows, [0, 1, 2, 1])
+    data = train_script.SpanData(rows, rows, rows, [0, 1, 2, 1], [5, 6, 7, 8])
     kept = data.without({1})
     assert kept.article == [0, 2]
+    assert kept.kind == [5, 7]
     assert [int(d[0, 0]) for d in kept.dense] == [0, 2]
 
 

@@ -93,7 +93,11 @@ DENSE_NAMES = (
 _N_STATIC = len(STATIC_NAMES)
 _N_CONJ = len(_BASE)
 _SENTENCE_START = 1 + len(STATIC_NAMES) + len(MATCH_NAMES)
-_CONJ_START = 1 + len(_BASE)
+# The bias and the base features; one block of answer-type conjunctions per ANSWER_TYPES
+# follows, the question's type's block a copy of the base features, the others zero
+# (training stores only these columns: `model.softmax_objective`).
+SHARED_WIDTH = 1 + len(_BASE)
+_CONJ_START = SHARED_WIDTH
 # Question-level evidence for the confidence model (computed by `answer`).
 CONFIDENCE_NAMES = (
     "bias",

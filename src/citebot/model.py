@@ -92,11 +92,13 @@ def lbfgs(objective: Objective, x0: Vector, *, iterations: int = 300, memory: in
 
 
 def softmax_objective(
-    dense: npt.NDArray[np.float32],
+    base: npt.NDArray[np.float32],
+    kinds: npt.NDArray[np.int64],
     hashed: npt.NDArray[np.int64],
     group_starts: npt.NDArray[np.int64],
     target: npt.NDArray[np.float32],
     *,
+    n_kinds: int,
     l2: float,
     l2_hash: float,
 ) -> Objective:
@@ -104,28 +106,61 @@ def softmax_objective(
 
     Rows are candidates, grouped by question (group k is rows group_starts[k] up to
     the next start); `target` sums to each question's weight within its group.
+
+    The dense features are given in their factored form (`features.DENSE_NAMES`): a
+    row's full vector is its `base` row (the bias first), then `n_kinds` blocks of
+    answer-type conjunctions, where the block of its question's kind (`kinds`, one per
+    question) repeats `base[1:]` and every other block is zero. Storing `base` alone
+    takes a tenth of the memory, and each kind's rows are one matrix product. The
+    weights and the gradient are over the full vector.
     """
-    n, d = dense.shape
+    n, width = base.shape
+    d = width + n_kinds * (width - 1)
     sizes = np.diff(np.append(group_starts, n))
+    # The questions in kind order (stable), so that each kind's rows are one slice.
+    order = np.argsort(kinds, kind="stable")
+    rows = np.concatenate([np.arange(group_starts[q], group_starts[q] + sizes[q]) for q in order])
+    base, hashed, target = base[rows], hashed[rows], target[rows]
+    sizes = sizes[order]
+    group_starts = np.cumsum(np.append(0, sizes[:-1])).astype(np.int64)
+    row_kind = np.repeat(kinds[order], sizes)
+    edges = np.searchsorted(row_kind, np.arange(n_kinds + 1))
     group = np.repeat(np.arange(len(group_starts)), sizes)
     group_weight = np.add.reduceat(target.astype(np.float64), group_starts)
     flat_hash = hashed.ravel()
 
+    def kind_weights(w: npt.NDArray[np.float32], k: int) -> npt.NDArray[np.float32]:
+        """The weights of the shared columns plus those of kind k's block."""
+        own = w[:width].copy()
+        own[1:] += w[width + k * (width - 1) : width + (k + 1) * (width - 1)]
+        return own
+
     def objective(params: Vector) -> tuple[float, Vector]:
         w, h = params[:d], params[d:]
-        scores = dense @ w.astype(np.float32) + h[hashed].sum(axis=1)
+        w32 = w.astype(np.float32)
+        linear = np.empty(n, dtype=np.float32)
+        for k in range(n_kinds):
+            lo, hi = edges[k], edges[k + 1]
+            linear[lo:hi] = base[lo:hi] @ kind_weights(w32, k)
+        scores = linear + h[hashed].sum(axis=1)
         top = np.maximum.reduceat(scores, group_starts)
         exp = np.exp(scores - top[group])
         z = np.add.reduceat(exp, group_starts)
         log_z = np.log(z) + top
         loss = float(group_weight @ log_z - target @ scores)
         residual = (exp / z[group]) * group_weight[group] - target
-        grad_w = dense.T @ residual.astype(np.float32)
+        residual32 = residual.astype(np.float32)
+        grad_w = np.zeros(d)
+        for k in range(n_kinds):
+            lo, hi = edges[k], edges[k + 1]
+            g = (base[lo:hi].T @ residual32[lo:hi]).astype(np.float64)
+            grad_w[:width] += g
+            grad_w[width + k * (width - 1) : width + (k + 1) * (width - 1)] += g[1:]
         grad_h = np.bincount(
             flat_hash, weights=np.repeat(residual, hashed.shape[1]), minlength=h.size
         )
         loss += 0.5 * l2 * float(w[1:] @ w[1:]) + 0.5 * l2_hash * float(h @ h)
-        grad = np.concatenate([grad_w.astype(np.float64), grad_h])
+        grad = np.concatenate([grad_w, grad_h])
         grad[1:d] += l2 * w[1:]
         grad[d:] += l2_hash * h
         return loss, grad
