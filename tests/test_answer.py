@@ -259,6 +259,34 @@ def test_confidence_sees_what_the_sentence_does_not_say(bridge_index: Index) -> 
     assert swapped["rarest_missing"] > 0.5
 
 
+def test_confidence_sees_a_detail_said_elsewhere_in_the_paragraph() -> None:
+    """A question word the answer's sentence lacks counts as "nearby" when its paragraph
+    says it (a detail swapped in, as unanswerable questions are made), and as lacking
+    "anywhere" when only another paragraph does."""
+    corpus = Corpus(
+        articles=(
+            make_article(
+                "bridge",
+                "The city council opened the Tagus footbridge on Tuesday. "
+                "Ana Costa, the city engineer, designed the deck.\n\n"
+                "The mayor praised the ferry crews.",
+                title="Lisbon opens a footbridge",
+            ),
+        )
+    )
+    index = Index.build(corpus)
+    plain = _evidence_of(index, "When did the council open the Tagus footbridge?")
+    assert plain["lacking"] == plain["lacking_nearby"] == plain["lacking_anywhere"] == 0.0
+    assert plain["question_terms"] == pytest.approx(4 / 15)
+    nearby = _evidence_of(index, "When did the engineer open the Tagus footbridge?")
+    assert nearby["lacking"] == pytest.approx(1 / 4)
+    assert nearby["lacking_nearby"] > 0 and nearby["rarest_nearby"] > 0
+    assert nearby["lacking_anywhere"] == 0.0
+    elsewhere = _evidence_of(index, "When did the mayor open the Tagus footbridge?")
+    assert elsewhere["lacking_nearby"] == elsewhere["rarest_nearby"] == 0.0
+    assert elsewhere["lacking_anywhere"] == pytest.approx(1 / 4)
+
+
 def test_the_default_threshold_is_the_models() -> None:
     """An Asker built without a threshold abstains below the one the model file records."""
     corpus = Corpus(articles=(make_article("a", "The bridge opened on Tuesday."),))

@@ -412,6 +412,8 @@ def confidence_features(
         float(type_found),
         float(block.dense[i, _OVERLAP]),
         *types,
+        *_details_lacking(index, question, block.scored.sentence),
+        _lead(found.ranked),
     ]
     assert len(x) == len(CONFIDENCE_NAMES)
     return np.asarray(x, dtype=np.float64)
@@ -446,6 +448,59 @@ def _mismatches(
     numbers = [t for t in question.terms if any(ch.isdigit() for ch in t)]
     number_missing = float(any(t not in near for t in numbers))
     return rarest, negation, number_missing
+
+
+def _details_lacking(
+    index: Index, question: Question, sentence: Sentence
+) -> tuple[float, float, float, float, float]:
+    """The question's terms the answer's sentence lacks: how an unanswerable question
+    written to look answerable (SQuAD 2.0's) often shows.
+
+    - the share of the question's distinct terms the sentence lacks;
+    - the idf-weighted share it lacks but its paragraph has, and the largest such idf
+      (over 10): a detail of the question that the text says elsewhere ("first" where
+      the sentence says "top"), the mark of a question changed from an answerable one;
+    - the share its paragraph lacks too;
+    - how many terms the question has (up to 15, over 15): short questions abstain
+      more often in SQuAD 2.0.
+    """
+    asked = _terms(question.text)
+    if not asked:
+        return 0.0, 0.0, 0.0, 0.0, 0.0
+    own = _terms(sentence.text)
+    around = _paragraph_terms(index, sentence)
+    idf = {t: index.idf(t) for t in asked}
+    total = sum(idf.values()) or 1.0
+    nearby = [t for t in asked if t not in own and t in around]
+    return (
+        sum(1 for t in asked if t not in own) / len(asked),
+        sum(idf[t] for t in nearby) / total,
+        max((idf[t] for t in nearby), default=0.0) / 10,
+        sum(1 for t in asked if t not in around) / len(asked),
+        min(len(asked), 15) / 15,
+    )
+
+
+def _lead(ranked: list[ScoredSentence]) -> float:
+    """How far the best sentence's coverage stands above the next one's."""
+    if not ranked:
+        return 0.0
+    return ranked[0].coverage - (ranked[1].coverage if len(ranked) > 1 else 0.0)
+
+
+def _paragraph_terms(index: Index, sentence: Sentence, reach: int = 20) -> frozenset[str]:
+    """The terms of the sentence's paragraph (at most `reach` sentences either side)."""
+    sentences = index.sentences[sentence.article_id]
+    lo = sentence.index
+    while lo > max(sentence.index - reach, 0) and sentences[lo - 1].paragraph == sentence.paragraph:
+        lo -= 1
+    hi = sentence.index + 1
+    while (
+        hi < min(sentence.index + reach + 1, len(sentences))
+        and sentences[hi].paragraph == sentence.paragraph
+    ):
+        hi += 1
+    return frozenset().union(*(_terms(sentences.text(j)) for j in range(lo, hi)))
 
 
 def _names_missing(index: Index, question: Question, sentence: Sentence) -> float:

@@ -114,6 +114,12 @@ CONFIDENCE_NAMES = (
     "type_found",
     "overlap",
     *(f"type={t}" for t in ANSWER_TYPES),
+    "lacking",
+    "lacking_nearby",
+    "rarest_nearby",
+    "lacking_anywhere",
+    "question_terms",
+    "sentence_lead",
 )
 HASH_DIM = 1 << 16
 # Word-level templates (the words at and around the span's edges) and window templates:

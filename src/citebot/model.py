@@ -9,7 +9,7 @@ on SQuAD articles and shipped as `reader_model.json`:
   of being the answer (as in the SQuAD logistic-regression baseline);
 - the confidence model, a binary logistic regression over question-level
   evidence (the best candidate's probability, the margin to the runner-up, the
-  sentence's coverage, question names missing from it...). Its ranking is fitted
+  sentence's coverage, question names and words missing from it...). Its ranking is fitted
   on answerable and unanswerable questions alike, its scale on the answerable
   ones (Platt scaling), so its output is the probability that the answer is
   right (token F1 >= 0.5) when the text holds an answer.
