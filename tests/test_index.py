@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 import os
 from itertools import pairwise
 from pathlib import Path
@@ -16,6 +17,7 @@ from citebot import index as index_module
 from citebot.corpus import Article, Corpus, load_corpus
 from citebot.index import Index, load_index
 from citebot.passages import make_passages, split_sentences
+from citebot.tables import SentenceList
 from citebot.text import tokenize
 from tests.conftest import make_article
 
@@ -525,3 +527,21 @@ def test_sentence_texts_read_without_objects_equal_the_sentences(shipped_corpus:
         assert texts == [s.text for s in sentences]
         assert texts == [sentences.text(i) for i in range(len(sentences))]  # after
         assert texts == [s.text for s in split_sentences(article)]
+
+
+def test_hits_whose_sentences_may_join_are_never_skipped(
+    shipped_index: Index, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A passage whose sentences are not known to be apart gets no finite ceiling, so the
+    re-rank reads it; search still returns the full re-rank's best k."""
+    monkeypatch.setattr(SentenceList, "apart", lambda self, first, last: False)
+    unique = tokenize("when did the Hetao park open")
+    hits = shipped_index.bm25_search(unique, index_module.RERANK_DEPTH)
+    idf = {t: shipped_index.idf(t) for t in unique}
+    top = max(h.bm25 for h in hits)
+    ceilings = index_module._bonus_ceilings(
+        shipped_index, hits, idf, sum(idf.values()), set(pairwise(unique)), top
+    )
+    assert ceilings == [math.inf] * len(hits)
+    full = index_module.rerank(shipped_index, unique, hits)
+    assert shipped_index.search(unique, 3) == full[:3]
