@@ -19,8 +19,12 @@ Each size runs in fresh subprocesses (so peak memory is per phase):
   * build: `Index.build` (split, tokenise, BM25) then `save_index`; peak RSS of the process
     (corpus included); pysbd-only splitting is timed on a sample and extrapolated;
   * serve: `load_index` from the cache (memory-mapped), then retrieval (top-10 of
-    `Index.bm25_search`, the BM25 engine without the re-rank) and full answers
-    (`Asker.ask`: parse, retrieve, read, cite) on every question;
+    `Index.bm25_search`, the BM25 engine without the re-rank), full answers
+    (`Asker.ask`: parse, retrieve, read, cite) on every question, cold: nothing of the
+    corpus has been read before, the tokenizer's caches are emptied first and the warm-up
+    questions are not timed; the same questions again (warm); then "index work" (the
+    re-ranked search and the hits' sentences) cold as well, on a freshly loaded index
+    with the tokenizer's caches emptied again;
   * update: edit one article and add one, `load_index(..., previous=index)`: the
     incremental path a bot reload takes; at <= 100k it is checked against a fresh build;
   * bm25s (method bm25+) and rank_bm25 (BM25Plus.get_top_n) on the same passage tokens
@@ -45,7 +49,10 @@ from typing import Any
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "src"))
+# A worker answers with another tree's citebot when given its `src` (`--baseline`): the
+# same measuring code then runs both trees.
+SRC = Path(sys.argv[sys.argv.index("--src") + 1]) if "--src" in sys.argv else ROOT / "src"
+sys.path.insert(0, str(SRC))
 
 from citebot.corpus import Article, Corpus  # noqa: E402
 from citebot.index import BM25_B, BM25_DELTA, BM25_K1  # noqa: E402
@@ -163,12 +170,15 @@ def peak_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def latencies(fn: Any, items: list[Any]) -> dict[str, float]:
-    """p50/p99 in ms of fn(item) over the items, after a warm-up."""
+def latencies(fn: Any, items: list[Any], *, cold: bool = False) -> dict[str, float]:
+    """p50/p99 in ms of fn(item) over the items, after a warm-up on the first WARMUP.
+
+    `cold`: the warm-up items are not timed again (they would be answered from caches).
+    """
     for item in items[:WARMUP]:
         fn(item)
     times = []
-    for item in items:
+    for item in items[WARMUP:] if cold else items:
         t = time.perf_counter()
         fn(item)
         times.append(time.perf_counter() - t)
@@ -247,8 +257,29 @@ def worker_build(n: int, work: Path) -> dict[str, Any]:
     return out
 
 
+def clear_text_caches() -> None:
+    """Forget every word, term and stem the tokenizer has cached, as a fresh process has."""
+    from citebot import text
+
+    for value in vars(text).values():
+        if hasattr(value, "cache_clear"):
+            value.cache_clear()
+    for name in ("_RUNS", "_TERMS"):  # the word runs' caches (plain dicts)
+        cache = getattr(text, name, None)
+        if isinstance(cache, dict):
+            cache.clear()
+
+
 def worker_serve(n: int, work: Path) -> dict[str, Any]:
-    """Load from the cache in a fresh process; time retrieval and full answers."""
+    """Load from the cache in a fresh process; time retrieval and full answers.
+
+    Full answers are timed cold, first: every cache of the reader is empty but the
+    tokenizer's, which retrieval's query tokens filled and which is emptied. "Index
+    work" comes last, cold again: on a freshly loaded index (no sentence made yet),
+    with the tokenizer's caches emptied (else the re-rank would find every sentence's
+    terms that the full answers computed).
+    """
+    import citebot
     from citebot.index import load_index
     from citebot.pipeline import Asker
 
@@ -258,6 +289,7 @@ def worker_serve(n: int, work: Path) -> dict[str, Any]:
     t = time.perf_counter()
     index = load_index(corpus, work / "cache")
     out: dict[str, Any] = {"load_s": time.perf_counter() - t, "index_rss_mb": rss_mb() - before}
+    out["citebot"] = str(Path(citebot.__file__).parent)  # which tree answered
     # As the bot does after loading (bot/client.py `_freeze_heap`): the corpus and index
     # are left out of full garbage collections, which otherwise make the p99.
     gc.collect()
@@ -268,11 +300,12 @@ def worker_serve(n: int, work: Path) -> dict[str, Any]:
     out["retrieval"] = latencies(lambda q: index.bm25_search(q, K), queries)
     ours = [[h.passage.index for h in index.bm25_search(q, K)] for q in queries]
     (work / "ours.json").write_text(json.dumps(ours))
-    out["index_work"] = latencies(lambda q: index_work(index, q), queries)
     asker = Asker(index)
     answers = []
-    out["answer"] = latencies(lambda q: answers.append(asker.ask(q["question"])), questions)
-    answers = answers[WARMUP:]
+    clear_text_caches()
+    out["answer"] = latencies(
+        lambda q: answers.append(asker.ask(q["question"])), questions, cold=True
+    )
     right = sum(
         1
         for a, q in zip(answers, questions, strict=True)
@@ -282,6 +315,9 @@ def worker_serve(n: int, work: Path) -> dict[str, Any]:
     out["answer_again"] = latencies(lambda q: asker.ask(q["question"]), questions)
     out["answered_pct"] = 100 * sum(a.answered for a in answers) / len(answers)
     out["correct_pct"] = 100 * right / len(answers)
+    fresh = load_index(corpus, work / "cache")
+    clear_text_caches()
+    out["index_work"] = latencies(lambda q: index_work(fresh, q), queries, cold=True)
     out["serve_peak_mb"] = peak_mb()
     return out
 
@@ -362,14 +398,16 @@ def worker_engine(n: int, work: Path, engine: str, n_queries: int) -> dict[str, 
 # ----------------------------------------------------------------------- driver
 
 
-def run_worker(kind: str, n: int, work: Path, *extra: str, root: Path = ROOT) -> dict[str, Any]:
-    """Run one worker in a fresh interpreter and return its JSON result.
+def run_worker(
+    kind: str, n: int, work: Path, *extra: str, src: Path | None = None
+) -> dict[str, Any]:
+    """Run one worker of this script in a fresh interpreter and return its JSON result.
 
-    `root` is the source tree whose benchmark (and so whose `citebot`) runs it.
+    `src` is another tree's `src` to answer with (this script measures both trees).
     """
-    script = root / "benchmarks" / "bench_answer.py"
+    script = ROOT / "benchmarks" / "bench_answer.py"
     cmd = [sys.executable, str(script), "--worker", kind, "--n", str(n), "--work", str(work)]
-    cmd += extra
+    cmd += [*extra, *(("--src", str(src)) if src else ())]
     proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
     if proc.returncode != 0:
         sys.stderr.write(proc.stderr)
@@ -392,7 +430,7 @@ def bench_size(label: str, n: int, base: Path, args: argparse.Namespace) -> dict
             print(f"[{label}] serve, baseline vs this tree, round {r + 1} ...", file=sys.stderr)
             res["ab"].append(
                 {
-                    "baseline": run_worker("serve", n, work, root=args.baseline),
+                    "baseline": run_worker("serve", n, work, src=args.baseline / "src"),
                     "ours": run_worker("serve", n, work),
                 }
             )
@@ -416,9 +454,9 @@ def ab_report(results: list[dict[str, Any]]) -> str:
     """Baseline against this tree: medians over the alternating rounds."""
     lines = [
         "| passages | rounds | full answer p50 ms: baseline / this tree | p99 ms "
-        "| same questions again p50 ms | answered / right %: baseline | this tree "
-        "| p50 of each round (baseline, this tree) |",
-        "|---|---|---|---|---|---|---|---|",
+        "| same questions again p50 ms | index work p50 ms "
+        "| answered / right %: baseline | this tree | p50 of each round (baseline, this tree) |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for r in results:
         if not r.get("ab"):
@@ -428,6 +466,7 @@ def ab_report(results: list[dict[str, Any]]) -> str:
                 "p50": float(np.median([x[side]["answer"]["p50"] for x in r["ab"]])),
                 "p99": float(np.median([x[side]["answer"]["p99"] for x in r["ab"]])),
                 "again": float(np.median([x[side]["answer_again"]["p50"] for x in r["ab"]])),
+                "index": float(np.median([x[side]["index_work"]["p50"] for x in r["ab"]])),
             }
             for side in ("baseline", "ours")
         }
@@ -440,6 +479,7 @@ def ab_report(results: list[dict[str, Any]]) -> str:
         lines.append(
             f"| {r['label']} | {len(r['ab'])} | {b['p50']:.2f} / {o['p50']:.2f} "
             f"| {b['p99']:.2f} / {o['p99']:.2f} | {b['again']:.2f} / {o['again']:.2f} "
+            f"| {b['index']:.2f} / {o['index']:.2f} "
             f"| {last['baseline']['answered_pct']:.0f} / {last['baseline']['correct_pct']:.0f} "
             f"| {last['ours']['answered_pct']:.0f} / {last['ours']['correct_pct']:.0f} | {rounds} |"
         )
@@ -507,11 +547,13 @@ def main() -> None:
     p.add_argument("--work", type=Path, help=argparse.SUPPRESS)
     p.add_argument("--verify", action="store_true", help=argparse.SUPPRESS)
     p.add_argument("--queries", type=int, default=N_QUESTIONS, help=argparse.SUPPRESS)
+    p.add_argument("--src", type=Path, help=argparse.SUPPRESS)  # read at import (SRC)
     p.add_argument(
         "--baseline",
         type=Path,
-        help="another source tree (e.g. a `git archive` of an older commit): its full answers "
-        "are measured on the same index, alternating with this tree's",
+        help="another source tree (e.g. a `git archive` of an older commit): its citebot "
+        "answers on the same index, measured by this script in rounds alternating with this "
+        "tree's",
     )
     p.add_argument("--rounds", type=int, default=3, help="alternating rounds for --baseline")
     p.add_argument(

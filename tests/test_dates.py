@@ -135,3 +135,20 @@ def test_narrower_cues_find_the_same_expressions(text: str) -> None:
     finally:
         dates._ALSO_NEEDS = narrower
     assert with_cues == expected
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    st.lists(_FRAGMENTS | st.sampled_from(["will", "plans", "Scheduled"]), max_size=14).map(
+        " ".join
+    )
+)
+def test_future_is_looked_for_only_where_it_counts(text: str) -> None:
+    """The scan tells the future only when the text names a weekday: every value (at
+    any anchor) is the one the future cues of the whole text give."""
+    found, future = dates._scan.__wrapped__(text)
+    cued = dates._FUTURE_CUES.search(text) is not None
+    for anchor in (ANCHOR, dt.date(2020, 2, 29), None):
+        for _, _, span, kind, parts in found:
+            for part in parts or ((kind, span),):
+                assert dates._resolve(*part, anchor, future) == dates._resolve(*part, anchor, cued)

@@ -3,15 +3,21 @@
 from __future__ import annotations
 
 import logging
+import math
 import os
+from itertools import pairwise
 from pathlib import Path
 
+import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from citebot import index as index_module
 from citebot.corpus import Article, Corpus, load_corpus
 from citebot.index import Index, load_index
 from citebot.passages import make_passages, split_sentences
+from citebot.tables import SentenceList
 from citebot.text import tokenize
 from tests.conftest import make_article
 
@@ -122,6 +128,86 @@ def test_search_is_bm25_over_distinct_terms_then_the_rerank(shipped_corpus: Corp
         assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)
         by_id = {h.passage.index: h.score for h in bm25}
         assert all(h.bm25 == by_id[h.passage.index] for h in hits)
+
+
+@pytest.fixture(scope="module")
+def shipped_index(shipped_corpus: Corpus) -> Index:
+    """The shipped corpus, indexed once for this module's property tests."""
+    return Index.build(shipped_corpus)
+
+
+def _vocabulary(index: Index) -> list[str]:
+    return sorted({t for p in index.passages for t in tokenize(p.text)})
+
+
+@settings(
+    max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(data=st.data())
+def test_search_keeps_the_best_k_of_the_full_rerank(
+    shipped_index: Index, data: st.DataObject
+) -> None:
+    """`search` skips the sentences of hits that cannot reach its best k; its k hits are
+    still the full re-rank's first k, scores and order included."""
+    vocabulary = _vocabulary(shipped_index)
+    terms = data.draw(st.lists(st.sampled_from(vocabulary), min_size=1, max_size=6))
+    k = data.draw(st.integers(1, 12))
+    unique = list(dict.fromkeys(terms))
+    bm25 = shipped_index.bm25_search(unique, max(k, index_module.RERANK_DEPTH))
+    depth = index_module.RERANK_DEPTH
+    full = index_module.rerank(shipped_index, unique, bm25[:depth]) + bm25[depth:]
+    assert shipped_index.search(terms, k) == full[:k]
+
+
+@settings(
+    max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(data=st.data())
+def test_bonus_ceilings_bound_the_bonus(shipped_index: Index, data: st.DataObject) -> None:
+    """No hit scores above its BM25 score plus the bonus ceiling the re-rank skips hits by."""
+    vocabulary = _vocabulary(shipped_index)
+    unique = list(
+        dict.fromkeys(data.draw(st.lists(st.sampled_from(vocabulary), min_size=1, max_size=6)))
+    )
+    hits = shipped_index.bm25_search(unique, 40)
+    top = max(h.bm25 for h in hits)
+    idf = {t: shipped_index.idf(t) for t in unique}
+    ceilings = index_module._bonus_ceilings(
+        shipped_index, hits, idf, sum(idf.values()), set(pairwise(unique)), top
+    )
+    scores = {h.passage.index: h.score for h in index_module.rerank(shipped_index, unique, hits)}
+    for hit, ceiling in zip(hits, ceilings, strict=True):
+        assert scores[hit.passage.index] <= hit.bm25 + ceiling
+
+
+def test_apart_sentences_hold_only_their_passage_terms(shipped_index: Index) -> None:
+    """Where `apart` says whitespace separates a passage's sentences, every term of each
+    sentence is one the passage is indexed with (what the bonus ceilings rely on)."""
+    apart = 0
+    for passage in shipped_index.passages:
+        sentences = shipped_index.sentences[passage.article_id]
+        span = range(passage.first_sentence, passage.last_sentence)
+        separated = all(
+            shipped_index.article(passage.article_id).body[a.end].isspace()
+            and shipped_index.article(passage.article_id).body[b.start - 1].isspace()
+            for a, b in pairwise(sentences[i] for i in span)
+        )
+        assert sentences.apart(passage.first_sentence, passage.last_sentence) == separated
+        if not separated:
+            continue
+        apart += 1
+        terms = sorted({t for i in span for t in tokenize(sentences.text(i))})
+        ids = np.asarray([passage.index], dtype=np.int64)
+        assert all(shipped_index.bm25.holds(t, ids)[0] for t in terms)
+    assert apart > 0.9 * len(shipped_index.passages)
+
+
+def test_holds_is_the_postings(shipped_index: Index) -> None:
+    """`BM25Index.holds`: which documents a term's postings list (an unknown term: none)."""
+    ids = np.arange(len(shipped_index.passages), dtype=np.int64)
+    for term in ["park", "shenzhen", "the-word-nobody-uses", *_vocabulary(shipped_index)[::37]]:
+        expected = [shipped_index.bm25.term_weights([term], int(i))[term] > 0 for i in ids]
+        assert shipped_index.bm25.holds(term, ids).tolist() == expected
 
 
 def test_rerank_prefers_the_sentence_that_holds_the_question() -> None:
@@ -441,3 +527,21 @@ def test_sentence_texts_read_without_objects_equal_the_sentences(shipped_corpus:
         assert texts == [s.text for s in sentences]
         assert texts == [sentences.text(i) for i in range(len(sentences))]  # after
         assert texts == [s.text for s in split_sentences(article)]
+
+
+def test_hits_whose_sentences_may_join_are_never_skipped(
+    shipped_index: Index, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A passage whose sentences are not known to be apart gets no finite ceiling, so the
+    re-rank reads it; search still returns the full re-rank's best k."""
+    monkeypatch.setattr(SentenceList, "apart", lambda self, first, last: False)
+    unique = tokenize("when did the Hetao park open")
+    hits = shipped_index.bm25_search(unique, index_module.RERANK_DEPTH)
+    idf = {t: shipped_index.idf(t) for t in unique}
+    top = max(h.bm25 for h in hits)
+    ceilings = index_module._bonus_ceilings(
+        shipped_index, hits, idf, sum(idf.values()), set(pairwise(unique)), top
+    )
+    assert ceilings == [math.inf] * len(hits)
+    full = index_module.rerank(shipped_index, unique, hits)
+    assert shipped_index.search(unique, 3) == full[:3]

@@ -4,8 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from citebot.spans import (
+    _NUMBER_RE,
     KIND_BIT,
+    _numbers,
     number_candidates,
     phrase_candidates,
     sentence_candidates,
@@ -67,3 +72,43 @@ def test_phrases_neither_start_nor_end_with_a_stop_word() -> None:
 def test_en_dash_range_stays_one_phrase() -> None:
     """ "50–140 cm" (a range, no spaces around the dash) can be one candidate."""
     assert "50–140 cm" in _texts(phrase_candidates("Sea levels rose by 50–140 cm in total."))
+
+
+_NUMBER_PARTS = st.sampled_from(
+    [
+        *"$€£¥ ,.-",
+        "US",
+        "HK",
+        "A",
+        "S",
+        "5",
+        "12",
+        "3.5",
+        "16,000",
+        "1998",
+        "percent",
+        "per cent",
+        "%",
+        "million",
+        "two",
+        "Twenty",
+        "TEN",
+        "often",
+        "dozens",
+        "hundred-one",
+        "ſix",
+        "Kelvin",
+        "İ",
+        "é",
+        "大",
+        "x",
+        "the",
+    ]
+)
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(_NUMBER_PARTS, max_size=16).map("".join))
+def test_numbers_are_the_number_pattern_s_matches(text: str) -> None:
+    """`_numbers`, which skips what cannot match, finds what `_NUMBER_RE` finds."""
+    assert [m.span() for m in _numbers(text)] == [m.span() for m in _NUMBER_RE.finditer(text)]

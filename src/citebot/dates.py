@@ -243,7 +243,8 @@ _Found = tuple[int, int, str, str, tuple[tuple[str, str], ...] | None]
 def _scan(text: str) -> tuple[tuple[_Found, ...], bool]:
     """Where the expressions of `text` are, whatever the anchor: only values depend on it.
 
-    Also whether the text speaks of the future (weekdays are resolved forwards then).
+    Also whether the text speaks of the future (weekdays are resolved forwards then;
+    False when it names no weekday).
     """
     taken = bytearray(len(text))
     found: list[tuple[int, int, str, str]] = []
@@ -279,7 +280,10 @@ def _scan(text: str) -> tuple[tuple[_Found, ...], bool]:
             found.append((start, m.end(), span, kind))
             taken[start : m.end()] = b"\x01" * (m.end() - start)
     found.sort(key=lambda e: e[0])
-    return _join_ranges(text, found), bool(_FUTURE_CUES.search(text))
+    # Only a weekday's value depends on the tense, and looking for its cues costs about
+    # as much as the rest of the scan: a text without a weekday is not looked at.
+    weekday = any(kind == "weekday" for _, _, _, kind in found)
+    return _join_ranges(text, found), weekday and _FUTURE_CUES.search(text) is not None
 
 
 def _looks_like_year(text: str, start: int, end: int) -> bool:

@@ -31,7 +31,9 @@ Searching (`Index.search`, what the reader uses) is two steps:
    pairs (stop words skipped) found adjacent in some sentence of the passage.
    Weights (0.25 each) and depth were chosen on the "train" half of the SQuAD dev
    articles and hold on the held-out half; nothing in them is specific to SQuAD
-   (scripts/retrieval_grid.py measures every variant).
+   (scripts/retrieval_grid.py measures every variant). `search` wants only the best
+   k: a hit whose BM25 score plus the largest bonus its passage's index terms allow
+   cannot reach them has its sentences left unread (most of the 20 on a cold question).
 
 Scoring is `bm25.BM25Index`: the same BM25Plus scores as rank-bm25 (a parity test
 checks them within 1e-6), precomputed per term and summed sparsely, so a query costs
@@ -56,10 +58,12 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import math
 import os
 import tempfile
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from heapq import heappush, heappushpop
 from itertools import pairwise
 from pathlib import Path
 
@@ -178,7 +182,7 @@ class Index:
         """
         unique = list(dict.fromkeys(terms))
         hits = self.bm25_search(unique, max(k, RERANK_DEPTH), article_id)
-        return (rerank(self, unique, hits[:RERANK_DEPTH]) + hits[RERANK_DEPTH:])[:k]
+        return (rerank(self, unique, hits[:RERANK_DEPTH], keep=k) + hits[RERANK_DEPTH:])[:k]
 
     def bm25_search(self, terms: Sequence[str], k: int, article_id: str | None = None) -> list[Hit]:
         """The k best passages by BM25Plus alone (rank-bm25's ranking), ties to the lower id.
@@ -204,12 +208,18 @@ class Index:
         return {t: round(w, 4) for t, w in weights.items() if w > 0}
 
 
-def rerank(index: Index, terms: Sequence[str], hits: Sequence[Hit]) -> list[Hit]:
+def rerank(
+    index: Index, terms: Sequence[str], hits: Sequence[Hit], *, keep: int | None = None
+) -> list[Hit]:
     """`hits` re-ordered by BM25 plus the sentence and word-pair scores (module docstring).
 
     `terms` are the query's distinct terms in question order. A hit's new score is
     `bm25 + best_bm25 * (SENTENCE_WEIGHT * sentence + BIGRAM_WEIGHT * pairs)`; the sort
     is stable, so equal scores keep BM25's order.
+
+    With `keep`, only the best `keep` are asked for: a hit that cannot reach them is
+    left out without reading its sentences (`_bonus_ceilings`). The hits returned are
+    then the same best `keep`, with the same scores in the same order, and maybe others.
     """
     top = max((h.bm25 for h in hits), default=0.0)
     if top <= 0 or not terms:
@@ -217,8 +227,15 @@ def rerank(index: Index, terms: Sequence[str], hits: Sequence[Hit]) -> list[Hit]
     idf = {t: index.idf(t) for t in terms}
     total = sum(idf.values()) or 1.0
     wanted_pairs = set(pairwise(terms))
+    keep = len(hits) if keep is None else keep
+    ceilings = _bonus_ceilings(index, hits[keep:], idf, total, wanted_pairs, top)
+    best_scores: list[float] = []  # the best `keep` scores so far (a heap: lowest first)
     scored: list[Hit] = []
-    for hit in hits:
+    for n, hit in enumerate(hits):
+        # At best equal to the keep-th best score so far is not enough: the `keep` hits
+        # scoring at least that come before this one, and the sort is stable.
+        if n >= keep and hit.bm25 + ceilings[n - keep] <= best_scores[0]:
+            continue
         passage = hit.passage
         sentences = index.sentences[passage.article_id]
         best = 0.0
@@ -232,7 +249,50 @@ def rerank(index: Index, terms: Sequence[str], hits: Sequence[Hit]) -> list[Hit]
         share = len(pairs) / len(wanted_pairs) if wanted_pairs else 0.0
         bonus = top * (SENTENCE_WEIGHT * best + BIGRAM_WEIGHT * share)
         scored.append(Hit(passage, hit.bm25 + bonus, hit.bm25))
+        if len(best_scores) < keep:
+            heappush(best_scores, hit.bm25 + bonus)
+        else:
+            heappushpop(best_scores, hit.bm25 + bonus)
     return sorted(scored, key=lambda h: -h.score)
+
+
+def _bonus_ceilings(
+    index: Index,
+    hits: Sequence[Hit],
+    idf: dict[str, float],
+    total: float,
+    wanted_pairs: set[tuple[str, str]],
+    top: float,
+) -> list[float]:
+    """For each hit, a bonus `rerank` cannot exceed: the one it would get if a single
+    sentence held every query term its passage is indexed with, and some sentence every
+    wanted pair of them (infinite when that is not known to bound it).
+
+    A sentence's terms are among its passage's index terms when whitespace separates
+    the passage's sentences: the index tokenised the text spanning them (and the
+    title), and a word run never holds whitespace, so each sentence's runs are runs of
+    that text. Every step then takes at least the values the exact bonus takes, and
+    float sums of positive idfs (in the same order), products and quotients do not
+    decrease when their operands do not: the ceiling is never below the bonus.
+    """
+    if not hits:
+        return []
+    doc_ids = np.asarray([h.passage.index for h in hits], dtype=np.int64)
+    holds = {t: index.bm25.holds(t, doc_ids).tolist() for t in idf}
+    out = []
+    for n, hit in enumerate(hits):
+        passage = hit.passage
+        if not index.sentences[passage.article_id].apart(
+            passage.first_sentence, passage.last_sentence
+        ):
+            out.append(math.inf)
+            continue
+        held = {t for t in idf if holds[t][n]}
+        best = sum(w for t, w in idf.items() if t in held) / total
+        pairs = {p for p in wanted_pairs if p[0] in held and p[1] in held}
+        share = len(pairs) / len(wanted_pairs) if wanted_pairs else 0.0
+        out.append(top * (SENTENCE_WEIGHT * best + BIGRAM_WEIGHT * share))
+    return out
 
 
 def update(

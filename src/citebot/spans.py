@@ -48,15 +48,46 @@ KINDS = ("date", "time", "number", "name", "person", "place", "phrase", "definit
 KIND_BIT = {kind: 1 << i for i, kind in enumerate(KINDS)}
 
 
-_NUMBER_RE = re.compile(
+# A number in digits, with a currency before it (at most 4 characters: "US$ ") and a
+# scale after it, or a number in words.
+_DIGIT_NUMBER = (
     r"(?:(?:US|HK|NT|A|C|S)?[$€£¥]\s?)?"
     r"(?<![\d.,])\d+(?:[.,]\d+)*(?:\s?(?:%|percent|per\s+cent))?"
     r"(?:\s+(?:hundred|thousand|million|billion|trillion))?"
-    r"|\b(?:two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|forty|fifty|"
-    r"sixty|seventy|eighty|ninety|hundred|dozens?|hundreds|thousands|millions|billions)"
-    r"(?:[\s-]+(?:one|two|three|four|five|six|seven|eight|nine|hundred|thousand|million|billion))*\b",
-    re.I,
 )
+_COUNT_WORDS = (
+    "two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|forty|fifty|"
+    "sixty|seventy|eighty|ninety|hundred|dozens?|hundreds|thousands|millions|billions"
+)
+_WORD_NUMBER = (
+    rf"\b(?:{_COUNT_WORDS})"
+    r"(?:[\s-]+(?:one|two|three|four|five|six|seven|eight|nine|hundred|thousand|million|billion))*\b"
+)
+_NUMBER_RE = re.compile(f"{_DIGIT_NUMBER}|{_WORD_NUMBER}", re.I)
+_DIGIT_NUMBER_RE = re.compile(_DIGIT_NUMBER, re.I)
+# A number in words starts with one of these (in any case).
+_COUNT_STARTS = tuple(_COUNT_WORDS.replace("s?", "").split("|"))
+_DIGIT = re.compile(r"\d")
+
+
+def _numbers(sentence: str) -> Iterator[re.Match[str]]:
+    """`_NUMBER_RE.finditer(sentence)`, about four times faster on plain text.
+
+    In ASCII text, where re.I compares lowercase letters, a sentence without any
+    `_COUNT_STARTS` has no number in words, so only the digits' alternative can match,
+    and no earlier than 4 characters before the first digit.
+    """
+    if not sentence.isascii():
+        return _NUMBER_RE.finditer(sentence)
+    low = sentence.lower()
+    if any(word in low for word in _COUNT_STARTS):
+        return _NUMBER_RE.finditer(sentence)
+    digit = _DIGIT.search(sentence)
+    if digit is None:
+        return iter(())
+    return _DIGIT_NUMBER_RE.finditer(sentence, max(digit.start() - 4, 0))
+
+
 _PERCENT_UNITS = frozenset({"percentag", "percent"})  # stems of "percentage", "percent"
 
 
@@ -118,7 +149,7 @@ def number_candidates(sentence: str, unit: str | None) -> tuple[Candidate, ...]:
     ws = words(sentence)
     starts = [w.start for w in ws]
     out = []
-    for m in _NUMBER_RE.finditer(sentence):
+    for m in _numbers(sentence):
         if any(s <= m.start() < e for s, e in taken):
             continue
         end = m.end()

@@ -223,6 +223,17 @@ class SentenceList(Sequence[Sentence]):
         t, row = self._tables, self._base + i
         return self._article.body[int(t.sentence_start[row]) : int(t.sentence_end[row])]
 
+    def apart(self, first: int, last: int) -> bool:
+        """Whether whitespace follows each of the sentences [first, last - 1) and precedes
+        the next one: then their word runs are the runs of the text that spans them all."""
+        t, base, body = self._tables, self._base, self._article.body
+        starts = t.sentence_start[base + first + 1 : base + last].tolist()
+        ends = t.sentence_end[base + first : base + last - 1].tolist()
+        return all(
+            body[end].isspace() and body[start - 1].isspace()
+            for end, start in zip(ends, starts, strict=True)
+        )
+
     def _make(self, i: int) -> Sentence:
         """Sentence i, made from the table the first time it is read."""
         made = self._made[i]
