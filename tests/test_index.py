@@ -518,13 +518,19 @@ def test_reordered_corpus_is_rebuilt(news: Corpus) -> None:
     same_index(Index.build(news).updated(reordered), Index.build(reordered))
 
 
-def test_sentence_texts_read_without_objects_equal_the_sentences(shipped_corpus: Corpus) -> None:
-    """`SentenceList.text(i)` is sentence i's text, whether or not its object was made."""
+def test_sentence_texts_and_paragraphs_read_without_objects_equal_the_sentences(
+    shipped_corpus: Corpus,
+) -> None:
+    """`SentenceList.text(i)` and `.paragraph(i)` are sentence i's, whether or not its
+    object was made."""
     index = Index.build(shipped_corpus)
     for article in shipped_corpus.articles:
         sentences = index.sentences[article.id]
         texts = [sentences.text(i) for i in range(len(sentences))]  # before any object
+        paragraphs = [sentences.paragraph(i) for i in range(len(sentences))]
+        assert len(set(paragraphs)) > 1
         assert texts == [s.text for s in sentences]
+        assert paragraphs == [s.paragraph for s in sentences]
         assert texts == [sentences.text(i) for i in range(len(sentences))]  # after
         assert texts == [s.text for s in split_sentences(article)]
 

@@ -492,12 +492,12 @@ def _paragraph_terms(index: Index, sentence: Sentence, reach: int = 20) -> froze
     """The terms of the sentence's paragraph (at most `reach` sentences either side)."""
     sentences = index.sentences[sentence.article_id]
     lo = sentence.index
-    while lo > max(sentence.index - reach, 0) and sentences[lo - 1].paragraph == sentence.paragraph:
+    while lo > max(sentence.index - reach, 0) and sentences.paragraph(lo - 1) == sentence.paragraph:
         lo -= 1
     hi = sentence.index + 1
     while (
         hi < min(sentence.index + reach + 1, len(sentences))
-        and sentences[hi].paragraph == sentence.paragraph
+        and sentences.paragraph(hi) == sentence.paragraph
     ):
         hi += 1
     return frozenset().union(*(_terms(sentences.text(j)) for j in range(lo, hi)))

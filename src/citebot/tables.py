@@ -223,6 +223,10 @@ class SentenceList(Sequence[Sentence]):
         t, row = self._tables, self._base + i
         return self._article.body[int(t.sentence_start[row]) : int(t.sentence_end[row])]
 
+    def paragraph(self, i: int) -> int:
+        """The paragraph of sentence i (0 <= i < len), without making its object."""
+        return int(self._tables.sentence_paragraph[self._base + i])
+
     def apart(self, first: int, last: int) -> bool:
         """Whether whitespace follows each of the sentences [first, last - 1) and precedes
         the next one: then their word runs are the runs of the text that spans them all."""
