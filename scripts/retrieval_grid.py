@@ -32,10 +32,11 @@ from citebot import index as index_mod
 from citebot import passages as passages_mod
 from citebot.crossfit import article_folds
 from citebot.errors import QuestionError
-from citebot.evaluate import ParagraphMap, SquadSet, load_squad
+from citebot.evaluate import ParagraphMap
 from citebot.index import Index
 from citebot.pipeline import _clean_question
 from citebot.question import Question, parse_question
+from citebot.squad import SquadSet, load_squad
 
 DEPTH = 20  # ranks kept per question: recall@1, @5, @20
 

@@ -28,16 +28,7 @@ import numpy.typing as npt
 from citebot.answer import Collected, collect, read
 from citebot.choice import allowed
 from citebot.crossfit import FOLDS, FoldModels, article_folds, write_folds
-from citebot.evaluate import (
-    Run,
-    SquadSet,
-    best_f1,
-    build_index,
-    load_squad,
-    normalize_answer,
-    run_questions,
-    summarize,
-)
+from citebot.evaluate import Run, build_index, run_questions, summarize
 from citebot.features import (
     ANSWER_TYPES,
     CONFIDENCE_NAMES,
@@ -54,6 +45,7 @@ from citebot.model import (
     softmax_objective,
 )
 from citebot.question import Question, parse_question
+from citebot.squad import SquadSet, best_f1, load_squad, normalize_answer
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "src" / "citebot" / MODEL_FILE

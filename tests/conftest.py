@@ -1,4 +1,4 @@
-"""Shared fixtures: the shipped corpus, loaded and indexed once per session."""
+"""Shared fixtures: the shipped corpus, loaded and indexed once per session; the mini SQuAD file."""
 
 from __future__ import annotations
 
@@ -9,9 +9,11 @@ import pytest
 from citebot.corpus import Article, Corpus, load_corpus
 from citebot.index import Index
 from citebot.pipeline import Asker
+from citebot.squad import SquadSet, load_squad
 
 ROOT = Path(__file__).resolve().parents[1]
 SHIPPED = ROOT / "corpus"
+SQUAD_MINI = Path(__file__).parent / "data" / "squad-mini.json"  # a small SQuAD v2 file
 
 
 @pytest.fixture(scope="session")
@@ -29,3 +31,9 @@ def shipped_asker(shipped_corpus: Corpus) -> Asker:
 def make_article(article_id: str, body: str, title: str | None = None, **meta: object) -> Article:
     """A small in-memory article for tests."""
     return Article(id=article_id, title=title or article_id.replace("-", " "), body=body, **meta)  # type: ignore[arg-type]
+
+
+@pytest.fixture(scope="module")
+def mini() -> SquadSet:
+    """The mini SQuAD v2 file, loaded."""
+    return load_squad(SQUAD_MINI)

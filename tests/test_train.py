@@ -13,9 +13,10 @@ import numpy as np
 import pytest
 
 from citebot.crossfit import article_folds, load_folds
-from citebot.evaluate import load_squad, main
+from citebot.evaluate import main
 from citebot.features import CONFIDENCE_NAMES
 from citebot.model import ReaderModel
+from citebot.squad import load_squad
 
 ROOT = Path(__file__).resolve().parents[1]
 MINI = Path(__file__).parent / "data" / "squad-mini.json"
