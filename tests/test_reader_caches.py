@@ -6,6 +6,7 @@ of them: each fast path here is compared with the straightforward computation.
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 
 import numpy as np
@@ -82,7 +83,7 @@ def test_fast_features_equal_the_plain_computation() -> None:
                 reference._next_to(matched, table.stop, edge, step),
             )
         for carried in (0.0, 0.4):
-            evidence = SentenceEvidence(**{**EVIDENCE.__dict__, "carried": carried})
+            evidence = dataclasses.replace(EVIDENCE, carried=carried)
             dense, hashed = candidate_features(question, weights, table, evidence, sentence)
             again, hashed_again = candidate_features(question, weights, table, evidence, sentence)
             assert np.array_equal(dense, again) and np.array_equal(hashed, hashed_again)
@@ -156,7 +157,7 @@ def test_features_equal_the_frozen_reference() -> None:
             if not table.candidates:
                 continue
             carried = 0.3 if n % 5 == 0 else 0.0
-            evidence = SentenceEvidence(**{**EVIDENCE.__dict__, "carried": carried})
+            evidence = dataclasses.replace(EVIDENCE, carried=carried)
             dense, hashed = candidate_features(question, weights, table, evidence, sentence)
             want_dense, want_hashed = reference.candidate_features(
                 question, weights, table, evidence, sentence
@@ -185,7 +186,7 @@ def test_features_of_many_sentences_at_once_equal_the_frozen_reference() -> None
                 table = with_extra(table, sentence, extra)
             if table.candidates:
                 carried = 0.3 if n % 4 == 0 else 0.0
-                evidence = SentenceEvidence(**{**EVIDENCE.__dict__, "carried": carried, "rank": n})
+                evidence = dataclasses.replace(EVIDENCE, carried=carried, rank=n)
                 blocks.append((table, evidence, sentence))
         made = features.block_features(question, weights, blocks)
         assert len(made) == len(blocks) > 10

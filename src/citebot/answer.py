@@ -562,9 +562,8 @@ def _carried(index: Index, scored: ScoredSentence, weights: dict[str, float]) ->
         return 0.0
     own = _terms(s.text)
     before = _terms(index.sentences[s.article_id].text(s.index - 1))
-    return sum(w for t, w in weights.items() if t in before and t not in own) / (
-        sum(weights.values()) or 1.0
-    )
+    total = sum(weights.values()) or 1.0  # named: mypyc rejected the inline `... / (sum or 1.0)`
+    return sum(w for t, w in weights.items() if t in before and t not in own) / total
 
 
 def _term_weights(index: Index, question: Question) -> dict[str, float]:

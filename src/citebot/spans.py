@@ -418,7 +418,7 @@ def _fast_candidate(
     prior: float,
     flags: int,
     *,
-    _new: Callable[[type[Candidate]], Candidate] = object.__new__,
+    _new: Callable[[type[Candidate]], Candidate] = Candidate.__new__,
     _start: Callable[[Candidate, Any], None] = _SET_START,
     _end: Callable[[Candidate, Any], None] = _SET_END,
     _text: Callable[[Candidate, Any], None] = _SET_TEXT,
@@ -431,6 +431,7 @@ def _fast_candidate(
 
     The slots are set through their descriptors, which is what that __init__ does
     (through object.__setattr__, with more overhead); a sentence has ~50 candidates.
+    `Candidate.__new__` is `object.__new__` here, and what a mypyc-compiled class accepts.
     """
     c = _new(Candidate)
     _start(c, start)

@@ -104,8 +104,9 @@ _SET_START, _SET_END, _SET_FOLDED, _SET_TERM, _SET_IS_STOP = (
 
 def _word(start: int, end: int, folded: str, term: str, is_stop: bool) -> Word:
     """`Word(...)` at about half the cost of the frozen dataclass's __init__, which sets
-    the same slots through object.__setattr__ (a sentence has dozens of words)."""
-    w: Word = object.__new__(Word)
+    the same slots through object.__setattr__ (a sentence has dozens of words).
+    `Word.__new__` is `object.__new__` here, and what a mypyc-compiled `Word` accepts."""
+    w: Word = Word.__new__(Word)
     _SET_START(w, start)
     _SET_END(w, end)
     _SET_FOLDED(w, folded)
