@@ -50,6 +50,7 @@ from citebot.spantable import (
     sentence_tables,
     with_extra,
 )
+from citebot.tables import SentenceList
 from citebot.text import term_set, tokenize, words
 
 TOP_SENTENCES = 8
@@ -458,11 +459,11 @@ def _details_lacking(
 
     - the share of the question's distinct terms the sentence lacks;
     - the idf-weighted share it lacks but its paragraph has, and the largest such idf
-      (over 10): a detail of the question that the text says elsewhere ("first" where
-      the sentence says "top"), the mark of a question changed from an answerable one;
+      (over 10): a detail the text says elsewhere, swapped into a question that
+      otherwise matches the sentence, the mark of one changed from an answerable one;
     - the share its paragraph lacks too;
-    - how many terms the question has (up to 15, over 15): short questions abstain
-      more often in SQuAD 2.0.
+    - how many terms the question has (up to 15, over 15): in SQuAD 2.0 short
+      questions are more often unanswerable.
     """
     asked = _terms(question.text)
     if not asked:
@@ -500,6 +501,11 @@ def _paragraph_terms(index: Index, sentence: Sentence, reach: int = 20) -> froze
         and sentences.paragraph(hi) == sentence.paragraph
     ):
         hi += 1
+    return _terms_between(sentences, lo, hi)
+
+
+def _terms_between(sentences: SentenceList, lo: int, hi: int) -> frozenset[str]:
+    """The terms of sentences lo, ..., hi - 1 of an article."""
     return frozenset().union(*(_terms(sentences.text(j)) for j in range(lo, hi)))
 
 
@@ -547,11 +553,8 @@ def _with_referent(index: Index, sentence: Sentence) -> frozenset[str]:
 def _near_terms(index: Index, sentence: Sentence) -> frozenset[str]:
     """The terms of the sentence and of its neighbours."""
     sentences = index.sentences[sentence.article_id]
-    return frozenset().union(
-        *(
-            _terms(sentences.text(j))
-            for j in range(max(sentence.index - 1, 0), min(sentence.index + 2, len(sentences)))
-        )
+    return _terms_between(
+        sentences, max(sentence.index - 1, 0), min(sentence.index + 2, len(sentences))
     )
 
 
