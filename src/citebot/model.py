@@ -128,11 +128,13 @@ def softmax_objective(
     group = np.repeat(np.arange(len(group_starts)), sizes)
     group_weight = np.add.reduceat(target.astype(np.float64), group_starts)
     flat_hash = hashed.ravel()
+    # Where each kind's block of conjunction weights sits in the full vector.
+    blocks = [slice(width + k * (width - 1), width + (k + 1) * (width - 1)) for k in range(n_kinds)]
 
     def kind_weights(w: npt.NDArray[np.float32], k: int) -> npt.NDArray[np.float32]:
         """The weights of the shared columns plus those of kind k's block."""
         own = w[:width].copy()
-        own[1:] += w[width + k * (width - 1) : width + (k + 1) * (width - 1)]
+        own[1:] += w[blocks[k]]
         return own
 
     def objective(params: Vector) -> tuple[float, Vector]:
@@ -155,7 +157,7 @@ def softmax_objective(
             lo, hi = edges[k], edges[k + 1]
             g = (base[lo:hi].T @ residual32[lo:hi]).astype(np.float64)
             grad_w[:width] += g
-            grad_w[width + k * (width - 1) : width + (k + 1) * (width - 1)] += g[1:]
+            grad_w[blocks[k]] += g[1:]
         grad_h = np.bincount(
             flat_hash, weights=np.repeat(residual, hashed.shape[1]), minlength=h.size
         )
