@@ -16,6 +16,7 @@ feature does not break this test; changing what an existing one means does.
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import json
 import re
 from collections.abc import Sequence
@@ -180,13 +181,32 @@ def _reference(
     return out
 
 
+def _check_words(sentence: str, table: SentenceTable) -> None:
+    """The table's per-word facts are their definitions, word by word."""
+    ws = words(sentence)
+    gaps = [sentence[a.end : b.start] for a, b in itertools.pairwise(ws)]
+    clause = [0]
+    for gap in gaps:
+        clause.append(clause[-1] + bool(re.search(r"[,;:()–—\"“”]", gap)))
+    assert table.terms == tuple(w.term for w in ws)
+    assert table.stop.dtype == table.pause.dtype == np.bool_
+    assert table.clause.dtype == np.int64
+    assert table.stop.tolist() == [w.is_stop for w in ws]
+    assert table.pause.tolist() == [bool(re.search(r"[,:(–—]", g)) for g in gaps] + [False] * (
+        len(ws) > 0
+    )
+    assert table.clause.tolist() == clause[: len(ws)]
+
+
 def _check(
     sentence: str, table: SentenceTable, candidates: Sequence[Candidate], rows: slice = slice(None)
 ) -> None:
-    """Rows `rows` of the table are the reference features of `candidates`.
+    """Rows `rows` of the table are the reference features of `candidates`, and its
+    per-word facts are right.
 
     "persons" counts the people among the candidates the rows were made from.
     """
+    _check_words(sentence, table)
     expected = _reference(sentence, candidates)
     assert list(table.candidates[rows]) == [e[0] for e in expected]
     assert table.first.dtype == table.last.dtype == table.lex.dtype == np.int64
@@ -359,3 +379,37 @@ def test_the_table_cache_stays_whole_under_threads(monkeypatch: pytest.MonkeyPat
     with ThreadPoolExecutor(4) as pool:
         list(pool.map(read, range(60)))
     assert len(spantable._TABLES) <= 5
+
+
+def test_character_bits_hold_for_every_character() -> None:
+    """The per-word facts read characters through a table: every space character lies
+    below its limit (all beyond share one entry, not a space), and no character is both
+    a letter and a digit (the lexical hash stops at `str.isalpha`)."""
+    limit = spantable._CHAR_LIMIT
+    not_space = spantable._BIT["not_space"]
+    for code in range(0x110000):
+        ch = chr(code)
+        if code < limit:
+            assert bool(spantable._CHAR_BITS[code] & not_space) == (not ch.isspace()), hex(code)
+        else:
+            assert not ch.isspace(), hex(code)
+        assert not (ch.isalpha() and ch.isdigit()), hex(code)
+    assert spantable._CHAR_BITS[limit] == not_space
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Ⅻ Park ＡＢＣ ½ ² ٣ x²",  # letters and digits outside ASCII, and numbers in letters
+        "\u3000Big\u00a0Park\u2003(Ⅳ)\u2029“Q”",  # spaces outside ASCII, beside marks
+        "É ÉCOLE école ǅ ß",  # capitals by `str.isupper`, a title-case letter
+        "",
+    ],
+)
+def test_tables_of_non_ascii_text_equal_the_definition(text: str) -> None:
+    """Characters beyond ASCII: their case, digits and spaces decide as `str` says."""
+    spantable._TABLES.clear()
+    sentences = [text, "Seoul (首尔) is “big”: 3 km.", text[::-1]]
+    tables = sentence_tables([(s, None) for s in sentences])
+    for sentence, table in zip(sentences, tables, strict=True):
+        _check(sentence, table, sentence_candidates(sentence, None))
