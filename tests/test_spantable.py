@@ -31,12 +31,18 @@ from citebot import dates, spantable
 from citebot.corpus import load_corpus
 from citebot.dates import find_time_expressions
 from citebot.spans import (
+    _CLAUSE_BREAK,
     KIND_BIT,
     KINDS,
     Candidate,
     _words_after,
+    candidate_list,
     definition_candidates,
+    name_candidates,
+    number_candidates,
+    phrase_candidates,
     sentence_candidates,
+    time_candidates,
 )
 from citebot.spantable import (
     STATIC_NAMES,
@@ -265,6 +271,50 @@ def test_candidates_merge_kinds_in_order() -> None:
             assert c.flags & KIND_BIT[c.kind]
 
 
+def _plain_phrases(sentence: str, max_words: int) -> list[tuple[int, int]]:
+    """Spans from each content word to each content word after it, in `max_words` words
+    and no clause break (`_CLAUSE_BREAK` in the text between two words) inside."""
+    ws = words(sentence)
+    gaps = [sentence[a.end : b.start] for a, b in itertools.pairwise(ws)]
+    out = []
+    for i, first in enumerate(ws):
+        for j in range(i, min(len(ws), i + max_words)):
+            if j > i and _CLAUSE_BREAK.search(gaps[j - 1]):
+                break
+            if not first.is_stop and not ws[j].is_stop:
+                out.append((first.start, ws[j].end))
+    return out
+
+
+def _merged(sentence: str, anchor: dt.date | None) -> list[Candidate]:
+    """The candidates merged the plain way: one per span, in span order, named by the
+    first kind (dates, numbers, names, phrases) and flagged by all, the highest prior."""
+    by_span: dict[tuple[int, int], tuple[Candidate, int, float]] = {}
+    for c in (
+        *time_candidates(sentence, anchor),
+        *number_candidates(sentence, None),
+        *name_candidates(sentence),
+        *phrase_candidates(sentence),
+    ):
+        first, flags, prior = by_span.get((c.start, c.end), (c, 0, c.prior))
+        by_span[(c.start, c.end)] = (first, flags | KIND_BIT[c.kind], max(prior, c.prior))
+    return [
+        Candidate(s, e, c.text, c.kind, c.value, prior, flags)
+        for (s, e), (c, flags, prior) in sorted(by_span.items())
+    ]
+
+
+@pytest.mark.parametrize("anchor", [None, dt.date(2023, 9, 7)])
+def test_candidate_columns_equal_the_plain_merge(anchor: dt.date | None) -> None:
+    """Typed spans that are phrases too are found in the phrase columns; the others are
+    put in span order among them."""
+    for sentence in _sentences():
+        merged = candidate_list(sentence, anchor)
+        assert list(merged) == _merged(sentence, anchor)
+        assert merged.priors == [c.prior for c in merged]
+        assert merged.flags == [c.flags for c in merged]
+
+
 def test_time_values_follow_the_anchor_whatever_was_asked_before() -> None:
     """Expressions are found once per text; their values still depend on each anchor."""
     text = "From January 29 through February 2 and next year, it will open on Monday."
@@ -335,8 +385,10 @@ def test_tables_made_in_one_batch_equal_the_definition(anchor: dt.date | None) -
 
 _PIECES = st.sampled_from(
     [
-        *"aZ09 ,.:;()'\"\u201c\u201d\u2018\u2019-\t",
+        *"aZ09 ,.:;()[]'\"\u201c\u201d\u2018\u2019-\t—–",
         " (",
+        " – ",
+        ". ",
         ") ",
         "大公坊",
         "Park",
@@ -358,6 +410,10 @@ def test_tables_of_random_text_equal_the_definition(text: str) -> None:
     tables = sentence_tables([(s, None) for s in sentences])
     for sentence, table in zip(sentences, tables, strict=True):
         _check(sentence, table, sentence_candidates(sentence, None))
+        assert list(candidate_list(sentence, None)) == _merged(sentence, None)
+        for max_words in (1, 3, 10):
+            phrases = [(c.start, c.end) for c in phrase_candidates(sentence, max_words)]
+            assert phrases == _plain_phrases(sentence, max_words)
 
 
 def test_the_table_cache_stays_whole_under_threads(monkeypatch: pytest.MonkeyPatch) -> None:
