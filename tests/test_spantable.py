@@ -16,6 +16,7 @@ feature does not break this test; changing what an existing one means does.
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import json
 import re
 from collections.abc import Sequence
@@ -30,12 +31,18 @@ from citebot import dates, spantable
 from citebot.corpus import load_corpus
 from citebot.dates import find_time_expressions
 from citebot.spans import (
+    _CLAUSE_BREAK,
     KIND_BIT,
     KINDS,
     Candidate,
     _words_after,
+    candidate_list,
     definition_candidates,
+    name_candidates,
+    number_candidates,
+    phrase_candidates,
     sentence_candidates,
+    time_candidates,
 )
 from citebot.spantable import (
     STATIC_NAMES,
@@ -180,13 +187,32 @@ def _reference(
     return out
 
 
+def _check_words(sentence: str, table: SentenceTable) -> None:
+    """The table's per-word facts are their definitions, word by word."""
+    ws = words(sentence)
+    gaps = [sentence[a.end : b.start] for a, b in itertools.pairwise(ws)]
+    clause = [0]
+    for gap in gaps:
+        clause.append(clause[-1] + bool(re.search(r"[,;:()–—\"“”]", gap)))
+    assert table.terms == tuple(w.term for w in ws)
+    assert table.stop.dtype == table.pause.dtype == np.bool_
+    assert table.clause.dtype == np.int64
+    assert table.stop.tolist() == [w.is_stop for w in ws]
+    assert table.pause.tolist() == [bool(re.search(r"[,:(–—]", g)) for g in gaps] + [False] * (
+        len(ws) > 0
+    )
+    assert table.clause.tolist() == clause[: len(ws)]
+
+
 def _check(
     sentence: str, table: SentenceTable, candidates: Sequence[Candidate], rows: slice = slice(None)
 ) -> None:
-    """Rows `rows` of the table are the reference features of `candidates`.
+    """Rows `rows` of the table are the reference features of `candidates`, and its
+    per-word facts are right.
 
     "persons" counts the people among the candidates the rows were made from.
     """
+    _check_words(sentence, table)
     expected = _reference(sentence, candidates)
     assert list(table.candidates[rows]) == [e[0] for e in expected]
     assert table.first.dtype == table.last.dtype == table.lex.dtype == np.int64
@@ -243,6 +269,50 @@ def test_candidates_merge_kinds_in_order() -> None:
         for c in merged:
             assert sentence[c.start : c.end] == c.text
             assert c.flags & KIND_BIT[c.kind]
+
+
+def _plain_phrases(sentence: str, max_words: int) -> list[tuple[int, int]]:
+    """Spans from each content word to each content word after it, in `max_words` words
+    and no clause break (`_CLAUSE_BREAK` in the text between two words) inside."""
+    ws = words(sentence)
+    gaps = [sentence[a.end : b.start] for a, b in itertools.pairwise(ws)]
+    out = []
+    for i, first in enumerate(ws):
+        for j in range(i, min(len(ws), i + max_words)):
+            if j > i and _CLAUSE_BREAK.search(gaps[j - 1]):
+                break
+            if not first.is_stop and not ws[j].is_stop:
+                out.append((first.start, ws[j].end))
+    return out
+
+
+def _merged(sentence: str, anchor: dt.date | None) -> list[Candidate]:
+    """The candidates merged the plain way: one per span, in span order, named by the
+    first kind (dates, numbers, names, phrases) and flagged by all, the highest prior."""
+    by_span: dict[tuple[int, int], tuple[Candidate, int, float]] = {}
+    for c in (
+        *time_candidates(sentence, anchor),
+        *number_candidates(sentence, None),
+        *name_candidates(sentence),
+        *phrase_candidates(sentence),
+    ):
+        first, flags, prior = by_span.get((c.start, c.end), (c, 0, c.prior))
+        by_span[(c.start, c.end)] = (first, flags | KIND_BIT[c.kind], max(prior, c.prior))
+    return [
+        Candidate(s, e, c.text, c.kind, c.value, prior, flags)
+        for (s, e), (c, flags, prior) in sorted(by_span.items())
+    ]
+
+
+@pytest.mark.parametrize("anchor", [None, dt.date(2023, 9, 7)])
+def test_candidate_columns_equal_the_plain_merge(anchor: dt.date | None) -> None:
+    """Typed spans that are phrases too are found in the phrase columns; the others are
+    put in span order among them."""
+    for sentence in _sentences():
+        merged = candidate_list(sentence, anchor)
+        assert list(merged) == _merged(sentence, anchor)
+        assert merged.priors == [c.prior for c in merged]
+        assert merged.flags == [c.flags for c in merged]
 
 
 def test_time_values_follow_the_anchor_whatever_was_asked_before() -> None:
@@ -315,8 +385,10 @@ def test_tables_made_in_one_batch_equal_the_definition(anchor: dt.date | None) -
 
 _PIECES = st.sampled_from(
     [
-        *"aZ09 ,.:;()'\"\u201c\u201d\u2018\u2019-\t",
+        *"aZ09 ,.:;()[]'\"\u201c\u201d\u2018\u2019-\t—–",
         " (",
+        " – ",
+        ". ",
         ") ",
         "大公坊",
         "Park",
@@ -338,6 +410,10 @@ def test_tables_of_random_text_equal_the_definition(text: str) -> None:
     tables = sentence_tables([(s, None) for s in sentences])
     for sentence, table in zip(sentences, tables, strict=True):
         _check(sentence, table, sentence_candidates(sentence, None))
+        assert list(candidate_list(sentence, None)) == _merged(sentence, None)
+        for max_words in (1, 3, 10):
+            phrases = [(c.start, c.end) for c in phrase_candidates(sentence, max_words)]
+            assert phrases == _plain_phrases(sentence, max_words)
 
 
 def test_the_table_cache_stays_whole_under_threads(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -359,3 +435,37 @@ def test_the_table_cache_stays_whole_under_threads(monkeypatch: pytest.MonkeyPat
     with ThreadPoolExecutor(4) as pool:
         list(pool.map(read, range(60)))
     assert len(spantable._TABLES) <= 5
+
+
+def test_character_bits_hold_for_every_character() -> None:
+    """The per-word facts read characters through a table: every space character lies
+    below its limit (all beyond share one entry, not a space), and no character is both
+    a letter and a digit (the lexical hash stops at `str.isalpha`)."""
+    limit = spantable._CHAR_LIMIT
+    not_space = spantable._BIT["not_space"]
+    for code in range(0x110000):
+        ch = chr(code)
+        if code < limit:
+            assert bool(spantable._CHAR_BITS[code] & not_space) == (not ch.isspace()), hex(code)
+        else:
+            assert not ch.isspace(), hex(code)
+        assert not (ch.isalpha() and ch.isdigit()), hex(code)
+    assert spantable._CHAR_BITS[limit] == not_space
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Ⅻ Park ＡＢＣ ½ ² ٣ x²",  # letters and digits outside ASCII, and numbers in letters
+        "\u3000Big\u00a0Park\u2003(Ⅳ)\u2029“Q”",  # spaces outside ASCII, beside marks
+        "É ÉCOLE école ǅ ß",  # capitals by `str.isupper`, a title-case letter
+        "",
+    ],
+)
+def test_tables_of_non_ascii_text_equal_the_definition(text: str) -> None:
+    """Characters beyond ASCII: their case, digits and spaces decide as `str` says."""
+    spantable._TABLES.clear()
+    sentences = [text, "Seoul (首尔) is “big”: 3 km.", text[::-1]]
+    tables = sentence_tables([(s, None) for s in sentences])
+    for sentence, table in zip(sentences, tables, strict=True):
+        _check(sentence, table, sentence_candidates(sentence, None))

@@ -570,25 +570,20 @@ def candidate_list(sentence: str, anchor: dt.date | None) -> CandidateList:
     flags = [phrase] * n
     priors = [0.0] * n
     made: list[Candidate | None] = [None] * n
-    if not typed:
-        return CandidateList(sentence, starts, ends, flags, priors, made)
-    at = dict(zip(zip(starts, ends, strict=True), range(n), strict=True))
     for key, old in typed.items():
-        k = at.get(key)
-        if k is not None:  # a phrase too
+        # Where the span is, or would be, in span order: the columns stay sorted.
+        lo = bisect.bisect_left(starts, key[0])
+        hi = bisect.bisect_right(starts, key[0], lo)
+        k = bisect.bisect_left(ends, key[1], lo, hi)
+        if k < hi and ends[k] == key[1]:  # a phrase too
             old[1] |= phrase
             old[2] = max(old[2], 0.0)
         else:
-            k = len(starts)
-            starts.append(key[0])
-            ends.append(key[1])
-            flags.append(0)
-            priors.append(0.0)
-            made.append(None)
+            starts.insert(k, key[0])
+            ends.insert(k, key[1])
+            flags.insert(k, 0)
+            priors.insert(k, 0.0)
+            made.insert(k, None)
         c, flags[k], priors[k] = old
         made[k] = _fast_candidate(key[0], key[1], c.text, c.kind, c.value, old[2], old[1])
-    if len(starts) > n:  # typed spans that are no phrase: into span order
-        spans = list(zip(starts, ends, strict=True))
-        order = sorted(range(len(spans)), key=spans.__getitem__)
-        return CandidateList(sentence, starts, ends, flags, priors, made).take(order)
     return CandidateList(sentence, starts, ends, flags, priors, made)

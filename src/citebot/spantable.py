@@ -62,9 +62,9 @@ _PREPOSITIONS = frozenset(
 )
 _BE = frozenset("is are was were be been being has have had".split())
 _CONJUNCTIONS = frozenset("and or but nor".split())
-_PAUSE = re.compile(r"[,:(–—]")
+_PAUSE_MARKS = ",:(–—"  # any of these after a word is a pause
 _DESCRIPTION_END = re.compile(r"[,;:()]|\.\s|\s[-–—]\s")
-_CLAUSE_END = re.compile(r"[,;:()–—\"“”]")
+_CLAUSE_MARKS = ',;:()–—"“”'  # any of these between two words ends a clause
 _TEMPORAL = KIND_BIT["date"] | KIND_BIT["time"]
 NAME_BITS = KIND_BIT["name"] | KIND_BIT["person"] | KIND_BIT["place"]
 _QUOTES = "“”\"'‘’"
@@ -151,7 +151,9 @@ def _token_hash(folded: str) -> int:
 
     Cached by folded form: the same words recur from sentence to sentence.
     """
-    return stable_hash("#" if any(ch.isdigit() for ch in folded) else folded)
+    # No character is both a letter and a digit: most words are done with at isalpha.
+    digits = not folded.isalpha() and any(ch.isdigit() for ch in folded)
+    return stable_hash("#" if digits else folded)
 
 
 _HASH_START = stable_hash("<s>")
@@ -186,36 +188,48 @@ class _Words:
     closes_quote: npt.NDArray[np.bool_]  # ... starts with one
     before_colon: npt.NDArray[np.bool_]  # a ":" between the word and the next (or the end)
     hashes: IntArray  # `_token_hash` of each word
+    stop: npt.NDArray[np.bool_]  # whether each word is a stop word
+    pause: npt.NDArray[np.bool_]  # `SentenceTable.pause`, sentence after sentence
+    clause: IntArray  # `SentenceTable.clause`, sentence after sentence
+    digits: IntArray  # how many `str.isdigit` characters text[:i] holds, at i
+    commas: IntArray  # how many ", " start in text[:i], at i
 
 
-def _gap_left_class(gap: str, prev: Word) -> str:
-    """The `_LEFT` class of a word, from the text and the word before it."""
-    if gap != " " and gap.strip():
-        return "punct"
-    f = prev.folded
-    if f in _DETERMINERS:
-        return "det"
-    if f in _PREPOSITIONS:
-        return "prep"
-    if f in _BE:
-        return "be"
-    if f in _CONJUNCTIONS:
-        return "conj"
-    return "stop" if prev.is_stop else "content"
+def _left_class(folded: str, is_stop: bool) -> str:
+    """The `_LEFT` class a word gives the word after it (when only spaces are between)."""
+    for name, group in (
+        ("det", _DETERMINERS),
+        ("prep", _PREPOSITIONS),
+        ("be", _BE),
+        ("conj", _CONJUNCTIONS),
+    ):
+        if folded in group:
+            return name
+    return "stop" if is_stop else "content"
 
 
-def _gap_right_class(gap: str, nxt: Word) -> str:
-    """The `_RIGHT` class of a word, from the text and the word after it."""
-    if gap != " " and gap.strip():
-        return "punct"
-    f = nxt.folded
-    if f == "of":
+def _right_class(folded: str, is_stop: bool) -> str:
+    """The `_RIGHT` class a word gives the word before it (when only spaces are between)."""
+    if folded == "of":
         return "of"
-    if f in _PREPOSITIONS:
+    if folded in _PREPOSITIONS:
         return "prep"
-    if f in _CONJUNCTIONS:
+    if folded in _CONJUNCTIONS:
         return "conj"
-    return "stop" if nxt.is_stop else "content"
+    return "stop" if is_stop else "content"
+
+
+# Both classes of a word by one look-up: its code is `_WORD_CODE.get(folded, 0) + is_stop`
+# (the words the classes name get their own codes; all others share 0 and 1).
+_NAMED = sorted(_DETERMINERS | _PREPOSITIONS | _BE | _CONJUNCTIONS)
+_WORD_CODE = {folded: 2 * (k + 1) for k, folded in enumerate(_NAMED)}
+_LEFT_BY_CODE = np.asarray(
+    [_LEFT_INDEX[_left_class(f, s)] for f in ("", *_NAMED) for s in (False, True)], dtype=np.int64
+)
+_RIGHT_BY_CODE = np.asarray(
+    [_RIGHT_INDEX[_right_class(f, s)] for f in ("", *_NAMED) for s in (False, True)],
+    dtype=np.int64,
+)
 
 
 @dataclass
@@ -231,8 +245,8 @@ class _Part:
 
 
 def _batch(items: Sequence[tuple[str, Sequence[Word], CandidateList]]) -> list[_Part]:
-    """Sentences laid end to end (one offset apart) so that their words and candidates
-    can be handled by one numpy operation per feature."""
+    """Sentences laid end to end (one character apart: `_joined`) so that their words and
+    candidates can be handled by one numpy operation per feature."""
     parts = []
     base = word0 = 0
     for sentence, ws, candidates in items:
@@ -243,78 +257,146 @@ def _batch(items: Sequence[tuple[str, Sequence[Word], CandidateList]]) -> list[_
     return parts
 
 
+def _joined(parts: Sequence[_Part]) -> str:
+    """The batch's sentences as one text, each at its `base`, separated by a NUL: neither a
+    space nor a mark that a feature reads, it keeps the look for the nearest mark (below)
+    inside each sentence."""
+    return "\0".join(p.sentence for p in parts)
+
+
+# What the per-word facts read of a character, as bits: the kinds counted along the text
+# (`_char_counts` rows, in this order) and the marks read next to a word. Every space
+# character is below `_CHAR_LIMIT`, and all characters from there on share its last
+# entry (not a space, no mark). Upper case letters and digits are only A-Z and 0-9 here:
+# `str.isupper` and `str.isdigit` decide for each non-ASCII character of a text.
+_COUNTED = ("not_space", "pause", "clause", "colon", "upper", "digit", "comma_space")
+_ROW = {kind: k for k, kind in enumerate(_COUNTED)}
+_BIT = {kind: 1 << k for k, kind in enumerate((*_COUNTED, "open", "close", "quote"))}
+_CHAR_LIMIT = 0x3001
+_CHAR_BITS = np.full(_CHAR_LIMIT + 1, _BIT["not_space"], dtype=np.uint16)
+_CHAR_BITS[[ord(ch) for ch in re.findall(r"\s", "".join(map(chr, range(_CHAR_LIMIT))))]] = 0
+for _kind, _marks in (
+    ("pause", _PAUSE_MARKS),
+    ("clause", _CLAUSE_MARKS),
+    ("colon", ":"),
+    ("upper", "ABCDEFGHIJKLMNOPQRSTUVWXYZ"),
+    ("digit", "0123456789"),
+    ("comma_space", ","),  # then only if a space follows
+    ("open", "("),
+    ("close", ")"),
+    ("quote", _QUOTES),
+):
+    _CHAR_BITS[[ord(ch) for ch in _marks]] |= _BIT[_kind]
+_COUNTED_BITS = np.asarray([_BIT[kind] for kind in _COUNTED], dtype=np.uint16)
+
+
+def _char_counts(text: str) -> tuple[npt.NDArray[np.uint16], IntArray]:
+    """The `_CHAR_BITS` of each character of `text`, with a NUL before and after it (at 0
+    and len(text) + 1), and how many characters of each `_COUNTED` kind text[:i] holds
+    (column i of the row of that kind)."""
+    size = len(text)
+    chars = np.zeros(size + 2, dtype=np.uint32)
+    chars[1:-1] = np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32)
+    bits = _CHAR_BITS[np.minimum(chars, _CHAR_LIMIT)]
+    marks = (bits[None, 1:-1] & _COUNTED_BITS[:, None]) != 0
+    marks[_ROW["comma_space"]] &= chars[2:] == ord(" ")  # ", " starts there
+    wide = np.flatnonzero(chars[1:-1] > 0x7F).tolist()
+    if wide:
+        found = [text[k] for k in wide]
+        marks[_ROW["upper"], wide] = [ch.isupper() for ch in found]
+        marks[_ROW["digit"], wide] = [ch.isdigit() for ch in found]
+    counts = np.zeros((len(_COUNTED), size + 1), dtype=np.int64)
+    np.cumsum(marks, axis=1, out=counts[:, 1:])
+    return bits, counts
+
+
 def _word_facts(parts: Sequence[_Part]) -> _Words:
-    """The per-word facts of every sentence of a batch, computed once for all candidates."""
-    starts: list[int] = []
-    ends: list[int] = []
-    left: list[int] = []
-    right: list[int] = []
-    capital: list[bool] = []
-    content: list[bool] = []
-    openers: list[str] = []
-    closers: list[str] = []
-    colon: list[bool] = []
-    hashes: list[int] = []
-    for part in parts:
-        sentence, ws, gaps, base = part.sentence, part.ws, part.gaps, part.base
-        if not ws:
-            continue
-        starts += [base + w.start for w in ws]
-        ends += [base + w.end for w in ws]
-        left.append(_LEFT_INDEX["start"])
-        left += [_LEFT_INDEX[_gap_left_class(gap, ws[k])] for k, gap in enumerate(gaps)]
-        right += [_RIGHT_INDEX[_gap_right_class(gap, ws[k + 1])] for k, gap in enumerate(gaps)]
-        right.append(_RIGHT_INDEX["end"])
-        capital += [has_capital(sentence[w.start : w.end]) for w in ws]
-        content += [not w.is_stop for w in ws]
-        # The last character before a word that is not a space, and the first after it:
-        # in the gap next to it, or else in a neighbouring word, whose characters (letters,
-        # digits, CJK) are never a bracket or a quote mark, which is all they are read for.
-        openers += [g.rstrip()[-1:] for g in (sentence[: ws[0].start], *gaps)]
-        closers += [g.lstrip()[:1] for g in (*gaps, sentence[ws[-1].end :])]
-        colon += [":" in gap for gap in gaps]
-        colon.append(":" in sentence[ws[-1].end :])
-        hashes += [_token_hash(w.folded) for w in ws]
-    cum_content = [0, *itertools.accumulate(content)]
-    cum_lower = [
-        0,
-        *itertools.accumulate(c and not k for c, k in zip(content, capital, strict=True)),
+    """The per-word facts of every sentence of a batch, computed once for all candidates.
+
+    Python touches each word a few times (offsets, code, hash); the facts read from the
+    text around the words are numpy operations over the batch's characters: a Python
+    loop over the words costs more per fact than all the characters together.
+    """
+    sizes = [len(p.ws) for p in parts if p.ws]
+    n = sum(sizes)
+    bounds = np.cumsum([0, *sizes])
+    first, last = bounds[:-1], bounds[1:] - 1  # each sentence's first and last word
+    ws = _chain(p.ws for p in parts)
+    word_base = np.repeat(np.asarray([p.base for p in parts if p.ws], dtype=np.int64), sizes)
+    starts = np.asarray([w.start for w in ws], dtype=np.int64) + word_base
+    ends = np.asarray([w.end for w in ws], dtype=np.int64) + word_base
+    code = np.asarray([_WORD_CODE.get(w.folded, 0) + w.is_stop for w in ws], dtype=np.int64)
+    stop = (code & 1).astype(np.bool_)
+    bits, counts = _char_counts(_joined(parts))
+    # What the text holds between each word and the one before it (or, for a sentence's
+    # first word, anything before it: it is not read), and the one after it (or the
+    # sentence's end). Overlapping words (CJK bigrams) have nothing between them.
+    before_from = np.zeros(n, dtype=np.int64)
+    before_from[1:] = ends[:-1]
+    after_to = np.empty(n, dtype=np.int64)
+    after_to[:-1] = starts[1:]
+    after_to[last] = [p.base + len(p.sentence) for p in parts if p.ws]
+    before = (counts[:, starts] - counts[:, before_from]) > 0
+    after = (counts[:, after_to] - counts[:, ends]) > 0
+    left = np.empty(n, dtype=np.int64)
+    left[1:] = _LEFT_BY_CODE[code[:-1]]
+    left[before[_ROW["not_space"]]] = _LEFT_INDEX["punct"]
+    left[first] = _LEFT_INDEX["start"]
+    right = np.empty(n, dtype=np.int64)
+    right[:-1] = _RIGHT_BY_CODE[code[1:]]
+    right[after[_ROW["not_space"]]] = _RIGHT_INDEX["punct"]
+    right[last] = _RIGHT_INDEX["end"]
+    # The nearest character that is not a space before each word and after it (a NUL
+    # between sentences stops the look): a bracket or a quote mark there is the word's;
+    # a word's own characters never are one.
+    at = np.arange(len(bits))
+    not_space = (bits & _BIT["not_space"]) != 0
+    before_mark = bits[np.maximum.accumulate(np.where(not_space, at, 0))[starts]]
+    after_mark = bits[
+        np.minimum.accumulate(np.where(not_space, at, len(bits))[::-1])[::-1][ends + 1]
     ]
+    uppers = counts[_ROW["upper"]]
+    capital = uppers[ends] > uppers[starts]  # `has_capital`: an upper-case character
+    content = ~stop
+    cum_content = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(content, out=cum_content[1:])
+    cum_lower = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(content & ~capital, out=cum_lower[1:])
+    pause = after[_ROW["pause"]]
+    pause[last] = False  # nothing follows a sentence's last word
+    clauses = np.cumsum(before[_ROW["clause"]], dtype=np.int64)  # from the first word on
     return _Words(
-        starts=np.asarray(starts, dtype=np.int64),
-        ends=np.asarray(ends, dtype=np.int64),
-        left=np.asarray(left, dtype=np.int64),
-        right=np.asarray(right, dtype=np.int64),
-        capital=np.asarray(capital, dtype=np.bool_),
-        cum_content=np.asarray(cum_content, dtype=np.int64),
-        cum_lower=np.asarray(cum_lower, dtype=np.int64),
-        opens_paren=np.asarray([o == "(" for o in openers], dtype=np.bool_),
-        closes_paren=np.asarray([c == ")" for c in closers], dtype=np.bool_),
-        opens_quote=np.asarray([bool(o) and o in _QUOTES for o in openers], dtype=np.bool_),
-        closes_quote=np.asarray([bool(c) and c in _QUOTES for c in closers], dtype=np.bool_),
-        before_colon=np.asarray(colon, dtype=np.bool_),
-        hashes=np.asarray(hashes, dtype=np.int64),
+        starts=starts,
+        ends=ends,
+        left=left,
+        right=right,
+        capital=capital,
+        cum_content=cum_content,
+        cum_lower=cum_lower,
+        opens_paren=(before_mark & _BIT["open"]) != 0,
+        closes_paren=(after_mark & _BIT["close"]) != 0,
+        opens_quote=(before_mark & _BIT["quote"]) != 0,
+        closes_quote=(after_mark & _BIT["quote"]) != 0,
+        before_colon=after[_ROW["colon"]],
+        hashes=np.asarray([_token_hash(w.folded) for w in ws], dtype=np.int64),
+        stop=stop,
+        pause=pause,
+        clause=clauses - np.repeat(clauses[first], sizes),
+        digits=counts[_ROW["digit"]],
+        commas=counts[_ROW["comma_space"]],
     )
-
-
-def _char_counts(size: int, found: Sequence[int]) -> IntArray:
-    """Running count over `size` characters of the positions in `found`."""
-    marks = np.zeros(size + 1, dtype=np.int64)
-    marks[np.asarray(found, dtype=np.int64) + 1] = 1
-    counts: IntArray = np.cumsum(marks)
-    return counts
 
 
 _Rows = tuple[CandidateList, IntArray, IntArray, FloatArray, IntArray]
 _T = TypeVar("_T")
 
 
-def _chain(lists: Iterable[list[_T]]) -> list[_T]:
-    """The lists one after the other, as one list."""
+def _chain(lists: Iterable[Iterable[_T]]) -> list[_T]:
+    """The sequences one after the other, as one list."""
     return list(itertools.chain.from_iterable(lists))
 
 
-def _static_rows(parts: Sequence[_Part]) -> list[_Rows]:
+def _static_rows(parts: Sequence[_Part], f: _Words) -> list[_Rows]:
     """Word positions, static features and lexical hashes of each sentence's candidates
     (wordless ones dropped), for a whole batch at once.
 
@@ -322,7 +404,6 @@ def _static_rows(parts: Sequence[_Part]) -> list[_Rows]:
     operation over all the batch's candidates: integer and boolean operations, an
     element-wise division and casts, so a candidate's row does not depend on the batch.
     """
-    f = _word_facts(parts)
     counts = [len(p.candidates) for p in parts]
     sizes = [len(p.ws) for p in parts]
     base = np.repeat(np.asarray([p.base for p in parts], dtype=np.int64), counts)
@@ -356,11 +437,10 @@ def _static_rows(parts: Sequence[_Part]) -> list[_Rows]:
         content = f.cum_content[at_last + 1] - f.cum_content[at_first]
         lower = f.cum_lower[at_last + 1] - f.cum_lower[at_first]
         static[:, _STATIC_INDEX["cap_all"]] = (content > 0) & (lower == 0) & ~temporal
-        size = parts[-1].base + len(parts[-1].sentence)
-        digits = _char_counts(size, [p.base + k for p in parts for k in _digits(p.sentence)])
+        digits = f.digits
         has_digit = digits[c_end] > digits[c_start]
         static[:, _STATIC_INDEX["digit"]] = has_digit & ~temporal
-        commas = _char_counts(size, [p.base + k for p in parts for k in _commas(p.sentence)])
+        commas = f.commas
         # ", " starting at p is inside the span when start <= p and p + 2 <= end.
         static[:, _STATIC_INDEX["comma"]] = commas[np.maximum(c_end - 1, c_start)] > commas[c_start]
         paren = f.opens_paren[at_first] & f.closes_paren[at_last]
@@ -392,31 +472,6 @@ def _static_rows(parts: Sequence[_Part]) -> list[_Rows]:
         kept = part.candidates if len(local) == counts[j] else part.candidates.take(local)
         out.append((kept, first[a:b], last[a:b], static[a:b], lex[a:b]))
     return out
-
-
-_ASCII_DIGIT = re.compile(r"[0-9]")
-
-
-def _digits(text: str) -> list[int]:
-    """Every position of a character for which `str.isdigit` is true."""
-    if text.isascii():  # then isdigit is exactly 0-9
-        return [m.start() for m in _ASCII_DIGIT.finditer(text)]
-    return [k for k, ch in enumerate(text) if ch.isdigit()]
-
-
-def _find_all(text: str, part: str) -> list[int]:
-    """Every position where `part` starts in `text` (overlaps included)."""
-    out = []
-    k = text.find(part)
-    while k >= 0:
-        out.append(k)
-        k = text.find(part, k + 1)
-    return out
-
-
-def _commas(text: str) -> list[int]:
-    """Every position where ", " starts."""
-    return _find_all(text, ", ")
 
 
 _TABLES: dict[tuple[str, dt.date | None], SentenceTable] = {}  # least recently used first
@@ -460,10 +515,12 @@ def sentence_tables(items: Sequence[tuple[str, dt.date | None]]) -> list[Sentenc
 
 def _make_tables(keys: Sequence[tuple[str, dt.date | None]]) -> list[SentenceTable]:
     parts = _batch([(s, words(s), candidate_list(s, anchor)) for s, anchor in keys])
+    f = _word_facts(parts)
     out = []
-    for part, (kept, first, last, static, lex) in zip(parts, _static_rows(parts), strict=True):
-        sentence, ws, gaps = part.sentence, part.ws, part.gaps
-        described_from, described_to = _descriptions(sentence, ws, gaps)
+    for part, rows in zip(parts, _static_rows(parts, f), strict=True):
+        kept, first, last, static, lex = rows
+        described_from, described_to = _descriptions(part.sentence, part.ws, part.gaps)
+        at = slice(part.word0, part.word0 + len(part.ws))
         out.append(
             SentenceTable(
                 described_from=described_from,
@@ -473,18 +530,10 @@ def _make_tables(keys: Sequence[tuple[str, dt.date | None]]) -> list[SentenceTab
                 last=last,
                 static=static,
                 lex=lex,
-                terms=tuple(w.term for w in ws),
-                stop=np.asarray([w.is_stop for w in ws], dtype=np.bool_),
-                pause=np.asarray(
-                    [gap != " " and _PAUSE.search(gap) is not None for gap in gaps] + [False],
-                    dtype=np.bool_,
-                )
-                if ws
-                else np.zeros(0, dtype=np.bool_),
-                clause=np.asarray(
-                    [0] + [gap != " " and _CLAUSE_END.search(gap) is not None for gap in gaps],
-                    dtype=np.int64,
-                ).cumsum()[: len(ws)],
+                terms=tuple([w.term for w in part.ws]),
+                stop=f.stop[at],
+                pause=f.pause[at],
+                clause=f.clause[at],
             )
         )
     return out
@@ -496,7 +545,7 @@ def with_extra(table: SentenceTable, sentence: str, extra: Sequence[Candidate]) 
         return table
     marked = [replace(c, flags=c.flags | KIND_BIT[c.kind]) for c in extra]
     parts = _batch([(sentence, words(sentence), CandidateList.of(sentence, marked))])
-    kept, first, last, static, lex = _static_rows(parts)[0]
+    kept, first, last, static, lex = _static_rows(parts, _word_facts(parts))[0]
     return replace(
         table,
         candidates=table.candidates + kept,
