@@ -1,10 +1,13 @@
 """Features of (question, sentence, candidate span) for the learned reader.
 
-Each candidate becomes a dense vector (`DENSE_NAMES`, in that order) and a few
+Each candidate becomes a dense vector (`SHARED_NAMES`, in that order) and a few
 hashed lexical conjunctions (`HASH_TEMPLATES`, indexes into a table of
-`HASH_DIM` weights). What depends on the question (matched words, proximity,
-answer type) is a handful of numpy operations over all candidates of a sentence
-at once, on top of the sentence's cached table.
+`HASH_DIM` weights). The span model also conjoins the dense features with the
+question's answer type (`DENSE_NAMES`); those conjunctions are not written out:
+the model adds the type's weights to the shared ones (`model.ReaderModel.scores`).
+What depends on the question (matched words, proximity, answer type) is a
+handful of numpy operations over all candidates of a sentence at once, on top of
+the sentence's cached table.
 
 The sentence-only part lives in `spantable`. The words around a span carry most
 of what a parser would: "charged with
@@ -85,19 +88,18 @@ SENTENCE_NAMES = (
     "rank=3+",
 )
 _BASE = STATIC_NAMES + MATCH_NAMES + SENTENCE_NAMES
+# The columns of a candidate's dense row: the bias and the base features.
+SHARED_NAMES = ("bias", *_BASE)
+# The span model's dense weights: those of SHARED_NAMES, then one block per ANSWER_TYPES
+# of the base features conjoined with the answer type. A row's conjunctions with its
+# question's type repeat its base features and the other types' are zero, so a row is
+# scored with the shared weights plus its type's block (`model.kind_weights`).
 DENSE_NAMES = (
-    "bias",
-    *_BASE,
+    *SHARED_NAMES,
     *tuple(f"{t}&{name}" for t in ANSWER_TYPES for name in _BASE),
 )
 _N_STATIC = len(STATIC_NAMES)
-_N_CONJ = len(_BASE)
 _SENTENCE_START = 1 + len(STATIC_NAMES) + len(MATCH_NAMES)
-# The bias and the base features; one block of answer-type conjunctions per ANSWER_TYPES
-# follows, the question's type's block a copy of the base features, the others zero
-# (training stores only these columns: `model.softmax_objective`).
-SHARED_WIDTH = 1 + len(_BASE)
-_CONJ_START = SHARED_WIDTH
 # Question-level evidence for the confidence model (computed by `answer`).
 CONFIDENCE_NAMES = (
     "bias",
@@ -165,6 +167,34 @@ def question_key(question: Question) -> int:
     return _key_hash(f"{question.answer_type.value}:{question.wh}")
 
 
+def answer_kind(question: Question) -> int:
+    """The question's answer type as an index of ANSWER_TYPES: its block of DENSE_NAMES."""
+    return ANSWER_TYPES.index(question.answer_type.value)
+
+
+@dataclass(frozen=True)
+class Features:
+    """The features of several sentences' candidates, their rows stacked sentence by sentence."""
+
+    dense: FloatArray  # candidates x SHARED_NAMES
+    hashed: IntArray  # candidates x HASH_TEMPLATES
+    starts: tuple[int, ...]  # each sentence's first row, then the number of rows
+
+    @classmethod
+    def empty(cls) -> Features:
+        """The features of no sentence."""
+        return cls(
+            np.zeros((0, len(SHARED_NAMES)), dtype=np.float32),
+            np.zeros((0, len(HASH_TEMPLATES)), dtype=np.int64),
+            (0,),
+        )
+
+    def sentence(self, j: int) -> tuple[FloatArray, IntArray]:
+        """The rows of sentence j (views, not copies)."""
+        rows = slice(self.starts[j], self.starts[j + 1])
+        return self.dense[rows], self.hashed[rows]
+
+
 def candidate_features(
     question: Question,
     weights: dict[str, float],
@@ -172,34 +202,35 @@ def candidate_features(
     evidence: SentenceEvidence,
     sentence: str,
 ) -> tuple[FloatArray, IntArray]:
-    """Dense features (candidates x DENSE_NAMES) and hash indexes (candidates x templates).
+    """Dense features (candidates x SHARED_NAMES) and hash indexes (candidates x templates).
 
     `sentence` is the text the table was made from (its words' capitals and brackets).
     """
-    return block_features(question, weights, [(table, evidence, sentence)])[0]
+    return block_features(question, weights, [(table, evidence, sentence)]).sentence(0)
 
 
 def block_features(
     question: Question,
     weights: dict[str, float],
     blocks: Sequence[tuple[SentenceTable, SentenceEvidence, str]],
-) -> list[tuple[FloatArray, IntArray]]:
-    """`candidate_features` of several sentences' tables for one question.
-
-    The dense features are made sentence by sentence; the hash indexes (integer work
-    only) of all the sentences together.
-    """
-    dense = _dense_blocks(question, weights, blocks)
-    hashed = _hashed_blocks(question, weights, [(t, s) for t, _, s in blocks])
-    return list(zip(dense, hashed, strict=True))
+) -> Features:
+    """`candidate_features` of several sentences' tables for one question, in one stack."""
+    if not blocks:
+        return Features.empty()
+    counts = [len(t.first) for t, _, _ in blocks]
+    return Features(
+        _dense_blocks(question, weights, blocks),
+        _hashed_blocks(question, weights, [(t, s) for t, _, s in blocks]),
+        (0, *itertools.accumulate(counts)),
+    )
 
 
 def _dense_blocks(
     question: Question,
     weights: dict[str, float],
     blocks: Sequence[tuple[SentenceTable, SentenceEvidence, str]],
-) -> list[FloatArray]:
-    """The dense features of several sentences' candidates (candidates x DENSE_NAMES each).
+) -> FloatArray:
+    """The dense features of several sentences' candidates (candidates x SHARED_NAMES).
 
     The sentences' words are numbered on from one sentence to the next ("global" word
     indexes: the sentence's first word plus its own index) and their candidates' rows
@@ -208,8 +239,6 @@ def _dense_blocks(
     floating-point operations stays per sentence: the anchor distances (a matrix
     product and exponentials), the running sums of word weights, every exponential.
     """
-    if not blocks:
-        return []
     tables = [t for t, _, _ in blocks]
     facts = [_table_facts(t, s) for t, _, s in blocks]
     cached = [_sentence_words(s) for _, _, s in blocks]
@@ -268,7 +297,7 @@ def _dense_blocks(
     overlap = inside_m / rows([f.inside_c1 for f in facts])
     total = sum(weights.values()) or 1.0
 
-    dense = np.zeros((n_rows, len(DENSE_NAMES)), dtype=np.float32)
+    dense = np.zeros((n_rows, len(SHARED_NAMES)), dtype=np.float32)
     dense[:, 0] = 1.0
     dense[:, 1 : 1 + _N_STATIC] = rows([t.static for t in tables])
     match = dense[:, 1 + _N_STATIC : _SENTENCE_START]  # written in place
@@ -403,16 +432,12 @@ def _dense_blocks(
         match[:, 25] = listed
 
     sentence_rows = np.stack([_sentence_row(e) for _, e, _ in blocks])
-    dense[:, _SENTENCE_START:_CONJ_START] = np.repeat(sentence_rows, counts, axis=0)
+    dense[:, _SENTENCE_START:] = np.repeat(sentence_rows, counts, axis=0)
     if question.verb is not None:
         has_verb = [question.verb in c.positions for c in cached]
         verb_col = _SENTENCE_START + SENTENCE_NAMES.index("verb_in_sentence")
         dense[np.repeat(np.asarray(has_verb, dtype=np.bool_), counts), verb_col] = 1.0
-    t = ANSWER_TYPES.index(question.answer_type.value)
-    start = _CONJ_START + t * _N_CONJ
-    dense[:, start : start + _N_CONJ] = dense[:, 1 : 1 + _N_CONJ]
-    # One array per sentence, each its own (as the model's matrix product had them).
-    return [dense[row0[j] : row0[j + 1]].copy() for j in range(len(blocks))]
+    return dense
 
 
 # Rows of `candidate_features`' word flags.
@@ -604,16 +629,15 @@ def _next_to_at(
 
 def _hashed_blocks(
     question: Question, weights: dict[str, float], blocks: Sequence[tuple[SentenceTable, str]]
-) -> list[IntArray]:
-    """`_hash_all(table.lex, _window_codes(...), question_key(question))` of each table.
+) -> IntArray:
+    """`_hash_all(table.lex, _window_codes(...), question_key(question))` of each table,
+    the tables' rows stacked (candidates x HASH_TEMPLATES).
 
     The window operands of every candidate of every table are gathered from one buffer
     in one indexing operation, and all rows hashed at once. All of it is integer
     arithmetic on values below 2**32 (products stay below 2**63), so regrouping the
     operations gives the same numbers.
     """
-    if not blocks:
-        return []
     tables = [t for t, _ in blocks]
     symbol = np.concatenate(
         [_symbol_codes(question, weights, _sentence_words(s)) for _, s in blocks]
@@ -647,14 +671,8 @@ def _hashed_blocks(
     keys = _HASH_SLOTS + _HASH_KEYED * (qkey * 7_919)
     mixed = (every * 1_000_003 + keys) & 0xFFFFFFFF
     mixed = (mixed ^ (mixed >> 15)) * 0x2C1B3C6D & 0xFFFFFFFF
-    hashed = (mixed ^ (mixed >> 12)) % HASH_DIM
-    out = []
-    start = 0
-    for table in tables:
-        end = start + len(table.first)
-        out.append(np.ascontiguousarray(hashed[:, start:end].T))
-        start = end
-    return out
+    hashed: IntArray = np.ascontiguousarray(((mixed ^ (mixed >> 12)) % HASH_DIM).T)
+    return hashed
 
 
 _START1 = np.asarray([stable_hash("<s>")], dtype=np.int64)
