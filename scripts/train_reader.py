@@ -34,7 +34,7 @@ from citebot.features import (
     CONFIDENCE_NAMES,
     DENSE_NAMES,
     HASH_DIM,
-    SHARED_WIDTH,
+    answer_kind,
 )
 from citebot.index import Index
 from citebot.model import (
@@ -69,8 +69,8 @@ TARGET_ANSWER_RATE = 90.0
 class SpanData:
     """Candidate rows of many questions, grouped per question, with soft targets.
 
-    `dense` holds each row's shared columns only (`features.SHARED_WIDTH`); the
-    answer-type conjunctions follow from the question's `kind`.
+    `dense` holds each row's shared columns (`features.SHARED_NAMES`), as the reader
+    scores them; the answer-type conjunctions follow from the question's `kind`.
     """
 
     dense: list[npt.NDArray[np.float32]] = field(default_factory=list)
@@ -153,11 +153,11 @@ def _add(
         best = (f1 == f1.max()).astype(np.float32)
         target = best / best.sum() * f1.max() * SETTINGS["partial_credit"]
     pairs = list(zip(found.blocks, masks, strict=True))
-    data.dense.append(np.concatenate([b.dense[m, :SHARED_WIDTH] for b, m in pairs]))
+    data.dense.append(np.concatenate([b.dense[m] for b, m in pairs]))
     data.hashed.append(np.concatenate([b.hashed[m] for b, m in pairs]))
     data.target.append((target * weight).astype(np.float32))
     data.article.append(article)
-    data.kind.append(ANSWER_TYPES.index(parsed.answer_type.value))
+    data.kind.append(answer_kind(parsed))
     return bool(exact.any())
 
 

@@ -7,9 +7,9 @@ import pytest
 
 from citebot.features import (
     CONFIDENCE_NAMES,
-    DENSE_NAMES,
     HASH_DIM,
     HASH_TEMPLATES,
+    SHARED_NAMES,
     SentenceEvidence,
     candidate_features,
     hash_indexes,
@@ -30,7 +30,7 @@ def _features(question: str) -> tuple[dict[str, dict[str, float]], np.ndarray]:
     table = sentence_table(SENTENCE, None)
     dense, hashed = candidate_features(q, weights, table, EVIDENCE, SENTENCE)
     by_text = {
-        c.text: dict(zip(DENSE_NAMES, map(float, dense[i]), strict=True))
+        c.text: dict(zip(SHARED_NAMES, map(float, dense[i]), strict=True))
         for i, c in enumerate(table.candidates)
     }
     return by_text, hashed
@@ -39,7 +39,7 @@ def _features(question: str) -> tuple[dict[str, dict[str, float]], np.ndarray]:
 def test_shapes_match_the_declared_feature_names() -> None:
     """One dense column per name, one hash index per template, all within the table."""
     by_text, hashed = _features("What was the duke charged with?")
-    assert all(len(row) == len(DENSE_NAMES) for row in by_text.values())
+    assert all(len(row) == len(SHARED_NAMES) for row in by_text.values())
     assert hashed.shape == (len(by_text), len(HASH_TEMPLATES))
     assert hashed.min() >= 0 and hashed.max() < HASH_DIM
 
@@ -58,15 +58,6 @@ def test_overlap_with_the_question() -> None:
     assert by_text["Odo"]["overlap"] == 0.0
 
 
-def test_answer_type_is_conjoined_with_candidate_kind() -> None:
-    """A "when" question lights date&kind=date on the year, and no other type's column."""
-    by_text, _ = _features("When was the duke charged?")
-    year = by_text["1066"]
-    assert year["date&kind=date"] == 1.0
-    assert year["kind=date"] == 1.0
-    assert year["phrase&kind=date"] == 0.0
-
-
 def test_word_classes_around_the_span() -> None:
     """ "In ▸1066," has a preposition on its left and punctuation on its right."""
     by_text, _ = _features("When was the duke charged?")
@@ -80,7 +71,6 @@ def test_sentence_evidence_is_copied_to_every_candidate() -> None:
     by_text, _ = _features("When was the duke charged?")
     assert all(row["coverage"] == pytest.approx(0.8) for row in by_text.values())
     assert {row["rank=0"] for row in by_text.values()} == {1.0}
-    assert all(row["date&coverage"] == row["coverage"] for row in by_text.values())
 
 
 def test_a_span_described_by_the_question_words() -> None:
@@ -91,7 +81,7 @@ def test_a_span_described_by_the_question_words() -> None:
         q, dict.fromkeys(q.terms, 1.0), sentence_table(text, None), EVIDENCE, text
     )
     table = sentence_table(text, None)
-    col = DENSE_NAMES.index("described")
+    col = SHARED_NAMES.index("described")
     by_text = {c.text: float(dense[i, col]) for i, c in enumerate(table.candidates)}
     assert by_text["Odo"] > 0.0
     assert by_text["charged"] == 0.0
@@ -103,7 +93,7 @@ def test_counted_noun_after_a_number() -> None:
     text = "The park has 16 companies and 31,000 square meters."
     table = sentence_table(text, None)
     dense, _ = candidate_features(q, dict.fromkeys(q.terms, 1.0), table, EVIDENCE, text)
-    col = DENSE_NAMES.index("unit_next")
+    col = SHARED_NAMES.index("unit_next")
     by_text = {c.text: float(dense[i, col]) for i, c in enumerate(table.candidates)}
     assert by_text["16"] == 1.0 and by_text["31,000"] == 0.0
 
@@ -144,7 +134,7 @@ def test_a_bracket_after_the_span_does_not_hide_its_description() -> None:
     text = "Odo (Eudes), the duke, was charged."
     table = sentence_table(text, None)
     dense, _ = candidate_features(q, dict.fromkeys(q.terms, 1.0), table, EVIDENCE, text)
-    col = DENSE_NAMES.index("appos_right")
+    col = SHARED_NAMES.index("appos_right")
     by_text = {c.text: float(dense[i, col]) for i, c in enumerate(table.candidates)}
     assert by_text["Odo"] == 1.0
 
@@ -171,7 +161,7 @@ def test_a_bracket_does_not_distance_a_name_from_its_description() -> None:
     """ "Odo (Eudes of Bayeux), the duke": as close to "duke" as in "Odo, the duke"."""
     q = parse_question("Which duke was charged?")
     weights = dict.fromkeys(q.terms, 1.0)
-    col = DENSE_NAMES.index("proximity")
+    col = SHARED_NAMES.index("proximity")
     values = []
     for text in ("Odo (Eudes of Bayeux), the duke, was charged.", "Odo, the duke, was charged."):
         table = sentence_table(text, None)

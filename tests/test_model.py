@@ -14,18 +14,24 @@ from citebot.features import (
     DENSE_NAMES,
     HASH_DIM,
     HASH_TEMPLATES,
-    SHARED_WIDTH,
+    SHARED_NAMES,
+    SentenceEvidence,
+    answer_kind,
+    candidate_features,
 )
 from citebot.model import (
     MODEL_FILE,
     ModelError,
     ReaderModel,
+    kind_weights,
     lbfgs,
     load_model,
     logistic_objective,
     sigmoid,
     softmax_objective,
 )
+from citebot.question import parse_question
+from citebot.spantable import sentence_table
 
 
 def test_logistic_fit_recovers_a_separable_rule() -> None:
@@ -50,6 +56,7 @@ def test_fit_is_deterministic() -> None:
 
 
 N_KINDS = len(ANSWER_TYPES)
+SHARED_WIDTH = len(SHARED_NAMES)
 
 
 def expanded(base: np.ndarray, kinds: np.ndarray, sizes: np.ndarray) -> np.ndarray:
@@ -167,6 +174,39 @@ def test_softmax_gradient_matches_finite_differences() -> None:
         step[k] = 1e-3
         numeric = (objective(params + step)[0] - objective(params - step)[0]) / 2e-3
         assert numeric == pytest.approx(grad[k], rel=1e-2, abs=1e-3)
+
+
+def test_kind_weights_are_the_shared_weights_plus_the_kinds_block() -> None:
+    """Each kind's weights: the bias's own, and each base feature's plus its conjunction's."""
+    dense = np.arange(len(DENSE_NAMES), dtype=np.float32)
+    by_kind = kind_weights(dense, N_KINDS)
+    assert by_kind.shape == (N_KINDS, SHARED_WIDTH)
+    for k, kind in enumerate(ANSWER_TYPES):
+        assert by_kind[k, 0] == dense[0]
+        for j, name in enumerate(SHARED_NAMES[1:], start=1):
+            assert by_kind[k, j] == dense[j] + dense[DENSE_NAMES.index(f"{kind}&{name}")]
+
+
+def test_rows_are_scored_as_their_full_vectors() -> None:
+    """A question's candidates score as their written-out DENSE_NAMES rows would: the
+    question's type's conjunctions repeating the base features, the other types' zero."""
+    model = load_model()
+    sentence = "In 1066, the duke was charged with undermining the Norman church, said Odo."
+    evidence = SentenceEvidence(
+        coverage=0.8, context=0.9, density=0.2, passage_score=1.0, coverage_gap=0.0, rank=0
+    )
+    table = sentence_table(sentence, None)
+    kinds = set()
+    for text in ("When was the duke charged?", "Who was charged?", "What did the duke do?"):
+        question = parse_question(text)
+        weights = dict.fromkeys(question.terms, 1.0)
+        dense, hashed = candidate_features(question, weights, table, evidence, sentence)
+        kind = answer_kind(question)
+        kinds.add(kind)
+        full = expanded(dense, np.asarray([kind]), np.asarray([len(dense)]))
+        want = full.astype(np.float64) @ model.dense + model.hashed[hashed].sum(axis=1)
+        assert model.scores(dense, hashed, kind) == pytest.approx(want, rel=1e-5, abs=1e-5)
+    assert len(kinds) == 3
 
 
 def test_sigmoid_is_stable_at_extremes() -> None:

@@ -58,7 +58,7 @@ def test_cached_terms_equal_tokenize(text: str) -> None:
 
 
 def test_fast_features_equal_the_plain_computation() -> None:
-    """Symbols from the sentence cache and the table facts change nothing."""
+    """Symbols from the sentence cache and the table facts' indexes change nothing."""
     from tests.reference import features_57cdc95 as reference
 
     for sentence, text in itertools.product(SENTENCES, QUESTIONS):
@@ -67,19 +67,22 @@ def test_fast_features_equal_the_plain_computation() -> None:
         table = sentence_table(sentence, None)
         if question.subject:
             table = with_extra(table, sentence, definition_candidates(sentence, question.subject))
-        cached = features._sentence_words(sentence)
-        shape = features.sentence_shape(sentence)
-        symbols = reference._symbols(question, weights, table, shape)
-        assert features._symbol_codes(question, weights, cached).tolist() == [
-            stable_hash(s) for s in symbols
-        ]
         if not table.candidates:
             continue
+        symbols = reference._symbols(question, weights, table, reference.sentence_shape(sentence))
+        stack = features._stack(question, weights, [(table, EVIDENCE, sentence)])
+        assert stack.symbol.tolist() == [stable_hash(s) for s in symbols]
         facts = features._table_facts(table, sentence)
+        at = dict(zip(features._AT, facts.at, strict=True))
+        flags = dict(zip(features._FLAGS, facts.flags, strict=True))
         matched = np.asarray([t in weights for t in table.terms], dtype=np.bool_)
-        for edge, step, at in ((table.first, -1, facts.left_one), (table.last, 1, facts.right_one)):
+        padded = np.concatenate([[False, False], matched, [False, False]])
+        for edge, step, one, stop_one, two in (
+            (table.first, -1, "left_one", "stop_before", "left_two"),
+            (table.last, 1, "right_one", "stop_after", "right_two"),
+        ):
             assert np.array_equal(
-                features._next_to_at(np.concatenate([[False, False], matched, [False, False]]), at),
+                padded[at[one]] | (flags[stop_one] & padded[at[two]]),
                 reference._next_to(matched, table.stop, edge, step),
             )
         for carried in (0.0, 0.4):
@@ -88,6 +91,18 @@ def test_fast_features_equal_the_plain_computation() -> None:
             again, hashed_again = candidate_features(question, weights, table, evidence, sentence)
             assert np.array_equal(dense, again) and np.array_equal(hashed, hashed_again)
             assert dense.dtype == np.float32 and hashed.dtype == np.int64
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from([*"abc ()", "X (Y)", "(大公坊)", ") ("]), max_size=30).map("".join))
+def test_sentence_shape_equals_the_frozen_reference(text: str) -> None:
+    """Bracket ends and word places (with or without brackets) are the reference's."""
+    from tests.reference import features_57cdc95 as reference
+
+    for sentence in (text, *SENTENCES):
+        shape, want = features.sentence_shape(sentence), reference.sentence_shape(sentence)
+        assert shape.bracket_end.tolist() == want.bracket_end.tolist()
+        assert shape.position.tolist() == want.position.tolist()
 
 
 def test_sentence_words_are_the_tables_words() -> None:
@@ -135,8 +150,16 @@ def _corpus_sentences() -> list[str]:
 
 
 def test_features_equal_the_frozen_reference() -> None:
-    """Dense features and hash indexes, value for value, as the code the model was trained with."""
+    """Dense features and hash indexes, value for value, as the code the model was trained with.
+
+    The reference writes out the answer-type conjunctions too (its DENSE_NAMES); the
+    features now stop at the shared columns, which the model's file names first.
+    """
     from tests.reference import features_57cdc95 as reference
+
+    shared = len(features.SHARED_NAMES)
+    assert reference.DENSE_NAMES == features.DENSE_NAMES
+    assert reference.DENSE_NAMES[:shared] == features.SHARED_NAMES
 
     questions = [*QUESTIONS, "What is the Hetao zone?", "Which officials will the mayor meet?"]
     questions += ["How many companies are in the park?", "When did Mayor Park visit Shenzhen?"]
@@ -163,7 +186,8 @@ def test_features_equal_the_frozen_reference() -> None:
                 question, weights, table, evidence, sentence
             )
             assert dense.dtype == want_dense.dtype and hashed.dtype == want_hashed.dtype
-            assert dense.tobytes() == want_dense.tobytes(), (sentence, question.text)
+            assert dense.shape == (len(table.candidates), shared)
+            assert dense.tobytes() == want_dense[:, :shared].tobytes(), (sentence, question.text)
             assert np.array_equal(hashed, want_hashed), (sentence, question.text)
             compared += 1
     assert compared > 300
@@ -189,12 +213,14 @@ def test_features_of_many_sentences_at_once_equal_the_frozen_reference() -> None
                 evidence = dataclasses.replace(EVIDENCE, carried=carried, rank=n)
                 blocks.append((table, evidence, sentence))
         made = features.block_features(question, weights, blocks)
-        assert len(made) == len(blocks) > 10
-        for (table, evidence, sentence), (dense, hashed) in zip(blocks, made, strict=True):
+        assert len(made.starts) - 1 == len(blocks) > 10
+        for j, (table, evidence, sentence) in enumerate(blocks):
+            dense, hashed = made.sentence(j)
             want_dense, want_hashed = reference.candidate_features(
                 question, weights, table, evidence, sentence
             )
-            assert dense.tobytes() == want_dense.tobytes(), (sentence, question.text)
+            want = want_dense[:, : len(features.SHARED_NAMES)]
+            assert dense.tobytes() == want.tobytes(), (sentence, question.text)
             assert hashed.flags.c_contiguous and np.array_equal(hashed, want_hashed)
 
 

@@ -20,6 +20,7 @@ SQuAD articles and measured on others (see `evaluate`, `scripts/train_reader.py`
 from __future__ import annotations
 
 import functools
+import itertools
 import math
 import re
 from dataclasses import dataclass, field
@@ -31,8 +32,10 @@ from citebot.choice import WANTED, display, gate, lacks_wanted
 from citebot.features import (
     ANSWER_TYPES,
     CONFIDENCE_NAMES,
-    MATCH_NAMES,
+    SHARED_NAMES,
+    Features,
     SentenceEvidence,
+    answer_kind,
     block_features,
     prepare_tables,
     term_pairs,
@@ -43,7 +46,6 @@ from citebot.passages import Sentence
 from citebot.question import AnswerType, Question
 from citebot.spans import KIND_BIT, Candidate, definition_candidates
 from citebot.spantable import (
-    STATIC_NAMES,
     FloatArray,
     IntArray,
     SentenceTable,
@@ -69,7 +71,7 @@ MISSING_NAME_PENALTY = 3.0
 # about Cyberport does not. (In a large corpus hardly any word's idf is this low.)
 MIN_IDF = 1.0
 _ANAPHOR = re.compile(r"^\s*(?:They|He|She|It|This|These|Those|His|Her|Their|Its|The\s+\w+)\b")
-_OVERLAP = len(STATIC_NAMES) + 1 + MATCH_NAMES.index("overlap")
+_OVERLAP = SHARED_NAMES.index("overlap")
 
 
 @dataclass
@@ -102,7 +104,7 @@ class Reading:
 
 @dataclass
 class Block:
-    """The candidates of one ranked sentence and their features."""
+    """The candidates of one ranked sentence and their features (rows of `Collected.features`)."""
 
     scored: ScoredSentence
     table: SentenceTable
@@ -119,6 +121,7 @@ class Collected:
     missing: list[str]
     ranked: list[ScoredSentence]
     blocks: list[Block]
+    features: Features = field(default_factory=Features.empty)  # the blocks' rows, stacked
 
 
 def recommended_min_confidence() -> float:
@@ -184,11 +187,8 @@ def _with_blocks(
         )
         chosen.append((scored, table, evidence))
     made = block_features(question, weights, [(t, e, s.sentence.text) for s, t, e in chosen])
-    blocks = [
-        Block(scored, table, dense, hashed)
-        for (scored, table, _), (dense, hashed) in zip(chosen, made, strict=True)
-    ]
-    return Collected(weights, found.hits, found.missing, ranked, blocks)
+    blocks = [Block(s, table, *made.sentence(j)) for j, (s, table, _) in enumerate(chosen)]
+    return Collected(weights, found.hits, found.missing, ranked, blocks, made)
 
 
 def read(
@@ -213,7 +213,9 @@ def read(
         # The same retrieval and ranking as `collect` with top_sentences=WIDE (nothing
         # above has changed them): only the blocks are made again.
         found = _with_blocks(index, question, found, WIDE)
-    scores = [model.scores(b.dense, b.hashed) for b in found.blocks]
+    made = found.features
+    every = model.scores(made.dense, made.hashed, answer_kind(question))
+    scores = [every[a:b] for a, b in itertools.pairwise(made.starts)]
     scores = gate(question, found.blocks, scores)
     for block, s in zip(found.blocks, scores, strict=True):
         i = int(np.argmax(s))

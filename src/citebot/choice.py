@@ -18,10 +18,10 @@ from typing import Protocol
 import numpy as np
 import numpy.typing as npt
 
-from citebot.features import MATCH_NAMES
+from citebot.features import SHARED_NAMES
 from citebot.question import AnswerType, Question
 from citebot.spans import KIND_BIT, Candidate, CandidateList
-from citebot.spantable import STATIC_NAMES, FloatArray, SentenceTable
+from citebot.spantable import FloatArray, SentenceTable
 from citebot.text import words
 
 WANTED = {
@@ -35,8 +35,8 @@ WANTED = {
 }
 _LISTABLE = KIND_BIT["name"] | KIND_BIT["person"] | KIND_BIT["place"]
 _TEMPORAL = KIND_BIT["date"] | KIND_BIT["time"]
-_OVERLAP_ALL = len(STATIC_NAMES) + 1 + MATCH_NAMES.index("overlap_all")
-_EXTENDS = len(STATIC_NAMES) + 1 + MATCH_NAMES.index("extends_name")
+_OVERLAP_ALL = SHARED_NAMES.index("overlap_all")
+_EXTENDS = SHARED_NAMES.index("extends_name")
 
 
 class Block(Protocol):

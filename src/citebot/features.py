@@ -1,10 +1,13 @@
 """Features of (question, sentence, candidate span) for the learned reader.
 
-Each candidate becomes a dense vector (`DENSE_NAMES`, in that order) and a few
+Each candidate becomes a dense vector (`SHARED_NAMES`, in that order) and a few
 hashed lexical conjunctions (`HASH_TEMPLATES`, indexes into a table of
-`HASH_DIM` weights). What depends on the question (matched words, proximity,
-answer type) is a handful of numpy operations over all candidates of a sentence
-at once, on top of the sentence's cached table.
+`HASH_DIM` weights). The span model also conjoins the dense features with the
+question's answer type (`DENSE_NAMES`); those conjunctions are not written out:
+the model adds the type's weights to the shared ones (`model.ReaderModel.scores`).
+What depends on the question (matched words, proximity, answer type) is a
+handful of numpy operations over all candidates of the question's sentences at
+once (`_Stack`), on top of the sentences' cached tables and their facts.
 
 The sentence-only part lives in `spantable`. The words around a span carry most
 of what a parser would: "charged with
@@ -19,7 +22,6 @@ import itertools
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -85,19 +87,18 @@ SENTENCE_NAMES = (
     "rank=3+",
 )
 _BASE = STATIC_NAMES + MATCH_NAMES + SENTENCE_NAMES
+# The columns of a candidate's dense row: the bias and the base features.
+SHARED_NAMES = ("bias", *_BASE)
+# The span model's dense weights: those of SHARED_NAMES, then one block per ANSWER_TYPES
+# of the base features conjoined with the answer type. A row's conjunctions with its
+# question's type repeat its base features and the other types' are zero, so a row is
+# scored with the shared weights plus its type's block (`model.kind_weights`).
 DENSE_NAMES = (
-    "bias",
-    *_BASE,
+    *SHARED_NAMES,
     *tuple(f"{t}&{name}" for t in ANSWER_TYPES for name in _BASE),
 )
 _N_STATIC = len(STATIC_NAMES)
-_N_CONJ = len(_BASE)
 _SENTENCE_START = 1 + len(STATIC_NAMES) + len(MATCH_NAMES)
-# The bias and the base features; one block of answer-type conjunctions per ANSWER_TYPES
-# follows, the question's type's block a copy of the base features, the others zero
-# (training stores only these columns: `model.softmax_objective`).
-SHARED_WIDTH = 1 + len(_BASE)
-_CONJ_START = SHARED_WIDTH
 # Question-level evidence for the confidence model (computed by `answer`).
 CONFIDENCE_NAMES = (
     "bias",
@@ -165,6 +166,34 @@ def question_key(question: Question) -> int:
     return _key_hash(f"{question.answer_type.value}:{question.wh}")
 
 
+def answer_kind(question: Question) -> int:
+    """The question's answer type as an index of ANSWER_TYPES: its block of DENSE_NAMES."""
+    return ANSWER_TYPES.index(question.answer_type.value)
+
+
+@dataclass(frozen=True)
+class Features:
+    """The features of several sentences' candidates, their rows stacked sentence by sentence."""
+
+    dense: FloatArray  # candidates x SHARED_NAMES
+    hashed: IntArray  # candidates x HASH_TEMPLATES
+    starts: tuple[int, ...]  # each sentence's first row, then the number of rows
+
+    @classmethod
+    def empty(cls) -> Features:
+        """The features of no sentence."""
+        return cls(
+            np.zeros((0, len(SHARED_NAMES)), dtype=np.float32),
+            np.zeros((0, len(HASH_TEMPLATES)), dtype=np.int64),
+            (0,),
+        )
+
+    def sentence(self, j: int) -> tuple[FloatArray, IntArray]:
+        """The rows of sentence j (views, not copies)."""
+        rows = slice(self.starts[j], self.starts[j + 1])
+        return self.dense[rows], self.hashed[rows]
+
+
 def candidate_features(
     question: Question,
     weights: dict[str, float],
@@ -172,44 +201,59 @@ def candidate_features(
     evidence: SentenceEvidence,
     sentence: str,
 ) -> tuple[FloatArray, IntArray]:
-    """Dense features (candidates x DENSE_NAMES) and hash indexes (candidates x templates).
+    """Dense features (candidates x SHARED_NAMES) and hash indexes (candidates x templates).
 
     `sentence` is the text the table was made from (its words' capitals and brackets).
     """
-    return block_features(question, weights, [(table, evidence, sentence)])[0]
+    return block_features(question, weights, [(table, evidence, sentence)]).sentence(0)
 
 
 def block_features(
     question: Question,
     weights: dict[str, float],
     blocks: Sequence[tuple[SentenceTable, SentenceEvidence, str]],
-) -> list[tuple[FloatArray, IntArray]]:
-    """`candidate_features` of several sentences' tables for one question.
+) -> Features:
+    """`candidate_features` of several sentences' tables for one question, in one stack."""
+    if not blocks:
+        return Features.empty()
+    stack = _stack(question, weights, blocks)
+    return Features(
+        _dense_blocks(question, weights, blocks, stack),
+        _hashed_blocks(question, stack),
+        tuple(stack.row0),
+    )
 
-    The dense features are made sentence by sentence; the hash indexes (integer work
-    only) of all the sentences together.
-    """
-    dense = _dense_blocks(question, weights, blocks)
-    hashed = _hashed_blocks(question, weights, [(t, s) for t, _, s in blocks])
-    return list(zip(dense, hashed, strict=True))
+
+@dataclass(frozen=True)
+class _Stack:
+    """One question's sentences side by side: their words numbered on from one sentence
+    to the next ("global" word indexes: the sentence's first word plus its own index),
+    their candidates' rows stacked, and where the question's words are among them."""
+
+    tables: list[SentenceTable]
+    word0: list[int]  # each sentence's first word, then the number of words
+    row0: list[int]  # each sentence's first row, then the number of rows
+    block_of_word: IntArray
+    block_of_row: IntArray
+    w: IntArray  # each row's sentence's first word
+    at: IntArray  # the tables' `_TableFacts.at` side by side (len(_AT) x rows)
+    flags: npt.NDArray[np.bool_]  # their `_TableFacts.flags`
+    words: IntArray  # their `_TableFacts.words` (place, clause) x words
+    clause0: IntArray  # each sentence's first clause, then the number of clauses
+    content: npt.NDArray[np.bool_]  # each word: not a stop word
+    pause: npt.NDArray[np.bool_]  # each word: punctuation follows it
+    weight: npt.NDArray[np.float64]  # each word's question weight (0: not a question word)
+    flag: npt.NDArray[np.bool_]  # (_N_FLAGS, words): the question's words, its verb...
+    symbol: IntArray  # each word's `_symbols` code
+    has_verb: list[bool]  # each sentence: has the question's verb
 
 
-def _dense_blocks(
+def _stack(
     question: Question,
     weights: dict[str, float],
     blocks: Sequence[tuple[SentenceTable, SentenceEvidence, str]],
-) -> list[FloatArray]:
-    """The dense features of several sentences' candidates (candidates x DENSE_NAMES each).
-
-    The sentences' words are numbered on from one sentence to the next ("global" word
-    indexes: the sentence's first word plus its own index) and their candidates' rows
-    stacked, so that each integer or boolean feature, each element-wise division or
-    minimum, is one numpy operation for all of them. What depends on the order of
-    floating-point operations stays per sentence: the anchor distances (a matrix
-    product and exponentials), the running sums of word weights, every exponential.
-    """
-    if not blocks:
-        return []
+) -> _Stack:
+    """The sentences of `blocks` stacked, and the question's words found in them."""
     tables = [t for t, _, _ in blocks]
     facts = [_table_facts(t, s) for t, _, s in blocks]
     cached = [_sentence_words(s) for _, _, s in blocks]
@@ -217,7 +261,6 @@ def _dense_blocks(
     counts = [len(t.first) for t in tables]
     word0 = [0, *itertools.accumulate(sizes)]
     row0 = [0, *itertools.accumulate(counts)]
-    n_words, n_rows = word0[-1], row0[-1]
     align = _alignment(question)
     unit = {w.term for w in words(question.unit)} if question.unit else set()
     flag_terms = (
@@ -229,145 +272,213 @@ def _dense_blocks(
         (_LAST, (align.last_term,) if align.last_term is not None else ()),
         (_LIST, _LIST_WORDS),
     )
-    # Each word's weight and flags, one row per flag.
-    word_weight = np.zeros(n_words, dtype=np.float64)
-    flag = np.zeros((_N_FLAGS, n_words), dtype=np.bool_)
-    for j, c in enumerate(cached):
-        w0, positions = word0[j], c.positions
-        for word, weight in weights.items():
+    # What the window templates see in a question word's place (see `_symbols`).
+    code_of = {
+        term: _V
+        if term == question.verb
+        else _F
+        if term in question.focus
+        else _N
+        if term == align.next_term
+        else _Q
+        for term in weights
+    }
+    # The global indexes of the question's words, with their weights and codes, and of
+    # the words of each flag: gathered here, written with one numpy operation each.
+    weight_at: list[int] = []
+    weight_of: list[float] = []
+    code_at: list[int] = []
+    flag_row: list[int] = []
+    flag_at: list[int] = []
+    for w0, c in zip(word0, cached, strict=False):  # word0 ends with the total
+        positions = c.positions
+        for word, value in weights.items():
             at = positions.get(word)
             if at is not None:
-                word_weight[[w0 + k for k in at]] = weight
+                weight_at += [w0 + k for k in at]
+                weight_of += [value] * len(at)
+                code_at += [code_of[word]] * len(at)
         for row, terms in flag_terms:
             for word in terms:
                 at = positions.get(word)
                 if at is not None:
-                    flag[row, [w0 + k for k in at]] = True
-    matched = word_weight > 0
-    flag[_MATCHED] = matched
-    content = np.concatenate([f.content for f in facts])
-    flag[_MATCHED_CONTENT] = matched & content
+                    flag_at += [w0 + k for k in at]
+                    flag_row += [row] * len(at)
+    weight = np.zeros(word0[-1], dtype=np.float64)
+    weight[weight_at] = weight_of
+    symbol = np.concatenate([c.symbols for c in cached])
+    symbol[weight_at] = code_at
+    word_flags = np.concatenate([f.word_flags for f in facts], axis=1)
+    flag = np.zeros((_N_FLAGS, word0[-1]), dtype=np.bool_)
+    flag[flag_row, flag_at] = True
+    flag[_MATCHED] = weight > 0
+    flag[_MATCHED_CONTENT] = flag[_MATCHED] & word_flags[0]
+    block_of_row = np.repeat(np.arange(len(blocks)), counts)
+    return _Stack(
+        tables=tables,
+        word0=word0,
+        row0=row0,
+        block_of_word=np.repeat(np.arange(len(blocks)), sizes),
+        block_of_row=block_of_row,
+        w=np.asarray(word0, dtype=np.int64)[block_of_row],
+        at=np.concatenate([f.at for f in facts], axis=1),
+        flags=np.concatenate([f.flags for f in facts], axis=1),
+        words=np.concatenate([f.words for f in facts], axis=1),
+        clause0=np.asarray([0, *itertools.accumulate(f.n_clauses for f in facts)]),
+        content=word_flags[0],
+        pause=word_flags[1],
+        weight=weight,
+        flag=flag,
+        symbol=symbol,
+        has_verb=[question.verb in c.positions for c in cached]
+        if question.verb is not None
+        else [],
+    )
+
+
+def _pairs(
+    stack: _Stack, points: IntArray
+) -> tuple[npt.NDArray[np.bool_], IntArray, IntArray, IntArray, list[tuple[int, int]]]:
+    """Each row paired with each of `points` (global word indexes, ascending) in its
+    sentence: which rows have any, then for every pair (row by row, points in order) its
+    row and its point, each such row's first pair, and each sentence's (pairs, points)."""
+    per_block = np.bincount(stack.block_of_word[points], minlength=len(stack.row0) - 1)
+    n_pairs = per_block[stack.block_of_row]
+    has = n_pairs > 0
+    pair_start = np.cumsum(n_pairs) - n_pairs
+    pair_row = np.repeat(np.arange(len(n_pairs)), n_pairs)
+    point0 = np.cumsum(per_block) - per_block  # each sentence's first point
+    shift = point0[stack.block_of_row] - pair_start
+    pair_point = points[np.arange(len(pair_row)) + shift[pair_row]]
+    rows = np.diff(stack.row0)
+    sizes = list(zip((rows * per_block).tolist(), per_block.tolist(), strict=True))
+    return has, pair_row, pair_point, pair_start[has], sizes
+
+
+def _dense_blocks(
+    question: Question,
+    weights: dict[str, float],
+    blocks: Sequence[tuple[SentenceTable, SentenceEvidence, str]],
+    stack: _Stack,
+) -> FloatArray:
+    """The dense features of several sentences' candidates (candidates x SHARED_NAMES).
+
+    Every integer or boolean feature, every element-wise division, minimum or
+    exponential is one numpy operation for all the sentences' rows (see `_Stack`).
+    What depends on the order of floating-point operations stays per sentence: the
+    matrix product of the anchor distances and weights, and the running sums of word
+    weights (each sentence's its own row of one matrix).
+    """
+    tables = [t for t, _, _ in blocks]
+    word0, row0 = stack.word0, stack.row0
+    n_words, n_rows, n_blocks = word0[-1], row0[-1], len(blocks)
+    counts = np.diff(row0)
+    word_weight, flag, w = stack.weight, stack.flag, stack.w
+    align = _alignment(question)
     # count[r, k]: flagged words before global word k (differences within a sentence
     # are its own counts); padded: the flags with two False words around each sentence.
     count = np.zeros((_N_FLAGS, n_words + 1), dtype=np.int64)
     np.cumsum(flag, axis=1, out=count[:, 1:])
-    block_of_word = np.repeat(np.arange(len(blocks)), sizes)
-    padded = np.zeros((_N_FLAGS, n_words + 4 * len(blocks)), dtype=np.bool_)
-    padded[:, np.arange(n_words) + 4 * block_of_word + 2] = flag
+    padded = np.zeros((_N_FLAGS, n_words + 4 * n_blocks), dtype=np.bool_)
+    padded[:, np.arange(n_words) + 4 * stack.block_of_word + 2] = flag
 
-    def rows(arrays: Sequence[npt.NDArray[Any]]) -> npt.NDArray[Any]:
-        return np.concatenate(arrays)
+    # The facts' word indexes in the stack (rows in `_AT` order).
+    at = stack.at
+    g_first, g_last, g_last1, last1_in, last3_in, last4_in = at[:6] + w
+    first2, first3, edge1, edge4, list_from, _ = at[6:12] + w
+    left_one, left_two, right_one, right_two = at[12:16] + (w + 4 * stack.block_of_row)
+    clause0 = stack.clause0
+    clause_first, clause_last = at[16:18] + clause0[stack.block_of_row]
+    # `cum_w` below has a row of max_words + 1 running sums per sentence.
+    max_words = int(np.diff(word0).max())
+    described_from, described_to1 = at[18:20] + stack.block_of_row * (max_words + 1)
+    inside_c, inside_c1 = at[20:22]
+    has_content, stop_before, stop_after, pause_edge, pause_first, described = stack.flags
+    place, clause = stack.words
 
-    w = np.repeat(np.asarray(word0[:-1], dtype=np.int64), counts)  # each row's first word
-    pad = w + 4 * np.repeat(np.arange(len(blocks)), counts)  # ... in `padded`, less 2
-    first = rows([t.first for t in tables])
-    last = rows([t.last for t in tables])
-    g_first, g_last, g_last1 = w + first, w + last, w + last + 1
-    inside_c = rows([f.inside_c for f in facts])
     inside_m = count[_MATCHED_CONTENT, g_last1] - count[_MATCHED_CONTENT, g_first]
-    overlap = inside_m / rows([f.inside_c1 for f in facts])
+    overlap = inside_m / inside_c1
     total = sum(weights.values()) or 1.0
 
-    dense = np.zeros((n_rows, len(DENSE_NAMES)), dtype=np.float32)
+    dense = np.zeros((n_rows, len(SHARED_NAMES)), dtype=np.float32)
     dense[:, 0] = 1.0
-    dense[:, 1 : 1 + _N_STATIC] = rows([t.static for t in tables])
+    dense[:, 1 : 1 + _N_STATIC] = np.concatenate([t.static for t in tables])
     match = dense[:, 1 + _N_STATIC : _SENTENCE_START]  # written in place
     match[:, 0] = overlap
     match[:, 1] = inside_m > 0
-    match[:, 2] = (inside_m == inside_c) & rows([f.has_content for f in facts])
-    for j, (table, _, sentence) in enumerate(blocks):
-        ww = word_weight[word0[j] : word0[j + 1]]
-        anchors = np.flatnonzero(ww > 0)
-        if not anchors.size:
-            continue
+    match[:, 2] = (inside_m == inside_c) & has_content
+    anchors = np.flatnonzero(flag[_MATCHED])
+    if anchors.size:
         # Distances in words, a bracket counting as none: "iMakerBase (大公坊), Shenzhen's
         # government approved incubator" puts the description right after the name.
-        place = sentence_shape(sentence).position
-        f, la = table.first, table.last
-        before = place[f][:, None] - place[anchors][None, :]  # > 0: anchor left of the span
-        after = place[anchors][None, :] - place[la][:, None]  # > 0: anchor right of the span
+        has, pair_row, pair_anchor, starts, sizes = _pairs(stack, anchors)
+        place_anchor = place[pair_anchor]
+        before = place[g_first][pair_row] - place_anchor  # > 0: anchor left of the span
+        after = place_anchor - place[g_last][pair_row]  # > 0: anchor right of the span
         distance = np.where(before > 0, before, np.where(after > 0, after, 0))
         decay = np.where(distance > 0, np.exp(-(distance - 1) / 4.0), 0.0)
-        r = slice(row0[j], row0[j + 1])
-        match[r, 3] = np.minimum(decay @ ww[anchors] / total, 1.0)
-        left_d = np.where(before > 0, before, 10_000).min(axis=1)
-        right_d = np.where(after > 0, after, 10_000).min(axis=1)
-        match[r, 4] = np.exp(-(left_d - 1) / 2.0)
-        match[r, 5] = np.exp(-(right_d - 1) / 2.0)
+        anchor_weight = word_weight[anchors]
+        near = []
+        p = a = 0
+        for (n_pairs, n_anchors), n in zip(sizes, counts.tolist(), strict=True):
+            if n_anchors:
+                near.append(
+                    decay[p : p + n_pairs].reshape(n, n_anchors) @ anchor_weight[a : a + n_anchors]
+                )
+            p, a = p + n_pairs, a + n_anchors
+        match[has, 3] = np.minimum(np.concatenate(near) / total, 1.0)
+        left_d = np.minimum.reduceat(np.where(before > 0, before, 10_000), starts)
+        right_d = np.minimum.reduceat(np.where(after > 0, after, 10_000), starts)
+        match[has, 4] = np.exp(-(left_d - 1) / 2.0)
+        match[has, 5] = np.exp(-(right_d - 1) / 2.0)
 
-    def next_to(row: int, which: str) -> npt.NDArray[np.bool_]:
-        """`_next_to_at` of every row: the flag at the word beside the edge, or one
-        further past a stop word (`which`: "left_one" of the first word, "right_one")."""
-        one = rows([getattr(f, which)[0] for f in facts]) + pad
-        stop_one = rows([getattr(f, which)[1] for f in facts])
-        two = rows([getattr(f, which)[2] for f in facts]) + pad
+    def next_to(
+        row: int, one: IntArray, stop_one: npt.NDArray[np.bool_], two: IntArray
+    ) -> npt.NDArray[np.bool_]:
+        """The flag at the word beside the edge, or one further past a stop word."""
         near: npt.NDArray[np.bool_] = padded[row, one] | (stop_one & padded[row, two])
         return near
 
-    match[:, 6] = next_to(_MATCHED, "left_one")
-    match[:, 7] = next_to(_MATCHED, "right_one")
+    match[:, 6] = next_to(_MATCHED, left_one, stop_before, left_two)
+    match[:, 7] = next_to(_MATCHED, right_one, stop_after, right_two)
     if question.verb is not None:
-        match[:, 8] = next_to(_VERB, "left_one")
+        match[:, 8] = next_to(_VERB, left_one, stop_before, left_two)
     if question.focus:
         match[:, 9] = flag[_FOCUS, g_last]
         match[:, 10] = (count[_FOCUS, g_last1] - count[_FOCUS, g_first]) > 0
-        match[:, 11] = padded[_FOCUS, pad + last + 3]  # the word after the span (none at the end)
+        match[:, 11] = padded[_FOCUS, right_one]  # the word after the span (none at the end)
     if question.unit:
         match[:, 12] = (count[_UNIT, g_last1] - count[_UNIT, g_first]) > 0
         # "▸16 companies" for "how many companies": the counted noun follows the number.
-        last3_in = w + rows([f.last3_in for f in facts])
-        last1_in = w + rows([f.last1_in for f in facts])
         match[:, 20] = (count[_UNIT, last3_in] - count[_UNIT, last1_in]) > 0
     if question.asks_name:
-        named = (rows([t.candidates.flag_array() for t in tables]) & NAME_BITS) != 0
+        named = (np.concatenate([t.candidates.flag_array() for t in tables]) & NAME_BITS) != 0
         match[:, 13] = named & (inside_m > 0) & (inside_m < inside_c)
-    clause0 = [0, *itertools.accumulate(f.n_clauses for f in facts)]
-    c0 = np.repeat(np.asarray(clause0[:-1], dtype=np.int64), counts)
-    clause_first = c0 + rows([f.clause_first for f in facts])
-    clause_last = c0 + rows([f.clause_last for f in facts])
+    clause = clause + clause0[stack.block_of_word]
     if question.verb is not None:
-        in_verb_clause = np.zeros(clause0[-1], dtype=np.bool_)
-        for j, (table, c) in enumerate(zip(tables, cached, strict=True)):
-            verb_list = c.positions.get(question.verb)
-            if verb_list is None:
-                continue
-            verb_at = np.asarray(verb_list, dtype=np.int64)
-            in_verb_clause[clause0[j] + table.clause[verb_at]] = True
-            f, la = table.first, table.last
-            gap = np.maximum(f[:, None] - verb_at[None, :], verb_at[None, :] - la[:, None])
-            r = slice(row0[j], row0[j + 1])
-            match[r, 14] = np.exp(-(np.maximum(gap, 1).min(axis=1) - 1) / 4.0)
-        match[:, 18] = in_verb_clause[clause_first] | in_verb_clause[clause_last]
+        verbs = np.flatnonzero(flag[_VERB])
+        if verbs.size:
+            in_verb_clause = np.zeros(int(clause0[-1]), dtype=np.bool_)
+            in_verb_clause[clause[verbs]] = True
+            has, pair_row, pair_verb, starts, _ = _pairs(stack, verbs)
+            gap = np.maximum(g_first[pair_row] - pair_verb, pair_verb - g_last[pair_row])
+            match[has, 14] = np.exp(-(np.minimum.reduceat(np.maximum(gap, 1), starts) - 1) / 4.0)
+            match[:, 18] = in_verb_clause[clause_first] | in_verb_clause[clause_last]
         # (rows whose sentence lacks the verb: no clause of theirs is marked)
     cum_any = count[_MATCHED]
     # "iMakerBase (大公坊), the approved incubator": a bracket after the span is skipped.
-    right_hits = (
-        cum_any[w + rows([f.edge4 for f in facts])] - cum_any[w + rows([f.edge1 for f in facts])]
-    )
-    match[:, 15] = rows([f.pause_edge for f in facts]) & (right_hits > 0)
-    first3 = w + rows([f.first3 for f in facts])
-    left_hits = cum_any[g_first] - cum_any[first3]
-    match[:, 16] = rows([f.pause_first for f in facts]) & (left_hits > 0)
+    match[:, 15] = pause_edge & ((cum_any[edge4] - cum_any[edge1]) > 0)
+    match[:, 16] = pause_first & ((cum_any[g_first] - cum_any[first3]) > 0)
 
     # "iMakerBase: the government-approved startup incubator": the words that describe
     # the span hold the question. Running sums of weights, each sentence's from 0.
-    cum_w = np.concatenate(
-        [
-            np.concatenate([[0.0], np.cumsum(word_weight[word0[j] : word0[j + 1]])])
-            for j in range(len(blocks))
-        ]
-    )
-    cw = w + np.repeat(np.arange(len(blocks)), counts)  # each row's sentence in `cum_w`
+    spread = np.zeros((n_blocks, max_words + 1), dtype=np.float64)
+    word_in_sentence = np.arange(n_words) - np.asarray(word0)[stack.block_of_word]
+    spread[stack.block_of_word, word_in_sentence + 1] = word_weight
+    cum_w = np.cumsum(spread, axis=1).ravel()
     match[:, 19] = np.where(
-        rows([f.described for f in facts]),
-        np.minimum(
-            (
-                cum_w[cw + rows([f.described_to1 for f in facts])]
-                - cum_w[cw + rows([f.described_from for f in facts])]
-            )
-            / total,
-            1.0,
-        ),
+        described,
+        np.minimum((cum_w[described_to1] - cum_w[described_from]) / total, 1.0),
         0.0,
     )
     for j, (table, evidence, _) in enumerate(blocks):
@@ -376,14 +487,11 @@ def _dense_blocks(
             r, f = slice(row0[j], row0[j + 1]), table.first
             match[r, 3] = np.minimum(match[r, 3] + evidence.carried * np.exp(-f / 4.0), 1.0)
             match[r, 4] = np.maximum(match[r, 4], np.exp(-f / 2.0))
-    clause = np.concatenate([c + t.clause for c, t in zip(clause0[:-1], tables, strict=True)])
     clause_weight = np.bincount(clause, weights=word_weight) / total
     match[:, 17] = np.minimum(
         np.maximum(clause_weight[clause_first], clause_weight[clause_last]), 1.0
     )
 
-    first2 = w + rows([f.first2 for f in facts])
-    last4_in = w + rows([f.last4_in for f in facts])
     for col, row, aligned, before_span, lo in (
         (21, _NEXT, align.next_term, False, None),
         (22, _PREV, align.prev_term, True, first2),
@@ -397,25 +505,20 @@ def _dense_blocks(
 
     # "Neutrophils and macrophages" for "what are two types of phagocytes": a list
     # (a conjunction inside the span) answers a question that asks for several things.
-    listed = (count[_LIST, g_last] - count[_LIST, np.minimum(g_first + 1, g_last)]) > 0
+    listed = (count[_LIST, g_last] - count[_LIST, list_from]) > 0
     match[:, 24] = listed
     if question.plural or _asks_several(question.text):
         match[:, 25] = listed
 
-    sentence_rows = np.stack([_sentence_row(e) for _, e, _ in blocks])
-    dense[:, _SENTENCE_START:_CONJ_START] = np.repeat(sentence_rows, counts, axis=0)
+    sentence_rows = np.asarray([_sentence_row(e) for _, e, _ in blocks], dtype=np.float32)
+    dense[:, _SENTENCE_START:] = np.repeat(sentence_rows, counts, axis=0)
     if question.verb is not None:
-        has_verb = [question.verb in c.positions for c in cached]
         verb_col = _SENTENCE_START + SENTENCE_NAMES.index("verb_in_sentence")
-        dense[np.repeat(np.asarray(has_verb, dtype=np.bool_), counts), verb_col] = 1.0
-    t = ANSWER_TYPES.index(question.answer_type.value)
-    start = _CONJ_START + t * _N_CONJ
-    dense[:, start : start + _N_CONJ] = dense[:, 1 : 1 + _N_CONJ]
-    # One array per sentence, each its own (as the model's matrix product had them).
-    return [dense[row0[j] : row0[j + 1]].copy() for j in range(len(blocks))]
+        dense[np.asarray(stack.has_verb, dtype=np.bool_)[stack.block_of_row], verb_col] = 1.0
+    return dense
 
 
-# Rows of `candidate_features`' word flags.
+# Rows of `_Stack.flag`, the word flags.
 _MATCHED, _MATCHED_CONTENT, _VERB, _FOCUS, _UNIT, _NEXT, _PREV, _LAST, _LIST = range(9)
 _N_FLAGS = 9
 _LIST_WORDS = frozenset(["and", "or"])
@@ -430,31 +533,52 @@ def _asks_several(text: str) -> bool:
 
 @dataclass(frozen=True)
 class _TableFacts:
-    """Question-independent arrays `candidate_features` derives from a table (cached)."""
+    """Question-independent arrays `_dense_blocks` and `_hashed_blocks` derive from a
+    table (cached): per candidate `at` (rows in `_AT` order) and `flags` (in `_FLAGS`
+    order), per word `words` (its place, its clause) and `word_flags` (content, pause)."""
 
-    content: npt.NDArray[np.bool_]  # not a stop word
-    last1: IntArray  # last + 1
-    inside_c: IntArray  # content words in each candidate
-    inside_c1: IntArray  # the same, at least 1
-    has_content: npt.NDArray[np.bool_]
-    left_one: tuple[IntArray, npt.NDArray[np.bool_], IntArray]  # `_next_to_at` of first, -1
-    right_one: tuple[IntArray, npt.NDArray[np.bool_], IntArray]  # of last, +1
-    last1_in: IntArray  # min(last + 1, words)
-    last3_in: IntArray  # min(last + 3, words)
-    last4_in: IntArray  # min(last + 4, words)
-    first2: IntArray  # max(first - 2, 0)
-    first3: IntArray  # max(first - 3, 0)
+    at: IntArray
+    flags: npt.NDArray[np.bool_]
+    words: IntArray
+    word_flags: npt.NDArray[np.bool_]
     n_clauses: int
-    clause_first: IntArray
-    clause_last: IntArray
-    edge1: IntArray  # min(edge + 1, words), edge: the end of a bracket after the span
-    edge4: IntArray  # min(edge + 4, words)
-    pause_edge: npt.NDArray[np.bool_]
-    pause_first: npt.NDArray[np.bool_]  # punctuation before the first word
-    described: npt.NDArray[np.bool_]  # the last word has a describing phrase
-    described_from: IntArray  # its first word (0 when none)
-    described_to1: IntArray  # its last word + 1
-    window_gather: IntArray  # (12, candidates) indexes into `_hashed`'s buffer
+
+
+# Each candidate's word indexes in its sentence (edge: the end of a bracket right after the
+# span, or its last word), then indexes into the flags padded by two words on each side,
+# clause numbers, indexes into the running sums of word weights, and counts.
+_AT = (
+    "first",
+    "last",
+    "last1",  # last + 1
+    "last1_in",  # min(last + 1, words)
+    "last3_in",  # min(last + 3, words)
+    "last4_in",  # min(last + 4, words)
+    "first2",  # max(first - 2, 0)
+    "first3",  # max(first - 3, 0)
+    "edge1",  # min(edge + 1, words)
+    "edge4",  # min(edge + 4, words)
+    "list_from",  # min(first + 1, last)
+    "first1",  # max(first - 1, 0)
+    "left_one",  # the word before the first, padded
+    "left_two",  # two before
+    "right_one",  # the word after the last, padded
+    "right_two",  # two after
+    "clause_first",
+    "clause_last",
+    "described_from",  # the first word of the phrase describing the last (0 when none)
+    "described_to1",  # its last word + 1
+    "inside_c",  # content words in the candidate
+    "inside_c1",  # the same, at least 1
+)
+_FLAGS = (
+    "has_content",
+    "stop_before",  # the word before the first is a stop word
+    "stop_after",  # the word after the last is
+    "pause_edge",  # punctuation after the edge
+    "pause_first",  # punctuation before the first word
+    "described",  # the last word has a describing phrase
+)
 
 
 # id(table) -> (table, facts); the table is kept so that its id is not reused meanwhile.
@@ -511,7 +635,8 @@ def _make_table_facts(items: Sequence[tuple[SentenceTable, str]]) -> list[_Table
     stop = np.concatenate([t.stop for t in tables])
     pause = np.concatenate([t.pause for t in tables])
     clause = np.concatenate([t.clause for t in tables])
-    bracket_end = np.concatenate([sentence_shape(s).bracket_end for _, s in items])
+    shapes = [sentence_shape(s) for _, s in items]
+    bracket_end = np.concatenate([s.bracket_end for s in shapes])
     content = ~stop
     cum_c = np.concatenate([[0], np.cumsum(content)])
     inside_c = cum_c[w + last + 1] - cum_c[w + first]
@@ -523,145 +648,110 @@ def _make_table_facts(items: Sequence[tuple[SentenceTable, str]]) -> list[_Table
     has_before, has_after = first > 0, last + 1 < size
     before = np.maximum(w + first - 1, 0)
     after = np.minimum(at_last + 1, max(len(stop) - 1, 0))
-    stop_before = has_before & stop[before]
-    stop_after = has_after & stop[after]
-    # Where `_hashed` finds each window operand in its buffer (per table, so indexes are
-    # the sentence's own). The buffer is [left codes (n + 1), right codes (n + 1),
-    # symbols (n), the lexical hashes of each candidate's first word, then of its last
-    # word]; rows are the six pairs the windows mix, left operands then right ones:
-    # (l1, l2), (r1, r2), (l1, r1), (first symbol, last symbol), (l1, first word),
-    # (last word, r1); right[last + 1] is the end mark past the last word.
-    m = np.repeat(np.asarray(counts, dtype=np.int64), counts)
-    wf = 3 * size + 2 + np.arange(len(first), dtype=np.int64) - np.repeat(row0[:-1], counts)
-    gather = np.stack(
+    at = np.stack(
         [
             first,
-            size + 1 + last,
-            first,
-            2 * size + 2 + first,
-            first,
-            wf + m,
+            last,
+            last + 1,
+            np.minimum(last + 1, size),
+            np.minimum(last + 3, size),
+            np.minimum(last + 4, size),
+            np.maximum(first - 2, 0),
+            np.maximum(first - 3, 0),
+            np.minimum(edge + 1, size),
+            np.minimum(edge + 4, size),
+            np.minimum(first + 1, last),
             np.maximum(first - 1, 0),
-            size + 2 + last,
-            size + 1 + last,
-            2 * size + 2 + last,
-            wf,
-            size + 1 + last,
+            first + 1,
+            first,
+            last + 3,
+            last + 4,
+            clause[w + first],
+            clause[at_last],
+            np.maximum(d_from, 0),
+            d_to + 1,
+            inside_c,
+            np.maximum(inside_c, 1),
         ]
     )
-    last1, inside_c1, has_content = last + 1, np.maximum(inside_c, 1), inside_c > 0
-    left_one, right_one = (first + 1, stop_before, first), (last + 3, stop_after, last + 4)
-    last1_in, last3_in, last4_in = (np.minimum(last + k, size) for k in (1, 3, 4))
-    first2, first3 = np.maximum(first - 2, 0), np.maximum(first - 3, 0)
-    clause_first, clause_last = clause[w + first], clause[at_last]
-    edge1, edge4 = np.minimum(edge + 1, size), np.minimum(edge + 4, size)
-    pause_edge = pause[w + edge]
-    pause_first = has_before & pause[before]
-    described, described_from, described_to1 = d_from >= 0, np.maximum(d_from, 0), d_to + 1
+    flags = np.stack(
+        [
+            inside_c > 0,
+            has_before & stop[before],
+            has_after & stop[after],
+            pause[w + edge],
+            has_before & pause[before],
+            d_from >= 0,
+        ]
+    )
+    word_values = np.stack([np.concatenate([s.position for s in shapes]), clause])
+    word_flags = np.stack([content, pause])
     out = []
     for j, table in enumerate(tables):
         r = slice(int(row0[j]), int(row0[j + 1]))
+        ws = slice(int(word0[j]), int(word0[j + 1]))
+        n_clauses = int(table.clause[-1]) + 1 if sizes[j] else 1
         out.append(
-            _TableFacts(
-                content=content[word0[j] : word0[j + 1]],
-                last1=last1[r],
-                inside_c=inside_c[r],
-                inside_c1=inside_c1[r],
-                has_content=has_content[r],
-                left_one=(left_one[0][r], left_one[1][r], left_one[2][r]),
-                right_one=(right_one[0][r], right_one[1][r], right_one[2][r]),
-                last1_in=last1_in[r],
-                last3_in=last3_in[r],
-                last4_in=last4_in[r],
-                first2=first2[r],
-                first3=first3[r],
-                n_clauses=int(table.clause[-1]) + 1 if sizes[j] else 1,
-                clause_first=clause_first[r],
-                clause_last=clause_last[r],
-                edge1=edge1[r],
-                edge4=edge4[r],
-                pause_edge=pause_edge[r],
-                pause_first=pause_first[r],
-                described=described[r],
-                described_from=described_from[r],
-                described_to1=described_to1[r],
-                window_gather=gather[:, r],
-            )
+            _TableFacts(at[:, r], flags[:, r], word_values[:, ws], word_flags[:, ws], n_clauses)
         )
     return out
 
 
-def _next_to_at(
-    padded: npt.NDArray[np.bool_], at: tuple[IntArray, npt.NDArray[np.bool_], IntArray]
-) -> npt.NDArray[np.bool_]:
-    """`_next_to(flag, stop, edge, step)`, given the flags padded by two words on each
-    side and `at` = (edge + step + 2, the stop flags there, edge + 2 * step + 2), the
-    question-independent part."""
-    one, stop_one, two = at
-    near: npt.NDArray[np.bool_] = padded[one] | (stop_one & padded[two])
-    return near
+def _hashed_blocks(question: Question, stack: _Stack) -> IntArray:
+    """`_hash_all(table.lex, _window_codes(...), question_key(question))` of each table,
+    the tables' rows stacked (candidates x HASH_TEMPLATES).
 
-
-def _hashed_blocks(
-    question: Question, weights: dict[str, float], blocks: Sequence[tuple[SentenceTable, str]]
-) -> list[IntArray]:
-    """`_hash_all(table.lex, _window_codes(...), question_key(question))` of each table.
-
-    The window operands of every candidate of every table are gathered from one buffer
-    in one indexing operation, and all rows hashed at once. All of it is integer
-    arithmetic on values below 2**32 (products stay below 2**63), so regrouping the
-    operations gives the same numbers.
+    Each window operand of every candidate of every table is one indexing operation,
+    and all rows are hashed at once. All of it is integer arithmetic on values below
+    2**32 (products stay below 2**63), so regrouping the operations gives the same
+    numbers.
     """
-    if not blocks:
-        return []
-    tables = [t for t, _ in blocks]
-    symbol = np.concatenate(
-        [_symbol_codes(question, weights, _sentence_words(s)) for _, s in blocks]
+    symbol, pause, word0 = stack.symbol, stack.pause, stack.word0
+    n_words, n_blocks = word0[-1], len(word0) - 1
+    # The code of what is just before each word: the sentence's start, a pause mark when
+    # punctuation separates them, else the neighbour's symbol.
+    before = np.empty(n_words, dtype=np.int64)
+    before[1:] = np.where(pause[:-1], _PAUSE_CODE, symbol[:-1])
+    before[word0[:-1]] = _START
+    # Just after each word, the sentence's own words followed by one end mark each: the
+    # end mark after its last word, and once more past it.
+    after = np.empty(n_words + n_blocks, dtype=np.int64)
+    after[np.arange(n_words - 1) + stack.block_of_word[:-1]] = np.where(
+        pause[:-1], _PAUSE_CODE, symbol[1:]
     )
-    pause = np.concatenate([t.pause for t in tables])
-    # left[k] = the code of what is just before word k, right[k] = just after it: a
-    # pause mark when punctuation separates them, else the neighbour's symbol.
-    left = np.where(pause, _PAUSE_CODE, symbol)
-    right = np.where(pause[:-1], _PAUSE_CODE, symbol[1:])
-    parts: list[IntArray] = []
-    gathers: list[IntArray] = []
-    base = word = 0
-    for table, (_, sentence) in zip(tables, blocks, strict=True):
-        n, m = len(table.terms), len(table.first)
-        # This table's buffer (see `_make_table_facts`), where its gather indexes point.
-        w = slice(word, word + n - 1)
-        lex = table.lex
-        parts += [_START1, left[w], _START1, right[w], _END2, symbol[word : word + n]]
-        parts += [lex[:, 2], lex[:, 3]]
-        gathers.append(_table_facts(table, sentence).window_gather + base)
-        base += 3 * n + 2 + 2 * m
-        word += n
-    operands = np.concatenate(parts)[np.concatenate(gathers, axis=1)]
-    pairs = _mix(operands[:6], operands[6:])  # l1l2, r1r2, l1r1, inner, l1&first, last&r1
+    ends = np.asarray(word0[1:], dtype=np.int64) + np.arange(n_blocks)
+    after[ends - 1] = _END
+    after[ends] = _END
+    at, w = stack.at, stack.w
+    g_first, g_last = at[:2] + w
+    l1, l2 = before[g_first], before[at[11] + w]
+    r1, r2 = after[g_last + stack.block_of_row], after[g_last + stack.block_of_row + 1]
+    lex = np.concatenate([t.lex for t in stack.tables])
+    # The six pairs the windows mix: (l1, l2), (r1, r2), (l1, r1), (first symbol, last
+    # symbol), (l1, first word), (last word, r1).
+    pairs = _mix(
+        np.stack([l1, r1, l1, symbol[g_first], l1, lex[:, 3]]),
+        np.stack([l2, r2, r1, symbol[g_last], lex[:, 2], r1]),
+    )
     both = _mix(pairs[0], pairs[1])
-    rows = np.concatenate([operands[:2], pairs, both[None, :]])[_WINDOW_ROWS]
+    # WINDOW_TEMPLATES: L1, L2, R1, R2, L1R1, wh&L1, wh&R1, wh&L2R2, inner, L1&first, last&R1.
+    windows = np.stack(
+        [l1, pairs[0], r1, pairs[1], pairs[2], l1, r1, both, pairs[3], pairs[4], pairs[5]]
+    )
     qkey = question_key(question)
     whkey = _key_hash(f"wh:{question.wh}")
-    codes = _mix(rows, _WINDOW_KEYS * qkey + (1 - _WINDOW_KEYS) * whkey)
-    every = np.concatenate([np.concatenate([t.lex for t in tables]).T, codes])
+    codes = _mix(windows, _WINDOW_KEYS * qkey + (1 - _WINDOW_KEYS) * whkey)
+    every = np.concatenate([lex.T, codes])
     keys = _HASH_SLOTS + _HASH_KEYED * (qkey * 7_919)
     mixed = (every * 1_000_003 + keys) & 0xFFFFFFFF
     mixed = (mixed ^ (mixed >> 15)) * 0x2C1B3C6D & 0xFFFFFFFF
-    hashed = (mixed ^ (mixed >> 12)) % HASH_DIM
-    out = []
-    start = 0
-    for table in tables:
-        end = start + len(table.first)
-        out.append(np.ascontiguousarray(hashed[:, start:end].T))
-        start = end
-    return out
+    # (HASH_DIM is a power of two and the values are not negative: the mask is the modulo)
+    hashed: IntArray = np.ascontiguousarray(((mixed ^ (mixed >> 12)) & (HASH_DIM - 1)).T)
+    return hashed
 
 
-_START1 = np.asarray([stable_hash("<s>")], dtype=np.int64)
-_END2 = np.asarray([stable_hash("</s>")] * 2, dtype=np.int64)
-# Rows of [l1, r1, the six pairs, both] in WINDOW_TEMPLATES order.
-_WINDOW_ROWS = np.asarray([0, 2, 1, 3, 4, 0, 1, 8, 5, 6, 7], dtype=np.int64)
-# `_hash_all`'s per-column terms: slot * 104_729, plus key * 7_919 for the lexical columns.
+# Rows of `hash_indexes`' per-column terms: slot * 104_729, plus key * 7_919 for the
+# lexical columns (the first four).
 _HASH_SLOTS = (np.arange(4 + 11, dtype=np.int64) * 104_729)[:, None]
 _HASH_KEYED = np.asarray([1] * 4 + [0] * 11, dtype=np.int64)[:, None]
 
@@ -678,18 +768,20 @@ class _SentenceWords:
 def _sentence_words(sentence: str) -> _SentenceWords:
     """The words of `sentence` (the table's words: `sentence_table` takes them from
     `words(sentence)`) by term, and their question-independent symbols."""
-    ws = words(sentence)
     at: dict[str, list[int]] = {}
-    for k, w in enumerate(ws):
-        at.setdefault(w.term, []).append(k)
-    capital = sentence_shape(sentence).capital
-    symbols = np.asarray(
-        [
-            _symbol_hash(w.term) if w.is_stop else (_CAPITAL if capital[k] else _LOWER)
-            for k, w in enumerate(ws)
-        ],
-        dtype=np.int64,
-    )
+    codes: list[int] = []
+    for k, w in enumerate(words(sentence)):
+        term = w.term
+        known = at.get(term)
+        if known is None:
+            at[term] = [k]
+        else:
+            known.append(k)
+        if w.is_stop:
+            codes.append(_symbol_hash(term))
+        else:
+            codes.append(_CAPITAL if has_capital(sentence[w.start : w.end]) else _LOWER)
+    symbols = np.asarray(codes, dtype=np.int64)
     return _SentenceWords(at, symbols)
 
 
@@ -736,18 +828,18 @@ def _alignment(question: Question) -> Alignment:
 class SentenceShape:
     """Question-independent facts about a sentence's words that the table does not keep."""
 
-    capital: npt.NDArray[np.bool_]  # the word has a capital letter
     bracket_end: IntArray  # for each word, the last word of a bracket right after it (or itself)
     position: IntArray  # word index with bracketed words not counted (they share the one before)
 
 
 @functools.lru_cache(maxsize=16_384)
 def sentence_shape(sentence: str) -> SentenceShape:
-    """Capitals of each word, and which words a bracket right after a word spans."""
+    """Which words a bracket right after a word spans, and the words' places."""
     ws = words(sentence)
     n = len(ws)
-    capital = np.asarray([has_capital(sentence[w.start : w.end]) for w in ws], dtype=np.bool_)
     bracket_end = np.arange(n, dtype=np.int64)
+    if "(" not in sentence:  # (most sentences) no word is in a bracket
+        return SentenceShape(bracket_end, np.arange(n, dtype=np.int64))
     for p in range(n - 1):
         if "(" in sentence[ws[p].end : ws[p + 1].start]:
             close = sentence.find(")", ws[p].end)
@@ -759,7 +851,7 @@ def sentence_shape(sentence: str) -> SentenceShape:
     inside = np.zeros(n, dtype=np.int64)
     for opener in np.flatnonzero(bracket_end > np.arange(n)).tolist():
         inside[opener + 1 : bracket_end[opener] + 1] = 1
-    return SentenceShape(capital, bracket_end, np.arange(n, dtype=np.int64) - np.cumsum(inside))
+    return SentenceShape(bracket_end, np.arange(n, dtype=np.int64) - np.cumsum(inside))
 
 
 _START, _END, _PAUSE_CODE = stable_hash("<s>"), stable_hash("</s>"), stable_hash("<,>")
@@ -777,27 +869,6 @@ def _mix(a: IntArray | int, b: IntArray | int) -> IntArray:
 _WINDOW_KEYS = np.asarray([[1], [1], [1], [1], [1], [0], [0], [0], [1], [1], [1]], dtype=np.int64)
 
 
-def _symbol_codes(
-    question: Question, weights: dict[str, float], cached: _SentenceWords
-) -> IntArray:
-    """`stable_hash` of each of `_symbols`, from the sentence's cached symbols."""
-    align = _alignment(question)
-    out = cached.symbols.copy()
-    for term in weights:
-        at = cached.positions.get(term)
-        if at is None:
-            continue
-        if term == question.verb:
-            out[at] = _V
-        elif term in question.focus:
-            out[at] = _F
-        elif term == align.next_term:
-            out[at] = _N
-        else:
-            out[at] = _Q
-    return out
-
-
 def hash_indexes(lex: IntArray, key: int, *, first_slot: int = 0) -> IntArray:
     """Each lexical hash conjoined with the question key and its template, folded into HASH_DIM."""
     slots = np.arange(first_slot, first_slot + lex.shape[1], dtype=np.int64)
@@ -807,22 +878,20 @@ def hash_indexes(lex: IntArray, key: int, *, first_slot: int = 0) -> IntArray:
     return out
 
 
-def _sentence_row(e: SentenceEvidence) -> FloatArray:
+def _sentence_row(e: SentenceEvidence) -> list[float]:
+    """The SENTENCE_NAMES values of a sentence (verb_in_sentence is set by the caller)."""
     rank = [0.0] * 4
     rank[min(e.rank, 3)] = 1.0
-    return np.asarray(
-        [
-            e.coverage,
-            e.context,
-            e.density,
-            e.passage_score,
-            e.coverage_gap,
-            e.bigrams,
-            e.terms_present,
-            e.names_present,
-            0.0,
-            e.focus_present,
-            *rank,
-        ],
-        dtype=np.float32,
-    )
+    return [
+        e.coverage,
+        e.context,
+        e.density,
+        e.passage_score,
+        e.coverage_gap,
+        e.bigrams,
+        e.terms_present,
+        e.names_present,
+        0.0,
+        e.focus_present,
+        *rank,
+    ]

@@ -26,7 +26,7 @@ from __future__ import annotations
 import functools
 import json
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -35,7 +35,13 @@ import numpy as np
 import numpy.typing as npt
 
 from citebot.errors import CitebotError
-from citebot.features import CONFIDENCE_NAMES, DENSE_NAMES, HASH_DIM, HASH_TEMPLATES
+from citebot.features import (
+    ANSWER_TYPES,
+    CONFIDENCE_NAMES,
+    DENSE_NAMES,
+    HASH_DIM,
+    HASH_TEMPLATES,
+)
 
 Vector = npt.NDArray[np.float64]
 Objective = Callable[[Vector], tuple[float, Vector]]
@@ -91,6 +97,19 @@ def lbfgs(objective: Objective, x0: Vector, *, iterations: int = 300, memory: in
     return x
 
 
+def kind_weights(dense: npt.NDArray[np.float32], n_kinds: int) -> npt.NDArray[np.float32]:
+    """The weights of the shared columns for each kind (n_kinds x width): the shared
+    weights with the kind's block of conjunction weights added to all but the bias.
+
+    `dense` is the full vector (`features.DENSE_NAMES`): width shared weights, then
+    n_kinds blocks of width - 1.
+    """
+    width = (len(dense) + n_kinds) // (n_kinds + 1)
+    out = np.tile(dense[:width], (n_kinds, 1))
+    out[:, 1:] += dense[width:].reshape(n_kinds, width - 1)
+    return out
+
+
 def softmax_objective(
     base: npt.NDArray[np.float32],
     kinds: npt.NDArray[np.int64],
@@ -107,12 +126,13 @@ def softmax_objective(
     Rows are candidates, grouped by question (group k is rows group_starts[k] up to
     the next start); `target` sums to each question's weight within its group.
 
-    The dense features are given in their factored form (`features.DENSE_NAMES`): a
-    row's full vector is its `base` row (the bias first), then `n_kinds` blocks of
-    answer-type conjunctions, where the block of its question's kind (`kinds`, one per
-    question) repeats `base[1:]` and every other block is zero. Storing `base` alone
-    takes a tenth of the memory, and each kind's rows are one matrix product. The
-    weights and the gradient are over the full vector.
+    The dense features are given in their factored form (`features.SHARED_NAMES`, the
+    rows the reader scores): a row's full vector (`features.DENSE_NAMES`) is its `base`
+    row (the bias first), then `n_kinds` blocks of answer-type conjunctions, where the
+    block of its question's kind (`kinds`, one per question) repeats `base[1:]` and
+    every other block is zero. Storing `base` alone takes a tenth of the memory, and
+    each kind's rows are one matrix product (`kind_weights`). The weights and the
+    gradient are over the full vector.
     """
     n, width = base.shape
     d = width + n_kinds * (width - 1)
@@ -131,19 +151,13 @@ def softmax_objective(
     # Where each kind's block of conjunction weights sits in the full vector.
     blocks = [slice(width + k * (width - 1), width + (k + 1) * (width - 1)) for k in range(n_kinds)]
 
-    def kind_weights(w: npt.NDArray[np.float32], k: int) -> npt.NDArray[np.float32]:
-        """The weights of the shared columns plus those of kind k's block."""
-        own = w[:width].copy()
-        own[1:] += w[blocks[k]]
-        return own
-
     def objective(params: Vector) -> tuple[float, Vector]:
         w, h = params[:d], params[d:]
-        w32 = w.astype(np.float32)
+        by_kind = kind_weights(w.astype(np.float32), n_kinds)
         linear = np.empty(n, dtype=np.float32)
         for k in range(n_kinds):
             lo, hi = edges[k], edges[k + 1]
-            linear[lo:hi] = base[lo:hi] @ kind_weights(w32, k)
+            linear[lo:hi] = base[lo:hi] @ by_kind[k]
         scores = linear + h[hashed].sum(axis=1)
         top = np.maximum.reduceat(scores, group_starts)
         exp = np.exp(scores - top[group])
@@ -195,17 +209,23 @@ def sigmoid(z: Vector) -> Vector:
 class ReaderModel:
     """Weights of the span model and the confidence model."""
 
-    dense: npt.NDArray[np.float32]
+    dense: npt.NDArray[np.float32]  # DENSE_NAMES
     hashed: npt.NDArray[np.float32]
     confidence_names: tuple[str, ...]
     confidence: Vector
     meta: dict[str, Any]
+    # The dense weights each answer type's rows are scored with (`kind_weights`).
+    by_kind: npt.NDArray[np.float32] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "by_kind", kind_weights(self.dense, len(ANSWER_TYPES)))
 
     def scores(
-        self, dense: npt.NDArray[np.float32], hashed: npt.NDArray[np.int64]
+        self, dense: npt.NDArray[np.float32], hashed: npt.NDArray[np.int64], kind: int
     ) -> npt.NDArray[np.float32]:
-        """The span model's score of each candidate row."""
-        out: npt.NDArray[np.float32] = dense @ self.dense + self.hashed[hashed].sum(axis=1)
+        """The span model's score of each candidate row (`features.SHARED_NAMES`) of a
+        question whose answer type is `kind` (`features.answer_kind`)."""
+        out: npt.NDArray[np.float32] = dense @ self.by_kind[kind] + self.hashed[hashed].sum(axis=1)
         return out
 
     def to_json(self) -> dict[str, Any]:
