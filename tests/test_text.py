@@ -4,7 +4,18 @@ import Stemmer
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from citebot.text import _WORD_RE, _run, _stemmer, content_terms, stem, tokenize, words
+from citebot.text import (
+    _NUMBER_RE,
+    _WORD_RE,
+    STOP_WORDS,
+    _run,
+    _stemmer,
+    content_terms,
+    fold,
+    stem,
+    tokenize,
+    words,
+)
 
 _ASCII = st.lists(
     st.sampled_from([*"abcXYZ019 .,;-'\n\t_", "3.5", "16,000", "1.2.3", "the", "The", "A1b"])
@@ -59,6 +70,20 @@ def test_ascii_text_read_as_the_general_pattern_reads_it(text: str) -> None:
     known = [_run(m.group()) for m in runs]
     assert [(w.folded, w.term, w.is_stop) for w in words(text)] == known
     assert content_terms(text) == tuple(term for _, term, stop in known if not stop)
+
+
+@settings(max_examples=300, deadline=None)
+@given(_ASCII | st.text(max_size=20))
+def test_a_runs_folded_form_and_term_are_the_plain_ones(text: str) -> None:
+    """`_run` folds ASCII with `lower` and looks for a number only where a separator is:
+    the same folded form, term and stop flag as folding, matching and stemming every run."""
+    for run in _WORD_RE.findall(text):
+        folded = fold(run)
+        if _NUMBER_RE.fullmatch(run):
+            plain = (folded.replace(",", ""), folded.replace(",", ""), False)
+        else:
+            plain = (folded, _stemmer.stemWord(folded), folded in STOP_WORDS)
+        assert _run(run) == plain
 
 
 @settings(max_examples=300, deadline=None)
