@@ -5,6 +5,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from citebot.text import (
+    _CJK_RE,
     _NUMBER_RE,
     _WORD_RE,
     STOP_WORDS,
@@ -93,3 +94,23 @@ def test_stems_without_the_stemmers_cache_are_its_stems(word: str) -> None:
     cached = Stemmer.Stemmer("english")
     assert _stemmer.stemWord(word) == cached.stemWord(word) == cached.stemWord(word)
     assert stem(word) == cached.stemWord(word)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.sampled_from(["abc", "Ünï", "3.5", "16,000", " ", ".", "-", "_", "\u3000", "深圳灣"])
+        | st.characters(),
+        max_size=30,
+    ).map("".join)
+)
+def test_word_offsets_are_where_the_pattern_found_each_run(text: str) -> None:
+    """words() places each run at the next occurrence of its text: the offsets the word
+    pattern reports (a CJK run's bigrams at theirs), in any script."""
+    expected = []
+    for m in _WORD_RE.finditer(text):
+        if _CJK_RE.match(m.group()) and len(m.group()) > 1:
+            expected += [(m.start() + i, m.start() + i + 2) for i in range(len(m.group()) - 1)]
+        else:
+            expected.append(m.span())
+    assert [(w.start, w.end) for w in words(text)] == expected
