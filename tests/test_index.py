@@ -17,7 +17,7 @@ from citebot import index as index_module
 from citebot.corpus import Article, Corpus, load_corpus
 from citebot.index import Hit, Index, load_index
 from citebot.passages import make_passages, split_sentences
-from citebot.tables import SentenceList
+from citebot.tables import PassageList
 from citebot.text import tokenize
 from tests.conftest import make_article
 
@@ -136,9 +136,9 @@ def shipped_index(shipped_corpus: Corpus) -> Index:
     return Index.build(shipped_corpus)
 
 
-def _rows_of(index: Index, hits: list[Hit]) -> list[index_module._Row]:
-    """The re-rank's rows of the hits' passages."""
-    return index_module._rows(index, [h.passage.index for h in hits])
+def _ids_of(hits: list[Hit]) -> np.ndarray:
+    """The hits' passage ids, as the re-rank's bonus ceilings take them."""
+    return np.asarray([h.passage.index for h in hits], dtype=np.int64)
 
 
 def _vocabulary(index: Index) -> list[str]:
@@ -179,7 +179,7 @@ def test_bonus_ceilings_bound_the_bonus(shipped_index: Index, data: st.DataObjec
     idf = {t: shipped_index.idf(t) for t in unique}
     ceilings = index_module._bonus_ceilings(
         shipped_index,
-        _rows_of(shipped_index, hits),
+        _ids_of(hits),
         idf,
         sum(idf.values()),
         set(pairwise(unique)),
@@ -193,23 +193,30 @@ def test_bonus_ceilings_bound_the_bonus(shipped_index: Index, data: st.DataObjec
 def test_apart_sentences_hold_only_their_passage_terms(shipped_index: Index) -> None:
     """Where `apart` says whitespace separates a passage's sentences, every term of each
     sentence is one the passage is indexed with (what the bonus ceilings rely on)."""
-    apart = 0
-    for passage in shipped_index.passages:
+    ids = np.arange(len(shipped_index.passages), dtype=np.int64)
+    found = shipped_index.passages.apart(ids)
+    assert shipped_index.passages.apart(ids[::-7]) == found[::-7]  # any ids, any order
+    for passage, apart in zip(shipped_index.passages, found, strict=True):
         sentences = shipped_index.sentences[passage.article_id]
         span = range(passage.first_sentence, passage.last_sentence)
+        body = shipped_index.article(passage.article_id).body
         separated = all(
-            shipped_index.article(passage.article_id).body[a.end].isspace()
-            and shipped_index.article(passage.article_id).body[b.start - 1].isspace()
+            body[a.end].isspace() and body[b.start - 1].isspace()
             for a, b in pairwise(sentences[i] for i in span)
         )
-        assert sentences.apart(passage.first_sentence, passage.last_sentence) == separated
+        assert apart == separated
         if not separated:
             continue
-        apart += 1
         terms = sorted({t for i in span for t in tokenize(sentences.text(i))})
-        ids = np.asarray([passage.index], dtype=np.int64)
-        assert all(shipped_index.bm25.holds(t, ids)[0] for t in terms)
-    assert apart > 0.9 * len(shipped_index.passages)
+        one = np.asarray([passage.index], dtype=np.int64)
+        assert all(shipped_index.bm25.holds(t, one)[0] for t in terms)
+    assert sum(found) > 0.9 * len(shipped_index.passages)
+    # Sentences the splitter cut where no whitespace is: not apart.
+    body = "Prices rose (sharply).Then they fell. Nobody knew why."
+    index = Index.build(Corpus(articles=(make_article("touching", body),)))
+    sentences = index.sentences["touching"]
+    assert [sentences.text(i) for i in range(2)] == ["Prices rose (sharply).", "Then they fell."]
+    assert index.passages.apart(np.asarray([0], dtype=np.int64)) == [False]
 
 
 def test_holds_is_the_postings(shipped_index: Index) -> None:
@@ -594,14 +601,14 @@ def test_hits_whose_sentences_may_join_are_never_skipped(
 ) -> None:
     """A passage whose sentences are not known to be apart gets no finite ceiling, so the
     re-rank reads it; search still returns the full re-rank's best k."""
-    monkeypatch.setattr(SentenceList, "apart", lambda self, first, last: False)
+    monkeypatch.setattr(PassageList, "apart", lambda self, ids: [False] * len(ids))
     unique = tokenize("when did the Hetao park open")
     hits = shipped_index.bm25_search(unique, index_module.RERANK_DEPTH)
     idf = {t: shipped_index.idf(t) for t in unique}
     top = max(h.bm25 for h in hits)
     ceilings = index_module._bonus_ceilings(
         shipped_index,
-        _rows_of(shipped_index, hits),
+        _ids_of(hits),
         idf,
         sum(idf.values()),
         set(pairwise(unique)),

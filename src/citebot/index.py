@@ -68,12 +68,13 @@ from itertools import pairwise
 from pathlib import Path
 
 import numpy as np
+import numpy.typing as npt
 
 from citebot.binfile import IndexFormatError
 from citebot.bm25 import BM25Index
 from citebot.corpus import Article, Corpus
 from citebot.passages import Passage, passage_bounds, sentence_spans
-from citebot.tables import PassageList, SentenceList, SentenceMap, Tables, TablesBuilder
+from citebot.tables import PassageList, SentenceMap, Tables, TablesBuilder
 from citebot.text import term_pairs, term_set
 from citebot.tokens import TermIds, passage_terms
 
@@ -241,19 +242,6 @@ def rerank(
     return [Hit(hits[j].passage, score, hits[j].bm25) for j, score in order]
 
 
-# A passage as the re-rank reads it: its id, its article's sentences, and its own
-# sentences' range [first, last) in them.
-_Row = tuple[int, SentenceList, int, int]
-
-
-def _rows(index: Index, ids: list[int]) -> list[_Row]:
-    """The rows of passages `ids`, read from the table at once (no `Passage` made)."""
-    positions, first, last = index.passages.sentence_ranges(np.asarray(ids, dtype=np.int64))
-    articles = index.corpus.articles
-    sentences = [index.sentences[articles[p].id] for p in positions.tolist()]
-    return list(zip(ids, sentences, first.tolist(), last.tolist(), strict=True))
-
-
 def _reranked(
     index: Index, terms: Sequence[str], ids: list[int], bm25: list[float], *, keep: int | None
 ) -> list[tuple[int, float]] | None:
@@ -266,18 +254,21 @@ def _reranked(
     total = sum(idf.values()) or 1.0
     wanted_pairs = set(pairwise(terms))
     keep = len(ids) if keep is None else keep
-    rows = _rows(index, ids)
+    rows = np.asarray(ids, dtype=np.int64)
+    positions, firsts, lasts = (a.tolist() for a in index.passages.sentence_ranges(rows))
     ceilings = _bonus_ceilings(index, rows[keep:], idf, total, wanted_pairs, top)
+    articles = index.corpus.articles
     best_scores: list[float] = []  # the best `keep` scores so far (a heap: lowest first)
     scored: list[tuple[int, float]] = []
-    for n, (_, sentences, first, last) in enumerate(rows):
+    for n in range(len(ids)):
         # At best equal to the keep-th best score so far is not enough: the `keep` hits
         # scoring at least that come before this one, and the sort is stable.
         if n >= keep and bm25[n] + ceilings[n - keep] <= best_scores[0]:
             continue
+        sentences = index.sentences[articles[positions[n]].id]
         best = 0.0
         pairs: set[tuple[str, str]] = set()
-        for text in sentences.texts(first, last):
+        for text in sentences.texts(firsts[n], lasts[n]):
             present = term_set(text)
             # The idf of the query terms present, summed in query order (as the ceilings).
             best = max(best, sum(map(idf.__getitem__, filter(present.__contains__, idf))) / total)
@@ -295,37 +286,37 @@ def _reranked(
 
 def _bonus_ceilings(
     index: Index,
-    rows: Sequence[_Row],
+    ids: npt.NDArray[np.int64],
     idf: dict[str, float],
     total: float,
     wanted_pairs: set[tuple[str, str]],
     top: float,
 ) -> list[float]:
-    """For each passage, a bonus `rerank` cannot exceed: the one it would get if a single
-    sentence held every query term the passage is indexed with, and some sentence every
-    wanted pair of them (infinite when that is not known to bound it).
+    """For each passage of `ids`, a bonus `rerank` cannot exceed: the one it would get if a
+    single sentence held every query term the passage is indexed with, and some sentence
+    every wanted pair of them (infinite when that is not known to bound it).
 
     A sentence's terms are among its passage's index terms when whitespace separates
-    the passage's sentences: the index tokenised the text spanning them (and the
-    title), and a word run never holds whitespace, so each sentence's runs are runs of
-    that text. Every step then takes at least the values the exact bonus takes, and
-    float sums of positive idfs (in the same order), products and quotients do not
-    decrease when their operands do not: the ceiling is never below the bonus.
+    the passage's sentences (`PassageList.apart`): the index tokenised the text spanning
+    them (and the title), and a word run never holds whitespace, so each sentence's runs
+    are runs of that text. Every step then takes at least the values the exact bonus
+    takes, and float sums of positive idfs (in the same order: adding 0.0 for a term a
+    passage lacks leaves a sum as it is), products and quotients do not decrease when
+    their operands do not: the ceiling is never below the bonus.
     """
-    if not rows:
+    if not len(ids):
         return []
-    doc_ids = np.asarray([row[0] for row in rows], dtype=np.int64)
-    holds = {t: index.bm25.holds(t, doc_ids).tolist() for t in idf}
-    out = []
-    for n, (_, sentences, first, last) in enumerate(rows):
-        if not sentences.apart(first, last):
-            out.append(math.inf)
-            continue
-        held = {t for t in idf if holds[t][n]}
-        best = sum(w for t, w in idf.items() if t in held) / total
-        pairs = {p for p in wanted_pairs if p[0] in held and p[1] in held}
-        share = len(pairs) / len(wanted_pairs) if wanted_pairs else 0.0
-        out.append(top * (SENTENCE_WEIGHT * best + BIGRAM_WEIGHT * share))
+    holds = {t: index.bm25.holds(t, ids) for t in idf}
+    best = np.zeros(len(ids))
+    for t, w in idf.items():
+        best += w * holds[t]
+    pairs = np.zeros(len(ids))
+    for a, b in wanted_pairs:
+        pairs += holds[a] & holds[b]
+    share = pairs / len(wanted_pairs) if wanted_pairs else pairs
+    ceilings = top * (SENTENCE_WEIGHT * (best / total) + BIGRAM_WEIGHT * share)
+    ceilings[~np.asarray(index.passages.apart(ids))] = math.inf
+    out: list[float] = ceilings.tolist()
     return out
 
 
