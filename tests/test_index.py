@@ -15,9 +15,9 @@ from hypothesis import strategies as st
 
 from citebot import index as index_module
 from citebot.corpus import Article, Corpus, load_corpus
-from citebot.index import Index, load_index
+from citebot.index import Hit, Index, load_index
 from citebot.passages import make_passages, split_sentences
-from citebot.tables import SentenceList
+from citebot.tables import PassageList
 from citebot.text import tokenize
 from tests.conftest import make_article
 
@@ -136,6 +136,11 @@ def shipped_index(shipped_corpus: Corpus) -> Index:
     return Index.build(shipped_corpus)
 
 
+def _ids_of(hits: list[Hit]) -> np.ndarray:
+    """The hits' passage ids, as the re-rank's bonus ceilings take them."""
+    return np.asarray([h.passage.index for h in hits], dtype=np.int64)
+
+
 def _vocabulary(index: Index) -> list[str]:
     return sorted({t for p in index.passages for t in tokenize(p.text)})
 
@@ -173,7 +178,12 @@ def test_bonus_ceilings_bound_the_bonus(shipped_index: Index, data: st.DataObjec
     top = max(h.bm25 for h in hits)
     idf = {t: shipped_index.idf(t) for t in unique}
     ceilings = index_module._bonus_ceilings(
-        shipped_index, hits, idf, sum(idf.values()), set(pairwise(unique)), top
+        shipped_index,
+        _ids_of(hits),
+        idf,
+        sum(idf.values()),
+        set(pairwise(unique)),
+        top,
     )
     scores = {h.passage.index: h.score for h in index_module.rerank(shipped_index, unique, hits)}
     for hit, ceiling in zip(hits, ceilings, strict=True):
@@ -183,23 +193,30 @@ def test_bonus_ceilings_bound_the_bonus(shipped_index: Index, data: st.DataObjec
 def test_apart_sentences_hold_only_their_passage_terms(shipped_index: Index) -> None:
     """Where `apart` says whitespace separates a passage's sentences, every term of each
     sentence is one the passage is indexed with (what the bonus ceilings rely on)."""
-    apart = 0
-    for passage in shipped_index.passages:
+    ids = np.arange(len(shipped_index.passages), dtype=np.int64)
+    found = shipped_index.passages.apart(ids)
+    assert shipped_index.passages.apart(ids[::-7]) == found[::-7]  # any ids, any order
+    for passage, apart in zip(shipped_index.passages, found, strict=True):
         sentences = shipped_index.sentences[passage.article_id]
         span = range(passage.first_sentence, passage.last_sentence)
+        body = shipped_index.article(passage.article_id).body
         separated = all(
-            shipped_index.article(passage.article_id).body[a.end].isspace()
-            and shipped_index.article(passage.article_id).body[b.start - 1].isspace()
+            body[a.end].isspace() and body[b.start - 1].isspace()
             for a, b in pairwise(sentences[i] for i in span)
         )
-        assert sentences.apart(passage.first_sentence, passage.last_sentence) == separated
+        assert apart == separated
         if not separated:
             continue
-        apart += 1
         terms = sorted({t for i in span for t in tokenize(sentences.text(i))})
-        ids = np.asarray([passage.index], dtype=np.int64)
-        assert all(shipped_index.bm25.holds(t, ids)[0] for t in terms)
-    assert apart > 0.9 * len(shipped_index.passages)
+        one = np.asarray([passage.index], dtype=np.int64)
+        assert all(shipped_index.bm25.holds(t, one)[0] for t in terms)
+    assert sum(found) > 0.9 * len(shipped_index.passages)
+    # Sentences the splitter cut where no whitespace is: not apart.
+    body = "Prices rose (sharply).Then they fell. Nobody knew why."
+    index = Index.build(Corpus(articles=(make_article("touching", body),)))
+    sentences = index.sentences["touching"]
+    assert [sentences.text(i) for i in range(2)] == ["Prices rose (sharply).", "Then they fell."]
+    assert index.passages.apart(np.asarray([0], dtype=np.int64)) == [False]
 
 
 def test_holds_is_the_postings(shipped_index: Index) -> None:
@@ -208,6 +225,42 @@ def test_holds_is_the_postings(shipped_index: Index) -> None:
     for term in ["park", "shenzhen", "the-word-nobody-uses", *_vocabulary(shipped_index)[::37]]:
         expected = [shipped_index.bm25.term_weights([term], int(i))[term] > 0 for i in ids]
         assert shipped_index.bm25.holds(term, ids).tolist() == expected
+
+
+def _plain_rerank(index: Index, terms: list[str], hits: list[Hit]) -> list[Hit]:
+    """The re-rank as the module docstring defines it, over `Passage` and `Sentence` objects."""
+    top = max(h.bm25 for h in hits)
+    idf = {t: index.idf(t) for t in terms}
+    total = sum(idf.values()) or 1.0
+    wanted = set(pairwise(terms))
+    out = []
+    for hit in hits:
+        p = hit.passage
+        sentences = index.sentences[p.article_id][p.first_sentence : p.last_sentence]
+        best = max(sum(w for t, w in idf.items() if t in set(tokenize(s.text))) for s in sentences)
+        pairs = set().union(*(set(pairwise(tokenize(s.text))) for s in sentences)) & wanted
+        share = len(pairs) / len(wanted) if wanted else 0.0
+        bonus = top * (
+            index_module.SENTENCE_WEIGHT * best / total + index_module.BIGRAM_WEIGHT * share
+        )
+        out.append(Hit(p, hit.bm25 + bonus, hit.bm25))
+    return sorted(out, key=lambda h: -h.score)
+
+
+@settings(
+    max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(data=st.data())
+def test_rerank_is_its_definition(shipped_index: Index, data: st.DataObject) -> None:
+    """`rerank` (table rows, cached term sets) scores and orders hits as the plain
+    definition does over the passages' Sentence objects, bit for bit."""
+    vocabulary = _vocabulary(shipped_index)
+    terms = data.draw(st.lists(st.sampled_from(vocabulary), min_size=1, max_size=6))
+    unique = list(dict.fromkeys(terms))
+    hits = shipped_index.bm25_search(unique, index_module.RERANK_DEPTH)
+    assert index_module.rerank(shipped_index, unique, hits) == _plain_rerank(
+        shipped_index, unique, hits
+    )
 
 
 def test_rerank_prefers_the_sentence_that_holds_the_question() -> None:
@@ -254,6 +307,14 @@ def test_lazy_views_equal_the_objects_the_splitter_makes(shipped_corpus: Corpus)
     assert len(index.passages) == len(expected_passages)
     assert index.passages[-1] == expected_passages[-1]
     assert index.passages[2:5] == expected_passages[2:5]
+    some = [5, 0, len(expected_passages) - 1, 3, 3]
+    assert index.passages.take(some) == [expected_passages[i] for i in some]
+    assert index.passages.take([]) == []
+    for article in shipped_corpus.articles:
+        sentences = index.sentences[article.id]
+        n = len(sentences)
+        for first, last in [(0, n), (1, min(3, n)), (n, n)]:
+            assert sentences.texts(first, last) == [s.text for s in sentences[first:last]]
     assert set(index.sentences) == set(shipped_corpus.ids)
     assert index.sentences.get("no-such-article") is None
     with pytest.raises(IndexError):
@@ -540,13 +601,18 @@ def test_hits_whose_sentences_may_join_are_never_skipped(
 ) -> None:
     """A passage whose sentences are not known to be apart gets no finite ceiling, so the
     re-rank reads it; search still returns the full re-rank's best k."""
-    monkeypatch.setattr(SentenceList, "apart", lambda self, first, last: False)
+    monkeypatch.setattr(PassageList, "apart", lambda self, ids: [False] * len(ids))
     unique = tokenize("when did the Hetao park open")
     hits = shipped_index.bm25_search(unique, index_module.RERANK_DEPTH)
     idf = {t: shipped_index.idf(t) for t in unique}
     top = max(h.bm25 for h in hits)
     ceilings = index_module._bonus_ceilings(
-        shipped_index, hits, idf, sum(idf.values()), set(pairwise(unique)), top
+        shipped_index,
+        _ids_of(hits),
+        idf,
+        sum(idf.values()),
+        set(pairwise(unique)),
+        top,
     )
     assert ceilings == [math.inf] * len(hits)
     full = index_module.rerank(shipped_index, unique, hits)

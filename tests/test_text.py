@@ -4,7 +4,19 @@ import Stemmer
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from citebot.text import _WORD_RE, _run, _stemmer, content_terms, stem, tokenize, words
+from citebot.text import (
+    _CJK_RE,
+    _NUMBER_RE,
+    _WORD_RE,
+    STOP_WORDS,
+    _run,
+    _stemmer,
+    content_terms,
+    fold,
+    stem,
+    tokenize,
+    words,
+)
 
 _ASCII = st.lists(
     st.sampled_from([*"abcXYZ019 .,;-'\n\t_", "3.5", "16,000", "1.2.3", "the", "The", "A1b"])
@@ -62,9 +74,43 @@ def test_ascii_text_read_as_the_general_pattern_reads_it(text: str) -> None:
 
 
 @settings(max_examples=300, deadline=None)
+@given(_ASCII | st.text(max_size=20))
+def test_a_runs_folded_form_and_term_are_the_plain_ones(text: str) -> None:
+    """`_run` folds ASCII with `lower` and looks for a number only where a separator is:
+    the same folded form, term and stop flag as folding, matching and stemming every run."""
+    for run in _WORD_RE.findall(text):
+        folded = fold(run)
+        if _NUMBER_RE.fullmatch(run):
+            plain = (folded.replace(",", ""), folded.replace(",", ""), False)
+        else:
+            plain = (folded, _stemmer.stemWord(folded), folded in STOP_WORDS)
+        assert _run(run) == plain
+
+
+@settings(max_examples=300, deadline=None)
 @given(st.text(max_size=20) | st.sampled_from(["running", "generously", "skies", "news"]))
 def test_stems_without_the_stemmers_cache_are_its_stems(word: str) -> None:
     """The stemmer runs without PyStemmer's cache; a stem is what the cached one gives."""
     cached = Stemmer.Stemmer("english")
     assert _stemmer.stemWord(word) == cached.stemWord(word) == cached.stemWord(word)
     assert stem(word) == cached.stemWord(word)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.sampled_from(["abc", "Ünï", "3.5", "16,000", " ", ".", "-", "_", "\u3000", "深圳灣"])
+        | st.characters(),
+        max_size=30,
+    ).map("".join)
+)
+def test_word_offsets_are_where_the_pattern_found_each_run(text: str) -> None:
+    """words() places each run at the next occurrence of its text: the offsets the word
+    pattern reports (a CJK run's bigrams at theirs), in any script."""
+    expected = []
+    for m in _WORD_RE.finditer(text):
+        if _CJK_RE.match(m.group()) and len(m.group()) > 1:
+            expected += [(m.start() + i, m.start() + i + 2) for i in range(len(m.group()) - 1)]
+        else:
+            expected.append(m.span())
+    assert [(w.start, w.end) for w in words(text)] == expected

@@ -68,6 +68,7 @@ from itertools import pairwise
 from pathlib import Path
 
 import numpy as np
+import numpy.typing as npt
 
 from citebot.binfile import IndexFormatError
 from citebot.bm25 import BM25Index
@@ -179,28 +180,40 @@ class Index:
 
         BM25 over the distinct terms, then the best `RERANK_DEPTH` passages re-ranked
         by `rerank` (see the module docstring); hits below that depth keep BM25's order.
+        Only the k returned are made into `Passage` objects.
         """
         unique = list(dict.fromkeys(terms))
-        hits = self.bm25_search(unique, max(k, RERANK_DEPTH), article_id)
-        return (rerank(self, unique, hits[:RERANK_DEPTH], keep=k) + hits[RERANK_DEPTH:])[:k]
+        ids, bm25 = self._bm25_top(unique, max(k, RERANK_DEPTH), article_id)
+        depth = min(RERANK_DEPTH, len(ids))
+        order = _reranked(self, unique, ids[:depth], bm25[:depth], keep=k)
+        if order is None:
+            order = [(j, bm25[j]) for j in range(depth)]
+        chosen = (order + [(j, bm25[j]) for j in range(depth, len(ids))])[:k]
+        passages = self.passages.take([ids[j] for j, _ in chosen])
+        return [Hit(p, score, bm25[j]) for p, (j, score) in zip(passages, chosen, strict=True)]
 
     def bm25_search(self, terms: Sequence[str], k: int, article_id: str | None = None) -> list[Hit]:
         """The k best passages by BM25Plus alone (rank-bm25's ranking), ties to the lower id.
 
         Every occurrence of a term counts, as in rank-bm25; `search` passes distinct terms.
         """
+        ids, scores = self._bm25_top(terms, k, article_id)
+        return [Hit(p, s, s) for p, s in zip(self.passages.take(ids), scores, strict=True)]
+
+    def _bm25_top(
+        self, terms: Sequence[str], k: int, article_id: str | None
+    ) -> tuple[list[int], list[float]]:
+        """The passage ids and BM25Plus scores of `bm25_search`'s hits."""
         if not len(self.passages) or not terms:
-            return []
+            return [], []
         allowed = None
         if article_id is not None:
             own = self.passages_of(article_id)
             if not own:
-                return []
+                return [], []
             allowed = np.arange(own.start, own.stop, dtype=np.int64)
         ids, scores = self.bm25.top_k(list(terms), k, allowed=allowed)
-        return [
-            Hit(self.passages[int(i)], float(s), float(s)) for i, s in zip(ids, scores, strict=True)
-        ]
+        return ids.tolist(), scores.tolist()
 
     def term_contributions(self, terms: Sequence[str], passage_index: int) -> dict[str, float]:
         """Each query term's share of one passage's score (the per-query constant excluded)."""
@@ -221,77 +234,89 @@ def rerank(
     left out without reading its sentences (`_bonus_ceilings`). The hits returned are
     then the same best `keep`, with the same scores in the same order, and maybe others.
     """
-    top = max((h.bm25 for h in hits), default=0.0)
-    if top <= 0 or not terms:
+    order = _reranked(
+        index, terms, [h.passage.index for h in hits], [h.bm25 for h in hits], keep=keep
+    )
+    if order is None:
         return list(hits)
+    return [Hit(hits[j].passage, score, hits[j].bm25) for j, score in order]
+
+
+def _reranked(
+    index: Index, terms: Sequence[str], ids: list[int], bm25: list[float], *, keep: int | None
+) -> list[tuple[int, float]] | None:
+    """`rerank` of the passages `ids` with BM25 scores `bm25`: (position in `ids`, new
+    score) of each hit read, best first; None when there is nothing to re-rank by."""
+    top = max(bm25, default=0.0)
+    if top <= 0 or not terms:
+        return None
     idf = {t: index.idf(t) for t in terms}
     total = sum(idf.values()) or 1.0
     wanted_pairs = set(pairwise(terms))
-    keep = len(hits) if keep is None else keep
-    ceilings = _bonus_ceilings(index, hits[keep:], idf, total, wanted_pairs, top)
+    keep = len(ids) if keep is None else keep
+    rows = np.asarray(ids, dtype=np.int64)
+    positions, firsts, lasts = (a.tolist() for a in index.passages.sentence_ranges(rows))
+    ceilings = _bonus_ceilings(index, rows[keep:], idf, total, wanted_pairs, top)
+    articles = index.corpus.articles
     best_scores: list[float] = []  # the best `keep` scores so far (a heap: lowest first)
-    scored: list[Hit] = []
-    for n, hit in enumerate(hits):
+    scored: list[tuple[int, float]] = []
+    for n in range(len(ids)):
         # At best equal to the keep-th best score so far is not enough: the `keep` hits
         # scoring at least that come before this one, and the sort is stable.
-        if n >= keep and hit.bm25 + ceilings[n - keep] <= best_scores[0]:
+        if n >= keep and bm25[n] + ceilings[n - keep] <= best_scores[0]:
             continue
-        passage = hit.passage
-        sentences = index.sentences[passage.article_id]
+        sentences = index.sentences[articles[positions[n]].id]
         best = 0.0
         pairs: set[tuple[str, str]] = set()
-        for i in range(passage.first_sentence, passage.last_sentence):
-            text = sentences.text(i)
+        for text in sentences.texts(firsts[n], lasts[n]):
             present = term_set(text)
-            best = max(best, sum(w for t, w in idf.items() if t in present) / total)
+            # The idf of the query terms present, summed in query order (as the ceilings).
+            best = max(best, sum(map(idf.__getitem__, filter(present.__contains__, idf))) / total)
             if wanted_pairs:
                 pairs |= term_pairs(text) & wanted_pairs
         share = len(pairs) / len(wanted_pairs) if wanted_pairs else 0.0
-        bonus = top * (SENTENCE_WEIGHT * best + BIGRAM_WEIGHT * share)
-        scored.append(Hit(passage, hit.bm25 + bonus, hit.bm25))
+        score = bm25[n] + top * (SENTENCE_WEIGHT * best + BIGRAM_WEIGHT * share)
+        scored.append((n, score))
         if len(best_scores) < keep:
-            heappush(best_scores, hit.bm25 + bonus)
+            heappush(best_scores, score)
         else:
-            heappushpop(best_scores, hit.bm25 + bonus)
-    return sorted(scored, key=lambda h: -h.score)
+            heappushpop(best_scores, score)
+    return sorted(scored, key=lambda item: -item[1])
 
 
 def _bonus_ceilings(
     index: Index,
-    hits: Sequence[Hit],
+    ids: npt.NDArray[np.int64],
     idf: dict[str, float],
     total: float,
     wanted_pairs: set[tuple[str, str]],
     top: float,
 ) -> list[float]:
-    """For each hit, a bonus `rerank` cannot exceed: the one it would get if a single
-    sentence held every query term its passage is indexed with, and some sentence every
-    wanted pair of them (infinite when that is not known to bound it).
+    """For each passage of `ids`, a bonus `rerank` cannot exceed: the one it would get if a
+    single sentence held every query term the passage is indexed with, and some sentence
+    every wanted pair of them (infinite when that is not known to bound it).
 
     A sentence's terms are among its passage's index terms when whitespace separates
-    the passage's sentences: the index tokenised the text spanning them (and the
-    title), and a word run never holds whitespace, so each sentence's runs are runs of
-    that text. Every step then takes at least the values the exact bonus takes, and
-    float sums of positive idfs (in the same order), products and quotients do not
-    decrease when their operands do not: the ceiling is never below the bonus.
+    the passage's sentences (`PassageList.apart`): the index tokenised the text spanning
+    them (and the title), and a word run never holds whitespace, so each sentence's runs
+    are runs of that text. Every step then takes at least the values the exact bonus
+    takes, and float sums of positive idfs (in the same order: adding 0.0 for a term a
+    passage lacks leaves a sum as it is), products and quotients do not decrease when
+    their operands do not: the ceiling is never below the bonus.
     """
-    if not hits:
+    if not len(ids):
         return []
-    doc_ids = np.asarray([h.passage.index for h in hits], dtype=np.int64)
-    holds = {t: index.bm25.holds(t, doc_ids).tolist() for t in idf}
-    out = []
-    for n, hit in enumerate(hits):
-        passage = hit.passage
-        if not index.sentences[passage.article_id].apart(
-            passage.first_sentence, passage.last_sentence
-        ):
-            out.append(math.inf)
-            continue
-        held = {t for t in idf if holds[t][n]}
-        best = sum(w for t, w in idf.items() if t in held) / total
-        pairs = {p for p in wanted_pairs if p[0] in held and p[1] in held}
-        share = len(pairs) / len(wanted_pairs) if wanted_pairs else 0.0
-        out.append(top * (SENTENCE_WEIGHT * best + BIGRAM_WEIGHT * share))
+    holds = {t: index.bm25.holds(t, ids) for t in idf}
+    best = np.zeros(len(ids))
+    for t, w in idf.items():
+        best += w * holds[t]
+    pairs = np.zeros(len(ids))
+    for a, b in wanted_pairs:
+        pairs += holds[a] & holds[b]
+    share = pairs / len(wanted_pairs) if wanted_pairs else pairs
+    ceilings = top * (SENTENCE_WEIGHT * (best / total) + BIGRAM_WEIGHT * share)
+    ceilings[~np.asarray(index.passages.apart(ids))] = math.inf
+    out: list[float] = ceilings.tolist()
     return out
 
 

@@ -223,20 +223,17 @@ class SentenceList(Sequence[Sentence]):
         t, row = self._tables, self._base + i
         return self._article.body[int(t.sentence_start[row]) : int(t.sentence_end[row])]
 
+    def texts(self, first: int, last: int) -> list[str]:
+        """The texts of sentences [first, last) (0 <= first <= last <= len), read from the
+        table at once, without making their objects."""
+        t, base, body = self._tables, self._base, self._article.body
+        starts = t.sentence_start[base + first : base + last].tolist()
+        ends = t.sentence_end[base + first : base + last].tolist()
+        return [body[a:b] for a, b in zip(starts, ends, strict=True)]
+
     def paragraph(self, i: int) -> int:
         """The paragraph of sentence i (0 <= i < len), without making its object."""
         return int(self._tables.sentence_paragraph[self._base + i])
-
-    def apart(self, first: int, last: int) -> bool:
-        """Whether whitespace follows each of the sentences [first, last - 1) and precedes
-        the next one: then their word runs are the runs of the text that spans them all."""
-        t, base, body = self._tables, self._base, self._article.body
-        starts = t.sentence_start[base + first + 1 : base + last].tolist()
-        ends = t.sentence_end[base + first : base + last - 1].tolist()
-        return all(
-            body[end].isspace() and body[start - 1].isspace()
-            for end, start in zip(ends, starts, strict=True)
-        )
 
     def _make(self, i: int) -> Sentence:
         """Sentence i, made from the table the first time it is read."""
@@ -325,6 +322,68 @@ class PassageList(Sequence[Passage]):
             first_sentence=first,
             last_sentence=last,
         )
+
+    def take(self, ids: Sequence[int]) -> list[Passage]:
+        """The passages of `ids` (each in range), their offsets read from the table at once."""
+        t = self._tables
+        rows = np.asarray(ids, dtype=np.int64)
+        positions, first, last = self.sentence_ranges(rows)
+        base = t.article_sentences[positions]
+        start = t.sentence_start[base + first].tolist()
+        end = t.sentence_end[base + last - 1].tolist()
+        out = []
+        for i, position, a, b, lo, hi in zip(
+            rows.tolist(),
+            positions.tolist(),
+            first.tolist(),
+            last.tolist(),
+            start,
+            end,
+            strict=True,
+        ):
+            article = self._articles[position]
+            out.append(
+                Passage(
+                    article_id=article.id,
+                    index=i,
+                    start=lo,
+                    end=hi,
+                    text=article.body[lo:hi],
+                    first_sentence=a,
+                    last_sentence=b,
+                )
+            )
+        return out
+
+    def apart(self, ids: I64) -> list[bool]:
+        """For each passage of `ids`, whether whitespace follows each of its sentences but
+        the last and precedes the next one: then their word runs are the runs of the
+        passage's text."""
+        t = self._tables
+        positions, first, last = self.sentence_ranges(ids)
+        # Each pair of neighbouring sentences: the table row of the first of the two.
+        pairs = np.maximum(last - first - 1, 0)
+        owner = np.repeat(np.arange(len(ids)), pairs)
+        row = np.arange(len(owner)) - np.repeat(np.cumsum(pairs) - pairs, pairs)
+        row += np.repeat(t.article_sentences[positions] + first, pairs)
+        out = [True] * len(ids)
+        articles, at = self._articles, positions.tolist()
+        for k, end, start in zip(
+            owner.tolist(),
+            t.sentence_end[row].tolist(),
+            t.sentence_start[row + 1].tolist(),
+            strict=True,
+        ):
+            body = articles[at[k]].body
+            if not (body[end].isspace() and body[start - 1].isspace()):
+                out[k] = False
+        return out
+
+    def sentence_ranges(self, ids: I64) -> tuple[I64, I32, I32]:
+        """The article position and the sentences `[first, last)` of each passage of `ids`,
+        without making the passages."""
+        t = self._tables
+        return self._article_of[ids], t.passage_first[ids], t.passage_last[ids]
 
     def __iter__(self) -> Iterator[Passage]:
         return (self[i] for i in range(len(self)))

@@ -47,15 +47,16 @@ STOP_WORDS = frozenset(
     """.split()
 )
 
-# PyStemmer's own cache off (size 0): `stem` and the word runs' cache `_RUNS` already
-# remember every word, so the stemmer sees mostly new words, and its cache's bookkeeping
-# on a miss (~1.1 us) costs twice the stemming itself. The stems are the same.
+# No cache in front of the stemmer, PyStemmer's own off (size 0): the word runs' cache
+# `_RUNS` already remembers every word, so the stemmer sees new words, and a cache's
+# bookkeeping on a miss (~1.1 us for PyStemmer's, ~1.3 us for an lru_cache) costs more
+# than the stemming itself. A run new to `_RUNS` that folds to an already stemmed word
+# ("Shares" after "shares") was 1.5% of them over 100 cold questions. The stems are the same.
 _stemmer = Stemmer.Stemmer("english", 0)
 
 
-@functools.lru_cache(maxsize=200_000)
 def stem(word: str) -> str:
-    """Snowball stem of an already case-folded word (cached: news reuses its words)."""
+    """Snowball stem of an already case-folded word."""
     return str(_stemmer.stemWord(word))
 
 
@@ -64,9 +65,15 @@ def fold(text: str) -> str:
     return unicodedata.normalize("NFKC", text).casefold()
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Word:
-    """A word of a text: its verbatim offsets, folded form and index term."""
+    """A word of a text: its verbatim offsets, folded form and index term.
+
+    Read-only by contract, not frozen: `words` makes one per word of every sentence it
+    reads, and a frozen dataclass's `__init__` (object.__setattr__ per field) costs
+    twice a plain one's. A named tuple is as cheap to make, but its fields are read
+    at twice a slot's cost, and the reader reads them far more often than it makes them.
+    """
 
     start: int
     end: int
@@ -82,43 +89,32 @@ def words(text: str) -> tuple[Word, ...]:
     Cached: the reader looks at the same retrieved sentences for many questions.
     """
     out: list[Word] = []
-    for match in (_ASCII_WORD_RE if text.isascii() else _WORD_RE).finditer(text):
-        run = match.group()
+    find, end = text.find, 0
+    for run in (_ASCII_WORD_RE if text.isascii() else _WORD_RE).findall(text):
+        # Between two runs lies nothing a run can start with, so the next occurrence of
+        # a run's text after the previous run is where the pattern found it.
+        start = find(run, end)
+        end = start + len(run)
         # A run's folded form, term and stop flag do not depend on where it is.
         known = _RUNS.get(run)
         if known is None:
             if _CJK_RE.match(run):
-                out.extend(_cjk_words(run, match.start()))
+                out.extend(_cjk_words(run, start))
                 continue
             known = _run(run)
-        start, end = match.span()
-        out.append(_word(start, end, *known))
+        out.append(Word(start, end, *known))
     return tuple(out)
 
 
 _RUNS: dict[str, tuple[str, str, bool]] = {}
-_SET_START, _SET_END, _SET_FOLDED, _SET_TERM, _SET_IS_STOP = (
-    getattr(Word, name).__set__ for name in ("start", "end", "folded", "term", "is_stop")
-)
-
-
-def _word(start: int, end: int, folded: str, term: str, is_stop: bool) -> Word:
-    """`Word(...)` at about half the cost of the frozen dataclass's __init__, which sets
-    the same slots through object.__setattr__ (a sentence has dozens of words).
-    `Word.__new__` is `object.__new__` here, and what a mypyc-compiled `Word` accepts."""
-    w: Word = Word.__new__(Word)
-    _SET_START(w, start)
-    _SET_END(w, end)
-    _SET_FOLDED(w, folded)
-    _SET_TERM(w, term)
-    _SET_IS_STOP(w, is_stop)
-    return w
 
 
 def _run(run: str) -> tuple[str, str, bool]:
     """(folded, term, is_stop) of a non-CJK word run, remembered for the next time."""
-    folded = fold(run)
-    if _NUMBER_RE.fullmatch(run):
+    # NFKC leaves ASCII as it is, and an ASCII casefold is `lower`. Only a number's run
+    # holds a separator.
+    folded = run.lower() if run.isascii() else fold(run)
+    if ("," in run or "." in run) and _NUMBER_RE.fullmatch(run):
         folded = folded.replace(",", "")  # 16,000 and 16000 are one number
         known = (folded, folded, False)
     else:
