@@ -35,6 +35,8 @@ from citebot.spans import (
     KIND_BIT,
     KINDS,
     Candidate,
+    _capitalised,
+    _capitals,
     _words_after,
     candidate_list,
     definition_candidates,
@@ -460,6 +462,15 @@ def test_candidates_made_in_one_batch_equal_candidate_list(anchor: dt.date | Non
 def test_candidates_of_random_text_made_in_one_batch(texts: list[str]) -> None:
     """Clause breaks (". ", " – ", marks) and overlapping CJK words, sentence after sentence."""
     _same_columns([*texts, "It has 16,000 staff since May 2019 in Park – the . Seoul"], None)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(_PIECES | st.sampled_from(["iMakerBase", "eBay", "ABC", "x"]), max_size=30))
+def test_capitals_found_from_the_upper_case_letters(pieces: list[str]) -> None:
+    """Which words are capitalised, from the A-Z of ASCII text: each word's definition."""
+    for text in ("".join(pieces), " ".join(pieces), *_sentences()[:50]):
+        ws = words(text)
+        assert _capitals(text, ws) == [_capitalised(text, w) for w in ws]
 
 
 def test_the_table_cache_stays_whole_under_threads(monkeypatch: pytest.MonkeyPatch) -> None:

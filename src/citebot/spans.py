@@ -190,25 +190,25 @@ def _words_after(
 def name_candidates(sentence: str) -> tuple[Candidate, ...]:
     """Runs of capitalised words (with "of", "and", "for" inside), tagged person or place."""
     ws = words(sentence)
+    capital = _capitals(sentence, ws)
     out: list[Candidate] = []
-    i = 0
-    while i < len(ws):
-        if not _capitalised(sentence, ws[i]) or (i == 0 and ws[i].is_stop):
-            i += 1
+    j = 0  # the first word after the last run
+    for i in [k for k, is_capital in enumerate(capital) if is_capital]:
+        if i < j or (i == 0 and ws[i].is_stop):
             continue
         j = i + 1
         while j < len(ws):
             gap = sentence[ws[j - 1].end : ws[j].start]
             if gap not in {" ", "-", "’s ", "'s ", " & "}:
                 break
-            if _capitalised(sentence, ws[j]):
+            if capital[j]:
                 j += 1
             elif (
                 ws[j].folded in _CONNECTORS
                 and j + 1 < len(ws)
-                and _capitalised(sentence, ws[j + 1])
+                and capital[j + 1]
                 and sentence[ws[j].end : ws[j + 1].start] == " "
-                and (ws[j].folded != "and" or _role_run_follows(sentence, ws, j + 1))
+                and (ws[j].folded != "and" or _role_run_follows(ws, capital, j + 1))
             ):
                 j += 2
             elif gap == "-" and ws[j].folded.isalpha():
@@ -224,17 +224,34 @@ def name_candidates(sentence: str) -> tuple[Candidate, ...]:
         lone_initial = i == 0 and j == 1 and not any(ch.isupper() for ch in surface[1:])
         if not lone_initial:
             out.extend(_name_variants(sentence, ws, start_word, j))
-        i = j
     return tuple(out)
 
 
-def _role_run_follows(sentence: str, ws: Sequence[Word], k: int) -> bool:
+def _role_run_follows(ws: Sequence[Word], capital: list[bool], k: int) -> bool:
     """ "Science and Technology Zone" is one name; "Administration and Teresa Cheng" is two."""
-    while k < len(ws) and _capitalised(sentence, ws[k]):
+    while k < len(ws) and capital[k]:
         if ws[k].folded in ROLE_WORDS:
             return True
         k += 1
     return False
+
+
+_ASCII_UPPER = re.compile("[A-Z]")
+
+
+def _capitals(sentence: str, ws: Sequence[Word]) -> list[bool]:
+    """`_capitalised` of each word. In ASCII text (whose words do not overlap), where a
+    word is capitalised when it holds one of A-Z, from where those letters are: most
+    words hold none."""
+    if not sentence.isascii():
+        return [_capitalised(sentence, w) for w in ws]
+    out = [False] * len(ws)
+    starts = [w.start for w in ws]
+    for m in _ASCII_UPPER.finditer(sentence):
+        k = bisect.bisect_right(starts, m.start()) - 1  # the last word starting there or before
+        if k >= 0 and m.start() < ws[k].end:
+            out[k] = True
+    return out
 
 
 def _capitalised(sentence: str, w: Word) -> bool:
