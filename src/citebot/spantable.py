@@ -288,11 +288,9 @@ _COUNTED = (
     "digit",
     "comma_space",
     "break",
-    "dot_space",
-    "spaced_dash",
 )
 _ROW = {kind: k for k, kind in enumerate(_COUNTED)}
-_BIT = {kind: 1 << k for k, kind in enumerate((*_COUNTED, "open", "close", "quote"))}
+_BIT = {kind: 1 << k for k, kind in enumerate((*_COUNTED, "dot", "dash", "open", "close", "quote"))}
 _CHAR_LIMIT = 0x3001
 _CHAR_BITS = np.full(_CHAR_LIMIT + 1, _BIT["not_space"], dtype=np.uint16)
 _CHAR_BITS[[ord(ch) for ch in re.findall(r"\s", "".join(map(chr, range(_CHAR_LIMIT))))]] = 0
@@ -305,8 +303,8 @@ for _kind, _marks in (
     ("comma_space", ","),  # then only if a space follows
     # `spans._CLAUSE_BREAK`: one of these marks, ". " or a dash with a space either side
     ("break", ';:()[]“”"—'),
-    ("dot_space", "."),  # then only if a space character (`\s`) follows
-    ("spaced_dash", "-–"),  # then only if one is on either side
+    ("dot", "."),
+    ("dash", "-–"),
     ("open", "("),
     ("close", ")"),
     ("quote", _QUOTES),
@@ -325,9 +323,12 @@ def _char_counts(text: str) -> tuple[npt.NDArray[np.uint16], IntArray]:
     bits = _CHAR_BITS[np.minimum(chars, _CHAR_LIMIT)]
     marks = (bits[None, 1:-1] & _COUNTED_BITS[:, None]) != 0
     marks[_ROW["comma_space"]] &= chars[2:] == ord(" ")  # ", " starts there
-    space = (bits & _BIT["not_space"]) == 0  # `\s` (the NULs around the text are not)
-    marks[_ROW["dot_space"]] &= space[2:]
-    marks[_ROW["spaced_dash"]] &= space[:-2] & space[2:]
+    # A clause break is counted at its last character: the mark, the space of ". ", the
+    # second space of a dash between spaces (`\s`; the NULs around the text are not).
+    space = (bits & _BIT["not_space"]) == 0
+    dot_space = ((bits[1:-1] & _BIT["dot"]) != 0) & space[2:]  # starts there
+    spaced_dash = ((bits[1:-1] & _BIT["dash"]) != 0) & space[:-2] & space[2:]  # its dash
+    marks[_ROW["break"], 1:] |= dot_space[:-1] | spaced_dash[:-1]
     wide = np.flatnonzero(chars[1:-1] > 0x7F).tolist()
     if wide:
         found = [text[k] for k in wide]
@@ -394,14 +395,9 @@ def _word_facts(parts: Sequence[_Part]) -> _Words:
     pause[last] = False  # nothing follows a sentence's last word
     clauses = np.cumsum(before[_ROW["clause"]], dtype=np.int64)  # from the first word on
     # A clause break between a word and the next lies wholly in the text between them:
-    # a mark there, a "." with the space after it, a dash with the spaces around it.
-    size = len(bits) - 2
-    gap_to = np.maximum(after_to, ends)  # overlapping words: nothing between them
-    breaks = (
-        _any_in(counts[_ROW["break"]], ends, gap_to)
-        | _any_in(counts[_ROW["dot_space"]], ends, gap_to - 1)
-        | _any_in(counts[_ROW["spaced_dash"]], np.minimum(ends + 1, size), gap_to - 1)
-    )
+    # that is where its last character is, since a word never ends with a character of
+    # one (words end with a letter, a digit or a CJK character).
+    breaks = counts[_ROW["break"], np.maximum(after_to, ends)] > counts[_ROW["break"], ends]
     breaks[last] = True
     return _Words(
         starts=starts,
@@ -424,11 +420,6 @@ def _word_facts(parts: Sequence[_Part]) -> _Words:
         commas=counts[_ROW["comma_space"]],
         breaks=breaks,
     )
-
-
-def _any_in(counts: IntArray, start: IntArray, end: IntArray) -> npt.NDArray[np.bool_]:
-    """Whether text[start:end] holds any of the marks `counts` counts (none if empty)."""
-    return counts[np.maximum(end, start)] > counts[start]
 
 
 def _phrase_rows(f: _Words) -> tuple[IntArray, IntArray]:
@@ -513,14 +504,13 @@ def _candidates(
     flags = np.full(len(keys), KIND_BIT["phrase"], dtype=np.int64)
     priors = np.zeros(len(keys), dtype=np.float64)
     made: list[Candidate | None] = [None] * len(keys)
+    entries = _chain(spans.items() for spans in typed)
     for r, is_phrase, (key, merged) in zip(
-        row.tolist(),
-        also_phrase.tolist(),
-        itertools.chain.from_iterable(spans.items() for spans in typed),
-        strict=True,
+        row.tolist(), also_phrase.tolist(), entries, strict=True
     ):
         made[r] = merged_candidate(key, merged, is_phrase)
-        _, flags[r], priors[r] = merged
+    flags[row] = [merged[1] for _, merged in entries]
+    priors[row] = [merged[2] for _, merged in entries]
     bases = np.asarray([p.base for p in parts], dtype=np.int64)
     bounds = [*np.searchsorted(starts, bases).tolist(), len(keys)]
     counts = [b - a for a, b in itertools.pairwise(bounds)]
