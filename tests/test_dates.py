@@ -152,3 +152,26 @@ def test_future_is_looked_for_only_where_it_counts(text: str) -> None:
         for _, _, span, kind, parts in found:
             for part in parts or ((kind, span),):
                 assert dates._resolve(*part, anchor, future) == dates._resolve(*part, anchor, cued)
+
+
+@settings(max_examples=1000, deadline=None)
+@given(
+    st.lists(
+        _FRAGMENTS
+        | st.sampled_from(
+            ["Wednesday, 5", "Sept.", "Dec", "of", "in-March", "since\t", "1st", "31", "o'90s"]
+        ),
+        max_size=14,
+    ).map(" ".join)
+)
+def test_scans_start_where_a_match_can(text: str) -> None:
+    """Starting each pattern's scan at the first place a match of it can start finds
+    every expression that scanning from the text's start finds."""
+    from_first = dates._scan.__wrapped__(text)
+    first_start = dates._FIRST_START
+    try:
+        dates._FIRST_START = {}
+        expected = dates._scan.__wrapped__(text)
+    finally:
+        dates._FIRST_START = first_start
+    assert from_first == expected

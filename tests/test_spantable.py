@@ -35,6 +35,8 @@ from citebot.spans import (
     KIND_BIT,
     KINDS,
     Candidate,
+    _capitalised,
+    _capitals,
     _words_after,
     candidate_list,
     definition_candidates,
@@ -414,6 +416,61 @@ def test_tables_of_random_text_equal_the_definition(text: str) -> None:
         for max_words in (1, 3, 10):
             phrases = [(c.start, c.end) for c in phrase_candidates(sentence, max_words)]
             assert phrases == _plain_phrases(sentence, max_words)
+
+
+def _same_columns(batch: Sequence[str], anchor: dt.date | None) -> None:
+    """The candidates made for a batch at once are `candidate_list`'s, column by column,
+    typed objects where it has them and phrase objects not made yet."""
+    parts = spantable._batch(batch)
+    made, cols = spantable._candidates(parts, spantable._word_facts(parts), [anchor] * len(batch))
+    assert cols.counts == [len(c) for c in made]
+    for sentence, part, found in zip(batch, parts, made, strict=True):
+        expected = candidate_list.__wrapped__(sentence, anchor)  # no object made yet
+        assert found.sentence == sentence
+        assert (found.starts, found.ends) == (expected.starts, expected.ends)
+        assert (found.flags, found.priors) == (expected.flags, expected.priors)
+        assert [type(x) for x in found.priors] == [type(x) for x in expected.priors]
+        assert [c is None for c in found._made] == [c is None for c in expected._made]
+        assert list(found) == list(expected)
+        rows = slice(part.base, part.base + len(sentence) + 1)
+        inside = (cols.starts >= rows.start) & (cols.starts < rows.stop)
+        assert (cols.starts[inside] - part.base).tolist() == expected.starts
+        assert (cols.ends[inside] - part.base).tolist() == expected.ends
+        assert cols.flags[inside].tolist() == expected.flags
+        assert cols.priors[inside].tolist() == expected.priors
+
+
+@pytest.mark.parametrize("anchor", [None, dt.date(2023, 9, 7)])
+def test_candidates_made_in_one_batch_equal_candidate_list(anchor: dt.date | None) -> None:
+    """Phrase spans from the batch's per-word facts, typed spans merged in by numpy."""
+    sentences = _sentences()
+    for k in range(0, len(sentences), 9):
+        _same_columns([*sentences[k : k + 9], ""], anchor)
+    breaks = [  # a break only where the whole pattern lies between two words
+        "Big Park- Small Park -Big Park - Small Park – Big Park -- Small Park -\tBig.",
+        'Big Park .Small Park. Big Park.Small Park ..Small Park ." Big Park 5.x Small.',
+        "Big Park; Small Park (Big Park) [Small Park] “Big” Park—Small Park:Big Park",
+        "大公坊 Park 大公坊. Park",
+    ]
+    _same_columns(breaks, anchor)
+    for text in breaks:
+        _same_columns([text], anchor)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.lists(_PIECES, max_size=40).map("".join), min_size=1, max_size=4))
+def test_candidates_of_random_text_made_in_one_batch(texts: list[str]) -> None:
+    """Clause breaks (". ", " – ", marks) and overlapping CJK words, sentence after sentence."""
+    _same_columns([*texts, "It has 16,000 staff since May 2019 in Park – the . Seoul"], None)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(_PIECES | st.sampled_from(["iMakerBase", "eBay", "ABC", "x"]), max_size=30))
+def test_capitals_found_from_the_upper_case_letters(pieces: list[str]) -> None:
+    """Which words are capitalised, from the A-Z of ASCII text: each word's definition."""
+    for text in ("".join(pieces), " ".join(pieces), *_sentences()[:50]):
+        ws = words(text)
+        assert _capitals(text, ws) == [_capitalised(text, w) for w in ws]
 
 
 def test_the_table_cache_stays_whole_under_threads(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -15,6 +15,7 @@ import functools
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from citebot.text import STOP_WORDS
 
@@ -185,6 +186,41 @@ _ALSO_NEEDS: dict[str, Callable[[str, str], bool]] = {
     ),
 }
 
+
+# The earliest place a match of a pattern can start, from where the text's first digit,
+# month cue ("Jan", ...: every spelling in `_MONTH` starts with one) and "day" are (the
+# text's length when it has none): a scan starts there instead of at 0. Python's `re`
+# reads the text before that place for lookbehinds and word boundaries, so the matches
+# are the same. A weekday name ends with "day" and is at most 9 characters long.
+class _Firsts(NamedTuple):
+    digit: int
+    month: int
+    day: int
+
+
+def _month_after_preposition(text: str, firsts: _Firsts) -> int:
+    """Where a "month" match can start: its month name is at or after the first cue,
+    after a dash or spaces (which the cue's capital letter is not) and a preposition of
+    at most 6 letters."""
+    k = firsts.month
+    while k > 0 and (text[k - 1] == "-" or text[k - 1].isspace()):
+        k -= 1
+    return max(k - 6, 0)
+
+
+_FIRST_START: dict[str, Callable[[str, _Firsts], int]] = {
+    "iso": lambda text, at: at.digit,
+    "mdy": lambda text, at: min(at.day - 6, at.month),  # a weekday or the month first
+    "md": lambda text, at: min(at.day - 6, at.month),
+    "my": lambda text, at: at.month,
+    "dmy": lambda text, at: min(at.day - 6, at.digit),  # a weekday or the day first
+    "dm": lambda text, at: min(at.day - 6, at.digit),
+    "century": lambda text, at: at.digit,
+    "decade": lambda text, at: at.digit - 1,  # "'90s"
+    "month": _month_after_preposition,
+    "year": lambda text, at: at.digit,
+}
+
 # Words after which a four-digit number is a year even if a noun follows ("in 1990 the").
 _YEAR_PREPS = frozenset(
     """
@@ -249,12 +285,21 @@ def _scan(text: str) -> tuple[tuple[_Found, ...], bool]:
     taken = bytearray(len(text))
     found: list[tuple[int, int, str, str]] = []
     low = text.lower()
+    size = len(text)
+    digit = _DIGIT.search(text)
+    month = _MONTH_CUE.search(text)
+    day = text.find("day")  # every name in `_WEEKDAY` ends so
+    firsts = _Firsts(
+        digit.start() if digit else size,
+        month.start() if month else size,
+        day if day >= 0 else size,
+    )
     has = {
         cue
         for cue, present in (
-            ("digit", _DIGIT.search(text) is not None),
-            ("month", _MONTH_CUE.search(text) is not None),
-            ("weekday", "day" in text),  # every name in `_WEEKDAY` ends so
+            ("digit", digit is not None),
+            ("month", month is not None),
+            ("weekday", day >= 0),
             ("unit", any(unit in low for unit in _UNITS)),
         )
         if present
@@ -265,7 +310,8 @@ def _scan(text: str) -> tuple[tuple[_Found, ...], bool]:
         also = _ALSO_NEEDS.get(kind)
         if also is not None and not also(text, low):
             continue
-        for m in pattern.finditer(text):
+        first = _FIRST_START.get(kind)
+        for m in pattern.finditer(text, 0 if first is None else max(first(text, firsts), 0)):
             if taken.find(1, m.start(), m.end()) >= 0:  # a character already claimed
                 continue
             if kind == "year" and not _looks_like_year(text, m.start(), m.end()):

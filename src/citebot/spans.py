@@ -190,25 +190,25 @@ def _words_after(
 def name_candidates(sentence: str) -> tuple[Candidate, ...]:
     """Runs of capitalised words (with "of", "and", "for" inside), tagged person or place."""
     ws = words(sentence)
+    capital = _capitals(sentence, ws)
     out: list[Candidate] = []
-    i = 0
-    while i < len(ws):
-        if not _capitalised(sentence, ws[i]) or (i == 0 and ws[i].is_stop):
-            i += 1
+    j = 0  # the first word after the last run
+    for i in [k for k, is_capital in enumerate(capital) if is_capital]:
+        if i < j or (i == 0 and ws[i].is_stop):
             continue
         j = i + 1
         while j < len(ws):
             gap = sentence[ws[j - 1].end : ws[j].start]
             if gap not in {" ", "-", "’s ", "'s ", " & "}:
                 break
-            if _capitalised(sentence, ws[j]):
+            if capital[j]:
                 j += 1
             elif (
                 ws[j].folded in _CONNECTORS
                 and j + 1 < len(ws)
-                and _capitalised(sentence, ws[j + 1])
+                and capital[j + 1]
                 and sentence[ws[j].end : ws[j + 1].start] == " "
-                and (ws[j].folded != "and" or _role_run_follows(sentence, ws, j + 1))
+                and (ws[j].folded != "and" or _role_run_follows(ws, capital, j + 1))
             ):
                 j += 2
             elif gap == "-" and ws[j].folded.isalpha():
@@ -224,17 +224,34 @@ def name_candidates(sentence: str) -> tuple[Candidate, ...]:
         lone_initial = i == 0 and j == 1 and not any(ch.isupper() for ch in surface[1:])
         if not lone_initial:
             out.extend(_name_variants(sentence, ws, start_word, j))
-        i = j
     return tuple(out)
 
 
-def _role_run_follows(sentence: str, ws: Sequence[Word], k: int) -> bool:
+def _role_run_follows(ws: Sequence[Word], capital: list[bool], k: int) -> bool:
     """ "Science and Technology Zone" is one name; "Administration and Teresa Cheng" is two."""
-    while k < len(ws) and _capitalised(sentence, ws[k]):
+    while k < len(ws) and capital[k]:
         if ws[k].folded in ROLE_WORDS:
             return True
         k += 1
     return False
+
+
+_ASCII_UPPER = re.compile("[A-Z]")
+
+
+def _capitals(sentence: str, ws: Sequence[Word]) -> list[bool]:
+    """`_capitalised` of each word. In ASCII text (whose words do not overlap), where a
+    word is capitalised when it holds one of A-Z, from where those letters are: most
+    words hold none."""
+    if not sentence.isascii():
+        return [_capitalised(sentence, w) for w in ws]
+    out = [False] * len(ws)
+    starts = [w.start for w in ws]
+    for m in _ASCII_UPPER.finditer(sentence):
+        k = bisect.bisect_right(starts, m.start()) - 1  # the last word starting there or before
+        if k >= 0 and m.start() < ws[k].end:
+            out[k] = True
+    return out
 
 
 def _capitalised(sentence: str, w: Word) -> bool:
@@ -350,6 +367,9 @@ def _is_bare_name(text: str) -> bool:
     return bool(ws) and len(ws) <= 4 and all(w[:1].isupper() for w in ws)
 
 
+PHRASE_MAX_WORDS = 10  # the most words a phrase candidate has
+
+
 def _breaks(sentence: str, ws: Sequence[Word]) -> list[bool]:
     """Whether a clause break (`_CLAUSE_BREAK`) separates word k from word k + 1."""
     out = []
@@ -359,13 +379,15 @@ def _breaks(sentence: str, ws: Sequence[Word]) -> list[bool]:
     return out
 
 
-def _phrase_spans(sentence: str, max_words: int = 10) -> list[tuple[int, int]]:
+def _phrase_spans(sentence: str, max_words: int = PHRASE_MAX_WORDS) -> list[tuple[int, int]]:
     """(start, end) of every phrase candidate, in `phrase_candidates` order."""
     starts, ends = _phrase_columns(sentence, max_words)
     return list(zip(starts, ends, strict=True))
 
 
-def _phrase_columns(sentence: str, max_words: int = 10) -> tuple[list[int], list[int]]:
+def _phrase_columns(
+    sentence: str, max_words: int = PHRASE_MAX_WORDS
+) -> tuple[list[int], list[int]]:
     """Starts and ends of every phrase candidate, sorted by span.
 
     A phrase starts at a content word i and ends at each content word j >= i before
@@ -391,7 +413,7 @@ def _phrase_columns(sentence: str, max_words: int = 10) -> tuple[list[int], list
 
 
 @functools.lru_cache(maxsize=16_384)
-def phrase_candidates(sentence: str, max_words: int = 10) -> tuple[Candidate, ...]:
+def phrase_candidates(sentence: str, max_words: int = PHRASE_MAX_WORDS) -> tuple[Candidate, ...]:
     """Word n-grams inside a clause that neither start nor end with a stop word."""
     return tuple(
         Candidate(s, e, sentence[s:e], "phrase", prior=0.0)
@@ -546,10 +568,9 @@ def sentence_candidates(sentence: str, anchor: dt.date | None) -> tuple[Candidat
     return tuple(candidate_list(sentence, anchor))
 
 
-@functools.lru_cache(maxsize=16_384)
-def candidate_list(sentence: str, anchor: dt.date | None) -> CandidateList:
-    """`sentence_candidates` as columns (sorted by span), phrase objects not made yet."""
-    # span -> [first proposer, flags, prior] for the few typed candidates.
+def typed_spans(sentence: str, anchor: dt.date | None) -> dict[tuple[int, int], list[Any]]:
+    """The few typed candidates (dates, numbers, names) by span, each as [first proposer,
+    flags, prior]: a new dict each time, for `candidate_list` to merge phrases into."""
     typed: dict[tuple[int, int], list[Any]] = {}
     for group in (
         time_candidates(sentence, anchor),
@@ -564,6 +585,23 @@ def candidate_list(sentence: str, anchor: dt.date | None) -> CandidateList:
             else:
                 old[1] |= KIND_BIT[c.kind]
                 old[2] = max(old[2], c.prior)
+    return typed
+
+
+def merged_candidate(key: tuple[int, int], merged: list[Any], also_phrase: bool) -> Candidate:
+    """The candidate of a `typed_spans` entry, flagged a phrase too if it is one (which
+    updates the entry)."""
+    if also_phrase:
+        merged[1] |= KIND_BIT["phrase"]
+        merged[2] = max(merged[2], 0.0)
+    c, flags, prior = merged
+    return _fast_candidate(key[0], key[1], c.text, c.kind, c.value, prior, flags)
+
+
+@functools.lru_cache(maxsize=16_384)
+def candidate_list(sentence: str, anchor: dt.date | None) -> CandidateList:
+    """`sentence_candidates` as columns (sorted by span), phrase objects not made yet."""
+    typed = typed_spans(sentence, anchor)
     phrase = KIND_BIT["phrase"]
     starts, ends = _phrase_columns(sentence)  # sorted by span, each once
     n = len(starts)
@@ -575,15 +613,13 @@ def candidate_list(sentence: str, anchor: dt.date | None) -> CandidateList:
         lo = bisect.bisect_left(starts, key[0])
         hi = bisect.bisect_right(starts, key[0], lo)
         k = bisect.bisect_left(ends, key[1], lo, hi)
-        if k < hi and ends[k] == key[1]:  # a phrase too
-            old[1] |= phrase
-            old[2] = max(old[2], 0.0)
-        else:
+        also_phrase = k < hi and ends[k] == key[1]
+        if not also_phrase:
             starts.insert(k, key[0])
             ends.insert(k, key[1])
             flags.insert(k, 0)
             priors.insert(k, 0.0)
             made.insert(k, None)
-        c, flags[k], priors[k] = old
-        made[k] = _fast_candidate(key[0], key[1], c.text, c.kind, c.value, old[2], old[1])
+        made[k] = merged_candidate(key, old, also_phrase)
+        _, flags[k], priors[k] = old
     return CandidateList(sentence, starts, ends, flags, priors, made)

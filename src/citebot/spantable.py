@@ -23,7 +23,15 @@ from typing import TypeVar
 import numpy as np
 import numpy.typing as npt
 
-from citebot.spans import KIND_BIT, KINDS, Candidate, CandidateList, candidate_list
+from citebot.spans import (
+    KIND_BIT,
+    KINDS,
+    PHRASE_MAX_WORDS,
+    Candidate,
+    CandidateList,
+    merged_candidate,
+    typed_spans,
+)
 from citebot.text import Word, words
 
 FloatArray = npt.NDArray[np.float32]
@@ -193,6 +201,8 @@ class _Words:
     clause: IntArray  # `SentenceTable.clause`, sentence after sentence
     digits: IntArray  # how many `str.isdigit` characters text[:i] holds, at i
     commas: IntArray  # how many ", " start in text[:i], at i
+    # A clause break (`spans._breaks`) between the word and the next, or the sentence ends.
+    breaks: npt.NDArray[np.bool_]
 
 
 def _left_class(folded: str, is_stop: bool) -> str:
@@ -234,24 +244,24 @@ _RIGHT_BY_CODE = np.asarray(
 
 @dataclass
 class _Part:
-    """One sentence of a batch: its words, where they start in the batch, its candidates."""
+    """One sentence of a batch: its words and where they start in the batch."""
 
     sentence: str
     ws: Sequence[Word]
     gaps: list[str]  # the text between word k and word k + 1
     base: int  # added to the sentence's offsets (sentences never overlap)
     word0: int  # index of its first word in the batch
-    candidates: CandidateList
 
 
-def _batch(items: Sequence[tuple[str, Sequence[Word], CandidateList]]) -> list[_Part]:
+def _batch(sentences: Sequence[str]) -> list[_Part]:
     """Sentences laid end to end (one character apart: `_joined`) so that their words and
     candidates can be handled by one numpy operation per feature."""
     parts = []
     base = word0 = 0
-    for sentence, ws, candidates in items:
+    for sentence in sentences:
+        ws = words(sentence)
         gaps = [sentence[a.end : b.start] for a, b in itertools.pairwise(ws)]
-        parts.append(_Part(sentence, ws, gaps, base, word0, candidates))
+        parts.append(_Part(sentence, ws, gaps, base, word0))
         base += len(sentence) + 1
         word0 += len(ws)
     return parts
@@ -269,9 +279,18 @@ def _joined(parts: Sequence[_Part]) -> str:
 # character is below `_CHAR_LIMIT`, and all characters from there on share its last
 # entry (not a space, no mark). Upper case letters and digits are only A-Z and 0-9 here:
 # `str.isupper` and `str.isdigit` decide for each non-ASCII character of a text.
-_COUNTED = ("not_space", "pause", "clause", "colon", "upper", "digit", "comma_space")
+_COUNTED = (
+    "not_space",
+    "pause",
+    "clause",
+    "colon",
+    "upper",
+    "digit",
+    "comma_space",
+    "break",
+)
 _ROW = {kind: k for k, kind in enumerate(_COUNTED)}
-_BIT = {kind: 1 << k for k, kind in enumerate((*_COUNTED, "open", "close", "quote"))}
+_BIT = {kind: 1 << k for k, kind in enumerate((*_COUNTED, "dot", "dash", "open", "close", "quote"))}
 _CHAR_LIMIT = 0x3001
 _CHAR_BITS = np.full(_CHAR_LIMIT + 1, _BIT["not_space"], dtype=np.uint16)
 _CHAR_BITS[[ord(ch) for ch in re.findall(r"\s", "".join(map(chr, range(_CHAR_LIMIT))))]] = 0
@@ -282,6 +301,10 @@ for _kind, _marks in (
     ("upper", "ABCDEFGHIJKLMNOPQRSTUVWXYZ"),
     ("digit", "0123456789"),
     ("comma_space", ","),  # then only if a space follows
+    # `spans._CLAUSE_BREAK`: one of these marks, ". " or a dash with a space either side
+    ("break", ';:()[]“”"—'),
+    ("dot", "."),
+    ("dash", "-–"),
     ("open", "("),
     ("close", ")"),
     ("quote", _QUOTES),
@@ -300,6 +323,12 @@ def _char_counts(text: str) -> tuple[npt.NDArray[np.uint16], IntArray]:
     bits = _CHAR_BITS[np.minimum(chars, _CHAR_LIMIT)]
     marks = (bits[None, 1:-1] & _COUNTED_BITS[:, None]) != 0
     marks[_ROW["comma_space"]] &= chars[2:] == ord(" ")  # ", " starts there
+    # A clause break is counted at its last character: the mark, the space of ". ", the
+    # second space of a dash between spaces (`\s`; the NULs around the text are not).
+    space = (bits & _BIT["not_space"]) == 0
+    dot_space = ((bits[1:-1] & _BIT["dot"]) != 0) & space[2:]  # starts there
+    spaced_dash = ((bits[1:-1] & _BIT["dash"]) != 0) & space[:-2] & space[2:]  # its dash
+    marks[_ROW["break"], 1:] |= dot_space[:-1] | spaced_dash[:-1]
     wide = np.flatnonzero(chars[1:-1] > 0x7F).tolist()
     if wide:
         found = [text[k] for k in wide]
@@ -365,6 +394,11 @@ def _word_facts(parts: Sequence[_Part]) -> _Words:
     pause = after[_ROW["pause"]]
     pause[last] = False  # nothing follows a sentence's last word
     clauses = np.cumsum(before[_ROW["clause"]], dtype=np.int64)  # from the first word on
+    # A clause break between a word and the next lies wholly in the text between them:
+    # that is where its last character is, since a word never ends with a character of
+    # one (words end with a letter, a digit or a CJK character).
+    breaks = counts[_ROW["break"], np.maximum(after_to, ends)] > counts[_ROW["break"], ends]
+    breaks[last] = True
     return _Words(
         starts=starts,
         ends=ends,
@@ -384,7 +418,117 @@ def _word_facts(parts: Sequence[_Part]) -> _Words:
         clause=clauses - np.repeat(clauses[first], sizes),
         digits=counts[_ROW["digit"]],
         commas=counts[_ROW["comma_space"]],
+        breaks=breaks,
     )
+
+
+def _phrase_rows(f: _Words) -> tuple[IntArray, IntArray]:
+    """Starts and ends (in the batch) of every phrase candidate of the batch's sentences,
+    sorted by span: `spans._phrase_columns` of each sentence, one after the other.
+
+    A phrase starts at a content word i and ends at each content word j >= i up to the
+    first clause break at or after i, at most `PHRASE_MAX_WORDS` words in all.
+    """
+    at = np.arange(len(f.stop))
+    # The first word at or after each word that a break follows (or its sentence's last).
+    first_break = np.minimum.accumulate(np.where(f.breaks, at, len(at))[::-1])[::-1]
+    content = np.flatnonzero(~f.stop)
+    last = np.minimum(content + PHRASE_MAX_WORDS - 1, first_break[content])
+    per_start = f.cum_content[last + 1] - f.cum_content[content]  # content words up to last
+    # Row r of start c ends at content word c + (r - first row of c).
+    first_row = np.cumsum(per_start) - per_start
+    end_word = np.arange(int(per_start.sum())) - np.repeat(
+        first_row - np.arange(len(content)), per_start
+    )
+    return np.repeat(f.starts[content], per_start), f.ends[content[end_word]]
+
+
+@dataclass(frozen=True)
+class _Columns:
+    """The candidates of a batch's sentences, sentence after sentence."""
+
+    counts: list[int]  # how many each sentence has
+    starts: IntArray  # offsets in the batch
+    ends: IntArray
+    flags: IntArray
+    priors: npt.NDArray[np.float64]
+
+
+def _columns_of(parts: Sequence[_Part], candidates: Sequence[CandidateList]) -> _Columns:
+    """The columns of candidates made already."""
+    counts = [len(c) for c in candidates]
+    base = np.repeat(np.asarray([p.base for p in parts], dtype=np.int64), counts)
+    return _Columns(
+        counts=counts,
+        starts=np.asarray(_chain(c.starts for c in candidates), dtype=np.int64) + base,
+        ends=np.asarray(_chain(c.ends for c in candidates), dtype=np.int64) + base,
+        flags=np.asarray(_chain(c.flags for c in candidates), dtype=np.int64),
+        priors=np.asarray(_chain(c.priors for c in candidates), dtype=np.float64),
+    )
+
+
+def _candidates(
+    parts: Sequence[_Part], f: _Words, anchors: Sequence[dt.date | None]
+) -> tuple[list[CandidateList], _Columns]:
+    """`spans.candidate_list` of every sentence of the batch, made together: the phrase
+    spans from the per-word facts, the typed spans merged into them (one candidate per
+    span, in span order), and the columns the static features read."""
+    phrase_starts, phrase_ends = _phrase_rows(f)
+    typed = [typed_spans(p.sentence, anchor) for p, anchor in zip(parts, anchors, strict=True)]
+    typed_starts = np.asarray(
+        [p.base + key[0] for p, spans in zip(parts, typed, strict=True) for key in spans],
+        dtype=np.int64,
+    )
+    typed_ends = np.asarray(
+        [p.base + key[1] for p, spans in zip(parts, typed, strict=True) for key in spans],
+        dtype=np.int64,
+    )
+    # Each span as one number, in span order (no offset reaches `scale`).
+    scale = sum(len(p.sentence) + 1 for p in parts) + 1
+    phrase_keys = phrase_starts * scale + phrase_ends
+    typed_keys = typed_starts * scale + typed_ends
+    at = np.searchsorted(phrase_keys, typed_keys)
+    also_phrase = np.zeros(len(typed_keys), dtype=np.bool_)
+    inside = at < len(phrase_keys)
+    also_phrase[inside] = phrase_keys[at[inside]] == typed_keys[inside]
+    new = ~also_phrase
+    keys = np.concatenate([phrase_keys, typed_keys[new]])
+    order = np.argsort(keys, kind="stable")
+    rank = np.empty(len(keys), dtype=np.int64)
+    rank[order] = np.arange(len(keys))
+    row = np.empty(len(typed_keys), dtype=np.int64)  # each typed span's row
+    row[also_phrase] = rank[at[also_phrase]]
+    row[new] = rank[len(phrase_keys) + np.arange(int(new.sum()))]
+    starts = np.concatenate([phrase_starts, typed_starts[new]])[order]
+    ends = np.concatenate([phrase_ends, typed_ends[new]])[order]
+    flags = np.full(len(keys), KIND_BIT["phrase"], dtype=np.int64)
+    priors = np.zeros(len(keys), dtype=np.float64)
+    made: list[Candidate | None] = [None] * len(keys)
+    entries = _chain(spans.items() for spans in typed)
+    for r, is_phrase, (key, merged) in zip(
+        row.tolist(), also_phrase.tolist(), entries, strict=True
+    ):
+        made[r] = merged_candidate(key, merged, is_phrase)
+    flags[row] = [merged[1] for _, merged in entries]
+    priors[row] = [merged[2] for _, merged in entries]
+    bases = np.asarray([p.base for p in parts], dtype=np.int64)
+    bounds = [*np.searchsorted(starts, bases).tolist(), len(keys)]
+    counts = [b - a for a, b in itertools.pairwise(bounds)]
+    local_starts = (starts - np.repeat(bases, counts)).tolist()
+    local_ends = (ends - np.repeat(bases, counts)).tolist()
+    flag_list, prior_list = flags.tolist(), priors.tolist()
+    lists = [
+        CandidateList(
+            p.sentence,
+            local_starts[a:b],
+            local_ends[a:b],
+            flag_list[a:b],
+            prior_list[a:b],
+            made[a:b],
+        )
+        for p, a, b in zip(parts, bounds[:-1], bounds[1:], strict=True)
+    ]
+    return lists, _Columns(counts, starts, ends, flags, priors)
 
 
 _Rows = tuple[CandidateList, IntArray, IntArray, FloatArray, IntArray]
@@ -396,7 +540,9 @@ def _chain(lists: Iterable[Iterable[_T]]) -> list[_T]:
     return list(itertools.chain.from_iterable(lists))
 
 
-def _static_rows(parts: Sequence[_Part], f: _Words) -> list[_Rows]:
+def _static_rows(
+    parts: Sequence[_Part], f: _Words, candidates: Sequence[CandidateList], cols: _Columns
+) -> list[_Rows]:
     """Word positions, static features and lexical hashes of each sentence's candidates
     (wordless ones dropped), for a whole batch at once.
 
@@ -404,11 +550,9 @@ def _static_rows(parts: Sequence[_Part], f: _Words) -> list[_Rows]:
     operation over all the batch's candidates: integer and boolean operations, an
     element-wise division and casts, so a candidate's row does not depend on the batch.
     """
-    counts = [len(p.candidates) for p in parts]
+    counts = cols.counts
     sizes = [len(p.ws) for p in parts]
-    base = np.repeat(np.asarray([p.base for p in parts], dtype=np.int64), counts)
-    c_start = np.asarray(_chain(p.candidates.starts for p in parts), dtype=np.int64) + base
-    c_end = np.asarray(_chain(p.candidates.ends for p in parts), dtype=np.int64) + base
+    c_start, c_end = cols.starts, cols.ends
     word0 = np.repeat(np.asarray([p.word0 for p in parts], dtype=np.int64), counts)
     n_words = np.repeat(np.asarray(sizes, dtype=np.int64), counts)
     first = np.searchsorted(f.starts, c_start, side="left") - word0  # within the sentence
@@ -418,8 +562,8 @@ def _static_rows(parts: Sequence[_Part], f: _Words) -> list[_Rows]:
     first, last, c_start, c_end = first[keep], last[keep], c_start[keep], c_end[keep]
     word0, n_words = word0[keep], n_words[keep]
     owner = np.repeat(np.arange(len(parts)), counts)[keep]  # each kept row's sentence
-    flags = np.asarray(_chain(p.candidates.flags for p in parts), dtype=np.int64)[keep]
-    priors = np.asarray(_chain(p.candidates.priors for p in parts), dtype=np.float64)
+    flags = cols.flags[keep]
+    priors = cols.priors
     m = len(first)
     at_first, at_last = word0 + first, word0 + last  # word indexes in the batch
     temporal = (flags & _TEMPORAL) != 0
@@ -466,10 +610,10 @@ def _static_rows(parts: Sequence[_Part], f: _Words) -> list[_Rows]:
     out: list[_Rows] = []
     bounds = np.searchsorted(owner, np.arange(len(parts) + 1)).tolist()
     starts_of = np.cumsum([0, *counts]).tolist()
-    for j, part in enumerate(parts):
+    for j, listed in enumerate(candidates):
         a, b = bounds[j], bounds[j + 1]
         local = (kept_rows[a:b] - starts_of[j]).tolist()
-        kept = part.candidates if len(local) == counts[j] else part.candidates.take(local)
+        kept = listed if len(local) == counts[j] else listed.take(local)
         out.append((kept, first[a:b], last[a:b], static[a:b], lex[a:b]))
     return out
 
@@ -514,10 +658,11 @@ def sentence_tables(items: Sequence[tuple[str, dt.date | None]]) -> list[Sentenc
 
 
 def _make_tables(keys: Sequence[tuple[str, dt.date | None]]) -> list[SentenceTable]:
-    parts = _batch([(s, words(s), candidate_list(s, anchor)) for s, anchor in keys])
+    parts = _batch([sentence for sentence, _ in keys])
     f = _word_facts(parts)
+    candidates, cols = _candidates(parts, f, [anchor for _, anchor in keys])
     out = []
-    for part, rows in zip(parts, _static_rows(parts, f), strict=True):
+    for part, rows in zip(parts, _static_rows(parts, f, candidates, cols), strict=True):
         kept, first, last, static, lex = rows
         described_from, described_to = _descriptions(part.sentence, part.ws, part.gaps)
         at = slice(part.word0, part.word0 + len(part.ws))
@@ -544,8 +689,10 @@ def with_extra(table: SentenceTable, sentence: str, extra: Sequence[Candidate]) 
     if not extra:
         return table
     marked = [replace(c, flags=c.flags | KIND_BIT[c.kind]) for c in extra]
-    parts = _batch([(sentence, words(sentence), CandidateList.of(sentence, marked))])
-    kept, first, last, static, lex = _static_rows(parts, _word_facts(parts))[0]
+    parts = _batch([sentence])
+    candidates = [CandidateList.of(sentence, marked)]
+    cols = _columns_of(parts, candidates)
+    kept, first, last, static, lex = _static_rows(parts, _word_facts(parts), candidates, cols)[0]
     return replace(
         table,
         candidates=table.candidates + kept,
