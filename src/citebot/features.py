@@ -125,7 +125,7 @@ CONFIDENCE_NAMES = (
 HASH_DIM = 1 << 16
 # Word-level templates (the words at and around the span's edges) and window templates:
 # the words around the span as the question sees them, one symbol per word (see
-# `_symbols`), so "▸X considers" for "who considers" and "most ▸X" for "the most what"
+# `_SYMBOLS`), so "▸X considers" for "who considers" and "most ▸X" for "the most what"
 # are learned as patterns of the question's own words rather than of particular words.
 WORD_TEMPLATES = ("qkey&left", "qkey&right", "qkey&first", "qkey&last")
 WINDOW_TEMPLATES = (
@@ -244,7 +244,7 @@ class _Stack:
     pause: npt.NDArray[np.bool_]  # each word: punctuation follows it
     weight: npt.NDArray[np.float64]  # each word's question weight (0: not a question word)
     flag: npt.NDArray[np.bool_]  # (_N_FLAGS, words): the question's words, its verb...
-    symbol: IntArray  # each word's `_symbols` code
+    symbol: IntArray  # each word's symbol (`_SYMBOLS`)
     has_verb: list[bool]  # each sentence: has the question's verb
 
 
@@ -272,7 +272,7 @@ def _stack(
         (_LAST, (align.last_term,) if align.last_term is not None else ()),
         (_LIST, _LIST_WORDS),
     )
-    # What the window templates see in a question word's place (see `_symbols`).
+    # What the window templates see in a question word's place (`_SYMBOLS`).
     code_of = {
         term: _V
         if term == question.verb
@@ -698,8 +698,10 @@ def _make_table_facts(items: Sequence[tuple[SentenceTable, str]]) -> list[_Table
 
 
 def _hashed_blocks(question: Question, stack: _Stack) -> IntArray:
-    """`_hash_all(table.lex, _window_codes(...), question_key(question))` of each table,
-    the tables' rows stacked (candidates x HASH_TEMPLATES).
+    """The hash indexes of HASH_TEMPLATES for each candidate of each table, keyed by
+    `question_key(question)`: the word templates from `table.lex`, the window templates
+    from the symbols (`_SYMBOLS`) around the span; the tables' rows stacked
+    (candidates x HASH_TEMPLATES).
 
     Each window operand of every candidate of every table is one indexing operation,
     and all rows are hashed at once. All of it is integer arithmetic on values below
@@ -761,7 +763,7 @@ class _SentenceWords:
     """Per-sentence lookups that make the question's words cheap to find."""
 
     positions: dict[str, list[int]]  # index term -> the indexes of its words, ascending
-    symbols: IntArray  # `_symbols` hashes as if no word were the question's
+    symbols: IntArray  # each word's symbol (`_SYMBOLS`) as if no word were the question's
 
 
 @functools.lru_cache(maxsize=16_384)
@@ -854,6 +856,10 @@ def sentence_shape(sentence: str) -> SentenceShape:
     return SentenceShape(bracket_end, np.arange(n, dtype=np.int64) - np.cumsum(inside))
 
 
+# _SYMBOLS: what the window templates see of a word. A question word is "V" (the
+# question's verb), "F" (its focus noun), "N" (the first other content word after its wh
+# word) or "Q" (any other); a stop word is itself; any other word is "C" (capitalised)
+# or "w". Sentence start and end, and punctuation between words, have symbols too.
 _START, _END, _PAUSE_CODE = stable_hash("<s>"), stable_hash("</s>"), stable_hash("<,>")
 _V, _F, _N, _Q = (stable_hash(s) for s in ("V", "F", "N", "Q"))
 _CAPITAL, _LOWER = stable_hash("C"), stable_hash("w")
