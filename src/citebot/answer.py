@@ -387,6 +387,7 @@ def confidence_features(
     probs /= probs.sum()
     offsets = np.cumsum([0] + [len(s) for s in scores])
     block = found.blocks[k]
+    near = _near_terms(index, block.scored.sentence)  # the sentence's and its neighbours' terms
     best = block.table.candidates[i]
     # The runner-up is the best candidate that does not overlap the winner: a
     # different answer, not the same one a word longer.
@@ -410,8 +411,8 @@ def confidence_features(
         max(min(top, 20.0), -20.0) / 10.0,
         block.scored.coverage,
         block.scored.context,
-        _names_missing(index, question, block.scored.sentence),
-        *_mismatches(index, question, found.weights, block.scored.sentence),
+        _names_missing(question, near),
+        *_mismatches(question, found.weights, block.scored.sentence, near),
         float(type_found),
         float(block.dense[i, _OVERLAP]),
         *types,
@@ -432,16 +433,16 @@ _NEGATION = frozenset(
 
 
 def _mismatches(
-    index: Index, question: Question, weights: dict[str, float], sentence: Sentence
+    question: Question, weights: dict[str, float], sentence: Sentence, near: frozenset[str]
 ) -> tuple[float, float, float]:
-    """What the question says that the sentence and its neighbours do not.
+    """What the question says that the sentence and its neighbours (`near`: their
+    terms, `_near_terms`) do not.
 
     - the idf of the rarest question word they lack, over the rarest question word's:
       a question about "the 1990 Treaty of Lyon" answered from a sentence about Paris;
     - a negation on one side only: "which did not ..." against "which did ...";
     - a number of the question ("in 1981") that they lack.
     """
-    near = _near_terms(index, sentence)
     folded = {w.folded for w in words(sentence.text)}
     top = max(weights.values(), default=0.0) or 1.0
     lacking = [w for t, w in weights.items() if t not in near]
@@ -511,11 +512,11 @@ def _terms_between(sentences: SentenceList, lo: int, hi: int) -> frozenset[str]:
     return frozenset().union(*(_terms(sentences.text(j)) for j in range(lo, hi)))
 
 
-def _names_missing(index: Index, question: Question, sentence: Sentence) -> float:
-    """Share of the question's names with no word in the sentence or its neighbours."""
+def _names_missing(question: Question, near: frozenset[str]) -> float:
+    """Share of the question's names with no word in the sentence or its neighbours
+    (`near`: their terms, `_near_terms`)."""
     if not question.entities:
         return 0.0
-    near = _near_terms(index, sentence)
     lacking = sum(1 for e in question.entities if _terms(e).isdisjoint(near))
     return lacking / len(question.entities)
 
