@@ -14,7 +14,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from citebot.answer import (
+    _ANAPHOR,
+    ScoredSentence,
     _most_supported,
+    _rank_sentences,
+    _term_weights,
     collect,
     pairwise_f1,
     read,
@@ -23,12 +27,12 @@ from citebot.answer import (
 from citebot.choice import allowed
 from citebot.corpus import Corpus
 from citebot.features import CONFIDENCE_NAMES
-from citebot.index import Index
+from citebot.index import Hit, Index
 from citebot.model import load_model
 from citebot.pipeline import Asker
 from citebot.question import parse_question
 from citebot.spantable import sentence_table
-from citebot.text import bag_f1
+from citebot.text import bag_f1, term_set
 from tests.conftest import make_article
 
 SEOUL = "seoul-mayor-hk-shenzhen-visit-2019"
@@ -323,7 +327,7 @@ def _block(sentence: str, probabilities: dict[str, float]) -> tuple[Any, npt.NDA
         p[texts.index(text)] = value
     with np.errstate(divide="ignore"):
         scores = np.log(p).astype(np.float32)
-    block = SimpleNamespace(scored=SimpleNamespace(sentence=SimpleNamespace(text=sentence)))
+    block = SimpleNamespace(scored=SimpleNamespace(text=sentence))
     block.table = table
     return block, scores
 
@@ -355,3 +359,67 @@ def test_pairwise_f1_is_bag_f1_of_every_pair(bags: list[list[str]]) -> None:
     """The matrix the decoding uses holds exactly `bag_f1` of each pair (empty bags too)."""
     expected = np.asarray([[bag_f1(a, b) for b in bags] for a in bags], dtype=np.float64)
     assert pairwise_f1(bags).tobytes() == expected.reshape(len(bags), len(bags)).tobytes()
+
+
+def _rank_sentences_plain(
+    index: Index, weights: dict[str, float], hits: list[Hit]
+) -> list[ScoredSentence]:
+    """`_rank_sentences` as first written: a `Sentence` and its neighbours' texts read one by one."""
+    total = sum(weights.values()) or 1.0
+    top = hits[0].score or 1.0
+    seen: dict[tuple[str, int], ScoredSentence] = {}
+    for hit in hits:
+        sentences = index.sentences[hit.passage.article_id]
+        for i in range(hit.passage.first_sentence, hit.passage.last_sentence):
+            key = (hit.passage.article_id, i)
+            if key in seen:
+                continue
+            s = sentences[i]
+            own = term_set(s.text)
+            matched = [t for t in weights if t in own]
+            coverage = sum(weights[t] for t in matched) / total
+            prev = term_set(sentences.text(i - 1)) if i > 0 else frozenset()
+            nxt = term_set(sentences.text(i + 1)) if i + 1 < len(sentences) else frozenset()
+            context = (
+                sum(w for t, w in weights.items() if t in own or t in prev or t in nxt) / total
+            )
+            if i > 0 and _ANAPHOR.match(s.text):
+                coverage = max(
+                    coverage,
+                    0.9 * sum(w for t, w in weights.items() if t in own or t in prev) / total,
+                )
+            density = len(matched) / max(len(own), 1)
+            scored = ScoredSentence(
+                sentences, i, s.text, hit.score / top, coverage, context, matched, density
+            )
+            scored.score = coverage + 0.4 * context + 0.25 * scored.passage_score + 0.3 * density
+            seen[key] = scored
+    return sorted(seen.values(), key=lambda s: -s.score)
+
+
+def test_the_ranker_scores_as_the_plain_definition(shipped_corpus: Corpus) -> None:
+    """The ranker reads texts from the table and makes no `Sentence`; it ranks and scores
+    exactly as the plain sentence-by-sentence definition, and its sentences are the index's."""
+    index = Index.build(shipped_corpus)
+    questions = [q for q, _, _ in EXAMPLES] + [
+        s.text for article in shipped_corpus.articles for s in index.sentences[article.id]
+    ]
+    compared = 0
+    for text in questions:
+        question = parse_question(text)
+        weights = _term_weights(index, question)
+        hits = index.search(list(question.terms), 8)
+        if not hits or not weights:
+            continue
+        fast = _rank_sentences(index, question, weights, hits)
+        plain = _rank_sentences_plain(index, weights, hits)
+        fields = ("article_id", "index", "text", "passage_score", "coverage", "context")
+        more = ("matched", "density", "score")
+        assert [[getattr(s, f) for f in fields + more] for s in fast] == [
+            [getattr(s, f) for f in fields + more] for s in plain
+        ]
+        for s in fast:
+            assert s.sentence == index.sentences[s.article_id][s.index]
+            assert s.sentence.text == s.text
+        compared += 1
+    assert compared > 40

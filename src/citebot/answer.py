@@ -76,9 +76,16 @@ _OVERLAP = SHARED_NAMES.index("overlap")
 
 @dataclass
 class ScoredSentence:
-    """A candidate sentence with the evidence behind its score."""
+    """A candidate sentence with the evidence behind its score.
 
-    sentence: Sentence
+    The sentence is `sentences[index]` of its article; its `Sentence` object is made
+    when first read (`sentence`): the ranker scores a few dozen sentences from their
+    text and most of them are never read again.
+    """
+
+    sentences: SentenceList = field(repr=False)  # the sentences of its article
+    index: int  # its place among them
+    text: str
     passage_score: float
     coverage: float  # share of the question's weight in the sentence itself
     context: float  # the same with its neighbours (and the sentence before an anaphor)
@@ -87,6 +94,15 @@ class ScoredSentence:
     score: float = 0.0
     span: Candidate | None = None
     span_score: float = 0.0
+
+    @property
+    def sentence(self) -> Sentence:
+        """The sentence itself."""
+        return self.sentences[self.index]
+
+    @property
+    def article_id(self) -> str:
+        return self.sentences.article_id
 
 
 @dataclass
@@ -160,12 +176,10 @@ def _with_blocks(
     pairs = term_pairs(question.text)
     chosen: list[tuple[ScoredSentence, SentenceTable, SentenceEvidence]] = []
     # The tables of the sentences not met before are made in one batch.
-    tables = sentence_tables(
-        [(s.sentence.text, index.article(s.sentence.article_id).date) for s in top]
-    )
-    prepare_tables(tables, [s.sentence.text for s in top])
+    tables = sentence_tables([(s.text, index.article(s.article_id).date) for s in top])
+    prepare_tables(tables, [s.text for s in top])
     for rank, (scored, table) in enumerate(zip(top, tables, strict=True)):
-        text = scored.sentence.text
+        text = scored.text
         if question.answer_type == AnswerType.DEFINITION and question.subject:
             table = with_extra(table, text, definition_candidates(text, question.subject))
         if not table.candidates:
@@ -178,15 +192,15 @@ def _with_blocks(
             coverage_gap=best_coverage - scored.coverage,
             rank=rank,
             bigrams=len(pairs & term_pairs(text)) / len(pairs) if pairs else 0.0,
-            carried=_carried(index, scored, weights),
+            carried=_carried(scored, weights),
             # With few articles the idf of a name they all share is ~0, yet "the Shenzhen
             # park" and "Cyberport" are different subjects: presence counts regardless.
             terms_present=len(scored.matched) / len(weights),
-            names_present=_names_present(index, question, scored.sentence),
-            focus_present=_focus_present(index, question, scored.sentence),
+            names_present=_names_present(question, scored),
+            focus_present=_focus_present(question, scored),
         )
         chosen.append((scored, table, evidence))
-    made = block_features(question, weights, [(t, e, s.sentence.text) for s, t, e in chosen])
+    made = block_features(question, weights, [(t, e, s.text) for s, t, e in chosen])
     blocks = [Block(s, table, *made.sentence(j)) for j, (s, table, _) in enumerate(chosen)]
     return Collected(weights, found.hits, found.missing, ranked, blocks, made)
 
@@ -232,9 +246,7 @@ def read(
     found.ranked.sort(key=lambda s: (s.span is None, -s.score if s.span is not None else 0.0))
     best = found.blocks[k].scored
     if best.span is not None:
-        best.span = display(
-            question, best.span, found.blocks[k].table.candidates, best.sentence.text
-        )
+        best.span = display(question, best.span, found.blocks[k].table.candidates, best.text)
     x = confidence_features(index, question, found, scores, k, i)
     z = float(x @ model.confidence) - MISSING_NAME_PENALTY * min(len(found.missing), 2)
     confidence = 1.0 / (1.0 + math.exp(-z))
@@ -266,7 +278,7 @@ def _most_supported(
     spots: dict[tuple[str, ...], dict[int, tuple[float, int]]] = {}
     for k, (block, probability) in enumerate(zip(blocks, probabilities, strict=True)):
         for i in np.flatnonzero(probability > 1e-4).tolist():
-            key = _answer_key(block.scored.sentence.text, block.table, i)
+            key = _answer_key(block.scored.text, block.table, i)
             support[key] = support.get(key, 0.0) + float(probability[i])
             spot = spots.setdefault(key, {})
             if k not in spot or probability[i] > spot[k][0]:
@@ -354,7 +366,7 @@ def _fullest_list(question: Question, blocks: list[Block], k: int) -> int:
         span = block.scored.span
         if span is None or span.text.casefold() != best.text.casefold():
             return -1
-        text = block.scored.sentence.text
+        text = block.scored.text
         shown = display(question, span, block.table.candidates, text)
         inside = sorted(
             (c.start, c.end)
@@ -521,20 +533,20 @@ def _names_missing(question: Question, near: frozenset[str]) -> float:
     return lacking / len(question.entities)
 
 
-def _names_present(index: Index, question: Question, sentence: Sentence) -> float:
+def _names_present(question: Question, sentence: ScoredSentence) -> float:
     """Share of the question's names with a word in the sentence (1.0 when it names none).
 
     A sentence opening with "They"/"It" also has the names of the sentence before it.
     """
     if not question.entities:
         return 1.0
-    own = _with_referent(index, sentence)
+    own = _with_referent(sentence)
     return sum(1 for e in question.entities if not _terms(e).isdisjoint(own)) / len(
         question.entities
     )
 
 
-def _focus_present(index: Index, question: Question, sentence: Sentence) -> float:
+def _focus_present(question: Question, sentence: ScoredSentence) -> float:
     """Whether the noun the question asks about ("which officials") is in the sentence.
 
     A sentence opening with "They"/"It" also has the words of the sentence before it:
@@ -542,14 +554,14 @@ def _focus_present(index: Index, question: Question, sentence: Sentence) -> floa
     """
     if not question.focus:
         return 0.0
-    return float(not question.focus.isdisjoint(_with_referent(index, sentence)))
+    return float(not question.focus.isdisjoint(_with_referent(sentence)))
 
 
-def _with_referent(index: Index, sentence: Sentence) -> frozenset[str]:
+def _with_referent(sentence: ScoredSentence) -> frozenset[str]:
     """A sentence's terms, and those of the sentence before when it opens with "They"/"It"."""
     own = _terms(sentence.text)
     if sentence.index > 0 and _ANAPHOR.match(sentence.text):
-        own |= _terms(index.sentences[sentence.article_id].text(sentence.index - 1))
+        own |= _terms(sentence.sentences.text(sentence.index - 1))
     return own
 
 
@@ -561,13 +573,12 @@ def _near_terms(index: Index, sentence: Sentence) -> frozenset[str]:
     )
 
 
-def _carried(index: Index, scored: ScoredSentence, weights: dict[str, float]) -> float:
+def _carried(scored: ScoredSentence, weights: dict[str, float]) -> float:
     """Share of the question's weight that a sentence opening with "They"/"It" borrows."""
-    s = scored.sentence
-    if s.index == 0 or not _ANAPHOR.match(s.text):
+    if scored.index == 0 or not _ANAPHOR.match(scored.text):
         return 0.0
-    own = _terms(s.text)
-    before = _terms(index.sentences[s.article_id].text(s.index - 1))
+    own = _terms(scored.text)
+    before = _terms(scored.sentences.text(scored.index - 1))
     total = sum(weights.values()) or 1.0  # named: mypyc rejected the inline `... / (sum or 1.0)`
     return sum(w for t, w in weights.items() if t in before and t not in own) / total
 
@@ -599,32 +610,51 @@ def _article_terms(index: Index, article_id: str) -> frozenset[str]:
 def _rank_sentences(
     index: Index, question: Question, weights: dict[str, float], hits: list[Hit]
 ) -> list[ScoredSentence]:
+    """The sentences of the hits' passages, best first, scored from their text alone."""
     total = sum(weights.values()) or 1.0
     top = hits[0].score or 1.0
     seen: dict[tuple[str, int], ScoredSentence] = {}
     for hit in hits:
-        sentences = index.sentences[hit.passage.article_id]
-        for i in range(hit.passage.first_sentence, hit.passage.last_sentence):
-            key = (hit.passage.article_id, i)
+        article_id = hit.passage.article_id
+        sentences = index.sentences[article_id]
+        first, last = hit.passage.first_sentence, hit.passage.last_sentence
+        # The passage's texts and its neighbours', read from the table at once.
+        lo, hi = max(first - 1, 0), min(last + 1, len(sentences))
+        texts = sentences.texts(lo, hi)
+        for i in range(first, last):
+            key = (article_id, i)
             if key in seen:
                 continue
-            s = sentences[i]
-            own = _terms(s.text)
-            matched = [t for t in weights if t in own]
-            coverage = sum(weights[t] for t in matched) / total
-            prev = _terms(sentences.text(i - 1)) if i > 0 else _NO_TERMS
-            nxt = _terms(sentences.text(i + 1)) if i + 1 < len(sentences) else _NO_TERMS
-            context = (
-                sum(w for t, w in weights.items() if t in own or t in prev or t in nxt) / total
-            )
-            if i > 0 and _ANAPHOR.match(s.text):
-                coverage = max(
-                    coverage,
-                    0.9 * sum(w for t, w in weights.items() if t in own or t in prev) / total,
-                )
+            text = texts[i - lo]
+            own = _terms(text)
+            prev = _terms(texts[i - 1 - lo]) if i > 0 else _NO_TERMS
+            nxt = _terms(texts[i + 1 - lo]) if i + 1 < hi else _NO_TERMS
+            # The question's weights the sentence holds, alone, with the sentence before,
+            # and with both neighbours (each summed in the question's order).
+            matched: list[str] = []
+            alone: list[float] = []
+            before: list[float] = []
+            near: list[float] = []
+            for t, w in weights.items():
+                if t in own:
+                    matched.append(t)
+                    alone.append(w)
+                    before.append(w)
+                    near.append(w)
+                elif t in prev:
+                    before.append(w)
+                    near.append(w)
+                elif t in nxt:
+                    near.append(w)
+            coverage = sum(alone) / total
+            context = sum(near) / total
+            if i > 0 and _ANAPHOR.match(text):
+                coverage = max(coverage, 0.9 * sum(before) / total)
             # Density prefers "X: the government-approved incubator" to a long list sentence.
             density = len(matched) / max(len(own), 1)
-            scored = ScoredSentence(s, hit.score / top, coverage, context, matched, density)
+            scored = ScoredSentence(
+                sentences, i, text, hit.score / top, coverage, context, matched, density
+            )
             scored.score = coverage + 0.4 * context + 0.25 * scored.passage_score + 0.3 * density
             seen[key] = scored
     return sorted(seen.values(), key=lambda s: -s.score)

@@ -201,6 +201,11 @@ class SentenceList(Sequence[Sentence]):
     def __len__(self) -> int:
         return self._len
 
+    @property
+    def article_id(self) -> str:
+        """The id of the article the sentences are from."""
+        return self._article.id
+
     @overload
     def __getitem__(self, i: int) -> Sentence: ...
     @overload
