@@ -105,7 +105,7 @@ class Asker:
         for other in reading.ranked[1:]:
             if len(citations) >= MAX_CITATIONS:
                 break
-            if other.coverage < 0.5 * best.coverage or other.sentence.text == sentence.text:
+            if other.coverage < 0.5 * best.coverage or other.text == sentence.text:
                 continue
             citations.append(
                 cite(
