@@ -314,10 +314,16 @@ class PassageList(Sequence[Passage]):
             raise IndexError(f"passage {i} out of range for {n} passages")
         t = self._tables
         position = int(self._article_of[i])
-        article = self._articles[position]
         base = int(t.article_sentences[position])
         first, last = int(t.passage_first[i]), int(t.passage_last[i])
         start, end = int(t.sentence_start[base + first]), int(t.sentence_end[base + last - 1])
+        return self._passage(i, position, first, last, start, end)
+
+    def _passage(
+        self, i: int, position: int, first: int, last: int, start: int, end: int
+    ) -> Passage:
+        """Passage i of the article at `position`: sentences [first, last), body[start:end]."""
+        article = self._articles[position]
         return Passage(
             article_id=article.id,
             index=i,
@@ -336,29 +342,18 @@ class PassageList(Sequence[Passage]):
         base = t.article_sentences[positions]
         start = t.sentence_start[base + first].tolist()
         end = t.sentence_end[base + last - 1].tolist()
-        out = []
-        for i, position, a, b, lo, hi in zip(
-            rows.tolist(),
-            positions.tolist(),
-            first.tolist(),
-            last.tolist(),
-            start,
-            end,
-            strict=True,
-        ):
-            article = self._articles[position]
-            out.append(
-                Passage(
-                    article_id=article.id,
-                    index=i,
-                    start=lo,
-                    end=hi,
-                    text=article.body[lo:hi],
-                    first_sentence=a,
-                    last_sentence=b,
-                )
+        return [
+            self._passage(*row)
+            for row in zip(
+                rows.tolist(),
+                positions.tolist(),
+                first.tolist(),
+                last.tolist(),
+                start,
+                end,
+                strict=True,
             )
-        return out
+        ]
 
     def apart(self, ids: I64) -> list[bool]:
         """For each passage of `ids`, whether whitespace follows each of its sentences but
