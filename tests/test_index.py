@@ -136,6 +136,19 @@ def shipped_index(shipped_corpus: Corpus) -> Index:
     return Index.build(shipped_corpus)
 
 
+def _ceilings(index: Index, unique: list[str], hits: list[Hit]) -> list[float]:
+    """`_bonus_ceilings` of the hits for the query's distinct terms, as the re-rank gets them."""
+    idf = {t: index.idf(t) for t in unique}
+    return index_module._bonus_ceilings(
+        index,
+        _ids_of(hits),
+        idf,
+        sum(idf.values()),
+        set(pairwise(unique)),
+        max(h.bm25 for h in hits),
+    )
+
+
 def _ids_of(hits: list[Hit]) -> np.ndarray:
     """The hits' passage ids, as the re-rank's bonus ceilings take them."""
     return np.asarray([h.passage.index for h in hits], dtype=np.int64)
@@ -175,16 +188,7 @@ def test_bonus_ceilings_bound_the_bonus(shipped_index: Index, data: st.DataObjec
         dict.fromkeys(data.draw(st.lists(st.sampled_from(vocabulary), min_size=1, max_size=6)))
     )
     hits = shipped_index.bm25_search(unique, 40)
-    top = max(h.bm25 for h in hits)
-    idf = {t: shipped_index.idf(t) for t in unique}
-    ceilings = index_module._bonus_ceilings(
-        shipped_index,
-        _ids_of(hits),
-        idf,
-        sum(idf.values()),
-        set(pairwise(unique)),
-        top,
-    )
+    ceilings = _ceilings(shipped_index, unique, hits)
     scores = {h.passage.index: h.score for h in index_module.rerank(shipped_index, unique, hits)}
     for hit, ceiling in zip(hits, ceilings, strict=True):
         assert scores[hit.passage.index] <= hit.bm25 + ceiling
@@ -604,16 +608,7 @@ def test_hits_whose_sentences_may_join_are_never_skipped(
     monkeypatch.setattr(PassageList, "apart", lambda self, ids: [False] * len(ids))
     unique = tokenize("when did the Hetao park open")
     hits = shipped_index.bm25_search(unique, index_module.RERANK_DEPTH)
-    idf = {t: shipped_index.idf(t) for t in unique}
-    top = max(h.bm25 for h in hits)
-    ceilings = index_module._bonus_ceilings(
-        shipped_index,
-        _ids_of(hits),
-        idf,
-        sum(idf.values()),
-        set(pairwise(unique)),
-        top,
-    )
+    ceilings = _ceilings(shipped_index, unique, hits)
     assert ceilings == [math.inf] * len(hits)
     full = index_module.rerank(shipped_index, unique, hits)
     assert shipped_index.search(unique, 3) == full[:3]
