@@ -9,6 +9,7 @@ from citebot.text import (
     _NUMBER_RE,
     _WORD_RE,
     STOP_WORDS,
+    Word,
     _run,
     _stemmer,
     contains_any,
@@ -121,3 +122,18 @@ def test_word_offsets_are_where_the_pattern_found_each_run(text: str) -> None:
 def test_contains_any_is_any_part_in_text(text: str, parts: list[str]) -> None:
     """The loop answers as the plain `any` over the parts does."""
     assert contains_any(text, parts) == any(part in text for part in parts)
+
+
+@settings(max_examples=300, deadline=None)
+@given(_ASCII | st.text(max_size=20))
+def test_words_are_the_ones_the_class_makes(text: str) -> None:
+    """words() sets each Word's fields itself: equal to a Word made by calling the class
+    with the run's offsets and `_run` facts (every field set, nothing else differs)."""
+    expected = [
+        Word(m.start(), m.end(), *_run(m.group()))
+        for m in _WORD_RE.finditer(text)
+        if not _CJK_RE.match(m.group())
+    ]
+    made = [w for w in words(text) if not _CJK_RE.match(text[w.start : w.end])]
+    assert made == expected
+    assert all(type(w) is Word for w in made)

@@ -89,7 +89,7 @@ def words(text: str) -> tuple[Word, ...]:
     Cached: the reader looks at the same retrieved sentences for many questions.
     """
     out: list[Word] = []
-    find, end = text.find, 0
+    find, end, new = text.find, 0, object.__new__
     for run in (_ASCII_WORD_RE if text.isascii() else _WORD_RE).findall(text):
         # Between two runs lies nothing a run can start with, so the next occurrence of
         # a run's text after the previous run is where the pattern found it.
@@ -102,7 +102,12 @@ def words(text: str) -> tuple[Word, ...]:
                 out.extend(_cjk_words(run, start))
                 continue
             known = _run(run)
-        out.append(Word(start, end, *known))
+        # `Word(start, end, *known)` with the fields set here: calling the class runs its
+        # `__init__` in a frame of its own, which costs more than the five assignments.
+        w = new(Word)
+        w.start, w.end = start, end
+        w.folded, w.term, w.is_stop = known
+        out.append(w)
     return tuple(out)
 
 
