@@ -137,3 +137,10 @@ def test_words_are_the_ones_the_class_makes(text: str) -> None:
     made = [w for w in words(text) if not _CJK_RE.match(text[w.start : w.end])]
     assert made == expected
     assert all(type(w) is Word for w in made)
+
+
+@settings(max_examples=300, deadline=None)
+@given(_ASCII | st.text(max_size=20))
+def test_content_terms_are_the_words_terms(text: str) -> None:
+    """content_terms() reads the runs without making Words: the terms of the content words."""
+    assert content_terms(text) == tuple(w.term for w in words(text) if not w.is_stop)
