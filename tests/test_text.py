@@ -9,8 +9,10 @@ from citebot.text import (
     _NUMBER_RE,
     _WORD_RE,
     STOP_WORDS,
+    Word,
     _run,
     _stemmer,
+    contains_any,
     content_terms,
     fold,
     stem,
@@ -114,3 +116,31 @@ def test_word_offsets_are_where_the_pattern_found_each_run(text: str) -> None:
         else:
             expected.append(m.span())
     assert [(w.start, w.end) for w in words(text)] == expected
+
+
+@given(st.text(alphabet="abc ", max_size=12), st.lists(st.text(alphabet="abc", max_size=3)))
+def test_contains_any_is_any_part_in_text(text: str, parts: list[str]) -> None:
+    """The loop answers as the plain `any` over the parts does."""
+    assert contains_any(text, parts) == any(part in text for part in parts)
+
+
+@settings(max_examples=300, deadline=None)
+@given(_ASCII | st.text(max_size=20))
+def test_words_are_the_ones_the_class_makes(text: str) -> None:
+    """words() sets each Word's fields itself: equal to a Word made by calling the class
+    with the run's offsets and `_run` facts (every field set, nothing else differs)."""
+    expected = [
+        Word(m.start(), m.end(), *_run(m.group()))
+        for m in _WORD_RE.finditer(text)
+        if not _CJK_RE.match(m.group())
+    ]
+    made = [w for w in words(text) if not _CJK_RE.match(text[w.start : w.end])]
+    assert made == expected
+    assert all(type(w) is Word for w in made)
+
+
+@settings(max_examples=300, deadline=None)
+@given(_ASCII | st.text(max_size=20))
+def test_content_terms_are_the_words_terms(text: str) -> None:
+    """content_terms() reads the runs without making Words: the terms of the content words."""
+    assert content_terms(text) == tuple(w.term for w in words(text) if not w.is_stop)

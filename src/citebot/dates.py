@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import NamedTuple
 
-from citebot.text import STOP_WORDS
+from citebot.text import STOP_WORDS, contains_any
 
 MONTHS = {
     name: number
@@ -160,10 +160,6 @@ _NEEDS: dict[str, tuple[str, ...]] = {
 _PATTERN_NEEDS = [(kind, pattern, frozenset(_NEEDS.get(kind, ()))) for kind, pattern in _PATTERNS]
 
 
-def _any_in(text: str, parts: tuple[str, ...]) -> bool:
-    return any(part in text for part in parts)
-
-
 # A second, narrower test of what a pattern cannot match without, made only for the
 # patterns the cues above let through: (text, its lowercase) -> may it match? The
 # literal "-" and "0s" are looked for in any text; the words of the case-insensitive
@@ -173,16 +169,17 @@ _ALSO_NEEDS: dict[str, Callable[[str, str], bool]] = {
     "iso": lambda text, low: "-" in text,
     "decade": lambda text, low: "0s" in text,
     "century": lambda text, low: not text.isascii() or "centur" in low,
-    "ago": lambda text, low: not text.isascii() or _any_in(low, ("ago", "earlier", "later")),
+    "ago": lambda text, low: not text.isascii() or contains_any(low, ("ago", "earlier", "later")),
     "relunit": lambda text, low: (
         not text.isascii()
-        or _any_in(low, ("this", "next", "last", "past", "coming", "previous", "following"))
+        or contains_any(low, ("this", "next", "last", "past", "coming", "previous", "following"))
     ),
     "deictic": lambda text, low: (
-        not text.isascii() or _any_in(low, ("today", "yesterday", "tomorrow", "tonight"))
+        not text.isascii() or contains_any(low, ("today", "yesterday", "tomorrow", "tonight"))
     ),
     "time": lambda text, low: (
-        not text.isascii() or _any_in(low, (":", "am", "pm", "a.m.", "p.m.", "noon", "midnight"))
+        not text.isascii()
+        or contains_any(low, (":", "am", "pm", "a.m.", "p.m.", "noon", "midnight"))
     ),
 }
 
@@ -300,7 +297,7 @@ def _scan(text: str) -> tuple[tuple[_Found, ...], bool]:
             ("digit", digit is not None),
             ("month", month is not None),
             ("weekday", day >= 0),
-            ("unit", any(unit in low for unit in _UNITS)),
+            ("unit", contains_any(low, _UNITS)),
         )
         if present
     }

@@ -27,7 +27,7 @@ import numpy as np
 import numpy.typing as npt
 
 from citebot.dates import expression_spans, find_time_expressions
-from citebot.text import STOP_WORDS, Word, words
+from citebot.text import STOP_WORDS, Word, contains_any, words
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,7 +80,7 @@ def _numbers(sentence: str) -> Iterator[re.Match[str]]:
     if not sentence.isascii():
         return _NUMBER_RE.finditer(sentence)
     low = sentence.lower()
-    if any(word in low for word in _COUNT_STARTS):
+    if contains_any(low, _COUNT_STARTS):
         return _NUMBER_RE.finditer(sentence)
     digit = _DIGIT.search(sentence)
     if digit is None:

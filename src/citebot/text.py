@@ -89,7 +89,7 @@ def words(text: str) -> tuple[Word, ...]:
     Cached: the reader looks at the same retrieved sentences for many questions.
     """
     out: list[Word] = []
-    find, end = text.find, 0
+    find, end, new = text.find, 0, object.__new__
     for run in (_ASCII_WORD_RE if text.isascii() else _WORD_RE).findall(text):
         # Between two runs lies nothing a run can start with, so the next occurrence of
         # a run's text after the previous run is where the pattern found it.
@@ -102,7 +102,12 @@ def words(text: str) -> tuple[Word, ...]:
                 out.extend(_cjk_words(run, start))
                 continue
             known = _run(run)
-        out.append(Word(start, end, *known))
+        # `Word(start, end, *known)` with the fields set here: calling the class runs its
+        # `__init__` in a frame of its own, which costs more than the five assignments.
+        w = new(Word)
+        w.start, w.end = start, end
+        w.folded, w.term, w.is_stop = known
+        out.append(w)
     return tuple(out)
 
 
@@ -136,6 +141,15 @@ def _cjk_words(run: str, start: int) -> list[Word]:
         Word(start + i, start + i + 2, folded[i : i + 2], folded[i : i + 2], False)
         for i in range(len(run) - 1)
     ]
+
+
+def contains_any(text: str, parts: Sequence[str]) -> bool:
+    """Whether any of `parts` occurs in `text`: `any(part in text for part in parts)`, as a
+    loop, which costs less than a generator's resumption per part."""
+    for part in parts:  # noqa: SIM110 (see above)
+        if part in text:
+            return True
+    return False
 
 
 def tokenize(text: str) -> list[str]:
