@@ -70,9 +70,10 @@ class Word:
     """A word of a text: its verbatim offsets, folded form and index term.
 
     Read-only by contract, not frozen: `words` makes one per word of every sentence it
-    reads, and a frozen dataclass's `__init__` (object.__setattr__ per field) costs
-    twice a plain one's. A named tuple is as cheap to make, but its fields are read
-    at twice a slot's cost, and the reader reads them far more often than it makes them.
+    reads, setting the slots itself (a frozen dataclass's `__init__`, object.__setattr__
+    per field, cost twice a plain one's, and a call of the class more than the five
+    assignments). A named tuple is as cheap to make, but its fields are read at twice a
+    slot's cost, and the reader reads them far more often than it makes them.
     """
 
     start: int
