@@ -122,19 +122,23 @@ _FRAGMENTS = st.sampled_from(
 )
 
 
+def _scan_without(text: str, shortcut: str) -> object:
+    """`dates._scan` of the text (uncached) with one of its shortcut tables emptied: the
+    plain scan that the shortcut must agree with."""
+    kept = getattr(dates, shortcut)
+    try:
+        setattr(dates, shortcut, {})
+        return dates._scan.__wrapped__(text)
+    finally:
+        setattr(dates, shortcut, kept)
+
+
 @settings(max_examples=500, deadline=None)
 @given(st.lists(_FRAGMENTS, max_size=14).map(" ".join))
 def test_narrower_cues_find_the_same_expressions(text: str) -> None:
     """The second test of what a pattern needs skips only patterns that find nothing:
     every expression (and the future flag) is what running every pattern gives."""
-    with_cues = dates._scan.__wrapped__(text)
-    narrower = dates._ALSO_NEEDS
-    try:
-        dates._ALSO_NEEDS = {}
-        expected = dates._scan.__wrapped__(text)
-    finally:
-        dates._ALSO_NEEDS = narrower
-    assert with_cues == expected
+    assert dates._scan.__wrapped__(text) == _scan_without(text, "_ALSO_NEEDS")
 
 
 @settings(max_examples=500, deadline=None)
@@ -167,11 +171,4 @@ def test_future_is_looked_for_only_where_it_counts(text: str) -> None:
 def test_scans_start_where_a_match_can(text: str) -> None:
     """Starting each pattern's scan at the first place a match of it can start finds
     every expression that scanning from the text's start finds."""
-    from_first = dates._scan.__wrapped__(text)
-    first_start = dates._FIRST_START
-    try:
-        dates._FIRST_START = {}
-        expected = dates._scan.__wrapped__(text)
-    finally:
-        dates._FIRST_START = first_start
-    assert from_first == expected
+    assert dates._scan.__wrapped__(text) == _scan_without(text, "_FIRST_START")
