@@ -24,7 +24,8 @@ Each size runs in fresh subprocesses (so peak memory is per phase):
     corpus has been read before, the tokenizer's caches are emptied first and the warm-up
     questions are not timed; the same questions again (warm); then "index work" (the
     re-ranked search and the hits' sentences) cold as well, on a freshly loaded index
-    with the tokenizer's caches emptied again;
+    with the tokenizer's caches emptied again; a CPU probe (`cpu_probe`) is timed just
+    before and after the cold answers, since the host's speed varies from minute to minute;
   * update: edit one article and add one, `load_index(..., previous=index)`: the
     incremental path a bot reload takes; at <= 100k it is checked against a fresh build;
   * bm25s (method bm25+) and rank_bm25 (BM25Plus.get_top_n) on the same passage tokens
@@ -170,6 +171,21 @@ def peak_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def cpu_probe() -> float:
+    """ms for a fixed pure-Python workload (string, dict and list work, as the reader's),
+    median of 5: how fast the machine runs Python at this moment. On a shared host it moves
+    by a factor of 1.5 or more from minute to minute, and the answer times with it."""
+    times = []
+    for _ in range(5):
+        t = time.perf_counter()
+        seen: dict[str, int] = {}
+        for i in range(50_000):
+            key = str(i)
+            seen[key] = seen.get(key[:-1], 0) + len(key.split("1"))
+        times.append(time.perf_counter() - t)
+    return float(np.median(times)) * 1e3
+
+
 def latencies(fn: Any, items: list[Any], *, cold: bool = False) -> dict[str, float]:
     """p50/p99 in ms of fn(item) over the items, after a warm-up on the first WARMUP.
 
@@ -303,9 +319,11 @@ def worker_serve(n: int, work: Path) -> dict[str, Any]:
     asker = Asker(index)
     answers = []
     clear_text_caches()
+    probe = cpu_probe()
     out["answer"] = latencies(
         lambda q: answers.append(asker.ask(q["question"])), questions, cold=True
     )
+    out["probe_ms"] = [probe, cpu_probe()]  # just before and just after the cold answers
     right = sum(
         1
         for a, q in zip(answers, questions, strict=True)
@@ -450,13 +468,19 @@ def lat(d: dict[str, Any] | None) -> str:
     return f"{d['p50']:.2f} / {d['p99']:.2f}" if d else "-"
 
 
+def probe(serve: dict[str, Any]) -> str:
+    """The CPU probe just before and after a serve's cold answers (older results: "-")."""
+    return "{:.0f} / {:.0f}".format(*serve["probe_ms"]) if "probe_ms" in serve else "-"
+
+
 def ab_report(results: list[dict[str, Any]]) -> str:
     """Baseline against this tree: medians over the alternating rounds."""
     lines = [
         "| passages | rounds | full answer p50 ms: baseline / this tree | p99 ms "
         "| same questions again p50 ms | index work p50 ms "
-        "| answered / right %: baseline | this tree | p50 of each round (baseline, this tree) |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "| answered / right %: baseline | this tree | p50 of each round (baseline, this tree) "
+        "| CPU probe ms of each round (baseline, this tree) |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in results:
         if not r.get("ab"):
@@ -476,12 +500,14 @@ def ab_report(results: list[dict[str, Any]]) -> str:
             f"{x['baseline']['answer']['p50']:.1f}/{x['ours']['answer']['p50']:.1f}"
             for x in r["ab"]
         )
+        probes = ", ".join(f"{probe(x['baseline'])}; {probe(x['ours'])}" for x in r["ab"])
         lines.append(
             f"| {r['label']} | {len(r['ab'])} | {b['p50']:.2f} / {o['p50']:.2f} "
             f"| {b['p99']:.2f} / {o['p99']:.2f} | {b['again']:.2f} / {o['again']:.2f} "
             f"| {b['index']:.2f} / {o['index']:.2f} "
             f"| {last['baseline']['answered_pct']:.0f} / {last['baseline']['correct_pct']:.0f} "
-            f"| {last['ours']['answered_pct']:.0f} / {last['ours']['correct_pct']:.0f} | {rounds} |"
+            f"| {last['ours']['answered_pct']:.0f} / {last['ours']['correct_pct']:.0f} | {rounds} "
+            f"| {probes} |"
         )
     return "\n".join(lines)
 
@@ -491,9 +517,9 @@ def report(results: list[dict[str, Any]]) -> str:
     lines = [
         "| passages | articles | terms | build s | save s | update s (1 edit + 1 new) "
         "| load s | disk MB | build peak RSS MB | serve peak RSS MB (index) "
-        "| index work p50 / p99 ms | full answer p50 / p99 ms | same questions again "
-        "| answered / right % |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "| index work p50 / p99 ms | full answer p50 / p99 ms | CPU probe ms "
+        "| same questions again | answered / right % |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in results:
         b, s, u = r["build"], r["serve"], r["update"]
@@ -503,7 +529,7 @@ def report(results: list[dict[str, Any]]) -> str:
             f"| {b['save_s']:.1f} | {u['update_s']:.1f}{check} | {s['load_s']:.2f} "
             f"| {b['disk_mb']:.0f} | {b['build_peak_mb']:.0f} "
             f"| {s['serve_peak_mb']:.0f} ({s['index_rss_mb']:.0f}) | {lat(s['index_work'])} "
-            f"| {lat(s['answer'])} | {lat(s['answer_again'])} "
+            f"| {lat(s['answer'])} | {probe(s)} | {lat(s['answer_again'])} "
             f"| {s['answered_pct']:.0f} / {s['correct_pct']:.0f} |"
         )
     lines += [
