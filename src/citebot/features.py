@@ -233,6 +233,8 @@ class _Stack:
     tables: list[SentenceTable]
     word0: list[int]  # each sentence's first word, then the number of words
     row0: list[int]  # each sentence's first row, then the number of rows
+    counts: list[int]  # each sentence's rows
+    max_words: int  # the most words a sentence has
     block_of_word: IntArray
     block_of_row: IntArray
     w: IntArray  # each row's sentence's first word
@@ -245,7 +247,7 @@ class _Stack:
     weight: npt.NDArray[np.float64]  # each word's question weight (0: not a question word)
     flag: npt.NDArray[np.bool_]  # (_N_FLAGS, words): the question's words, its verb...
     symbol: IntArray  # each word's symbol (`_SYMBOLS`)
-    has_verb: list[bool]  # each sentence: has the question's verb
+    has_verb: list[bool]  # each sentence: has the question's verb (none has when it has none)
 
 
 def _stack(
@@ -318,6 +320,8 @@ def _stack(
         tables=tables,
         word0=word0,
         row0=row0,
+        counts=counts,
+        max_words=max(sizes),
         block_of_word=np.repeat(np.arange(len(blocks)), sizes),
         block_of_row=block_of_row,
         w=np.asarray(word0, dtype=np.int64)[block_of_row],
@@ -330,9 +334,7 @@ def _stack(
         weight=weight,
         flag=flag,
         symbol=symbol,
-        has_verb=[question.verb in c.positions for c in cached]
-        if question.verb is not None
-        else [],
+        has_verb=[question.verb is not None and question.verb in c.positions for c in cached],
     )
 
 
@@ -342,7 +344,7 @@ def _pairs(
     """Each row paired with each of `points` (global word indexes, ascending) in its
     sentence: which rows have any, then for every pair (row by row, points in order) its
     row and its point, each such row's first pair, and each sentence's (pairs, points)."""
-    per_block = np.bincount(stack.block_of_word[points], minlength=len(stack.row0) - 1)
+    per_block = np.bincount(stack.block_of_word[points], minlength=len(stack.counts))
     n_pairs = per_block[stack.block_of_row]
     has = n_pairs > 0
     pair_start = np.cumsum(n_pairs) - n_pairs
@@ -350,8 +352,7 @@ def _pairs(
     point0 = np.cumsum(per_block) - per_block  # each sentence's first point
     shift = point0[stack.block_of_row] - pair_start
     pair_point = points[np.arange(len(pair_row)) + shift[pair_row]]
-    rows = np.diff(stack.row0)
-    sizes = list(zip((rows * per_block).tolist(), per_block.tolist(), strict=True))
+    sizes = [(n * k, k) for n, k in zip(stack.counts, per_block.tolist(), strict=True)]
     return has, pair_row, pair_point, pair_start[has], sizes
 
 
@@ -363,48 +364,70 @@ def _dense_blocks(
 ) -> FloatArray:
     """The dense features of several sentences' candidates (candidates x SHARED_NAMES).
 
-    Every integer or boolean feature, every element-wise division, minimum or
-    exponential is one numpy operation for all the sentences' rows (see `_Stack`).
-    What depends on the order of floating-point operations stays per sentence: the
-    matrix product of the anchor distances and weights, and the running sums of word
-    weights (each sentence's its own row of one matrix).
+    Every integer or boolean feature, every element-wise division or minimum is one
+    numpy operation for all the sentences' rows (see `_Stack`); the exponentials of word
+    distances are read from a table (`_decays`). What depends on the order of
+    floating-point operations stays per sentence: the matrix product of the anchor
+    distances and weights, and the running sums of word weights (each sentence's its
+    own row of one matrix).
     """
-    tables = [t for t, _, _ in blocks]
-    word0, row0 = stack.word0, stack.row0
+    tables = stack.tables
+    word0, row0, counts = stack.word0, stack.row0, stack.counts
     n_words, n_rows, n_blocks = word0[-1], row0[-1], len(blocks)
-    counts = np.diff(row0)
     word_weight, flag, w = stack.weight, stack.flag, stack.w
     align = _alignment(question)
+    quarter, half = _decays(stack.max_words)
+    far = len(half) - 1  # a distance whose `half` is 0
     # count[r, k]: flagged words before global word k (differences within a sentence
     # are its own counts); padded: the flags with two False words around each sentence.
     count = np.zeros((_N_FLAGS, n_words + 1), dtype=np.int64)
     np.cumsum(flag, axis=1, out=count[:, 1:])
     padded = np.zeros((_N_FLAGS, n_words + 4 * n_blocks), dtype=np.bool_)
     padded[:, np.arange(n_words) + 4 * stack.block_of_word + 2] = flag
+    # (a flag's row of `count` or `padded` is taken first: indexing a row is cheaper
+    # than indexing the matrix with a row and an array)
+    matched_c, focus_c, unit_c, list_c = (
+        count[_MATCHED_CONTENT],
+        count[_FOCUS],
+        count[_UNIT],
+        count[_LIST],
+    )
 
     # The facts' word indexes in the stack (rows in `_AT` order).
     at = stack.at
-    g_first, g_last, g_last1, last1_in, last3_in, last4_in = at[:6] + w
-    first2, first3, edge1, edge4, list_from, _ = at[6:12] + w
+    (
+        g_first,
+        g_last,
+        g_last1,
+        last1_in,
+        last3_in,
+        last4_in,
+        first2,
+        first3,
+        edge1,
+        edge4,
+        list_from,
+    ) = at[:11] + w
     left_one, left_two, right_one, right_two = at[12:16] + (w + 4 * stack.block_of_row)
     clause0 = stack.clause0
     clause_first, clause_last = at[16:18] + clause0[stack.block_of_row]
     # `cum_w` below has a row of max_words + 1 running sums per sentence.
-    max_words = int(np.diff(word0).max())
-    described_from, described_to1 = at[18:20] + stack.block_of_row * (max_words + 1)
+    described_from, described_to1 = at[18:20] + stack.block_of_row * (stack.max_words + 1)
     inside_c, inside_c1 = at[20:22]
     has_content, stop_before, stop_after, pause_edge, pause_first, described = stack.flags
     place, clause = stack.words
 
-    inside_m = count[_MATCHED_CONTENT, g_last1] - count[_MATCHED_CONTENT, g_first]
-    overlap = inside_m / inside_c1
+    inside_m = matched_c[g_last1] - matched_c[g_first]
     total = sum(weights.values()) or 1.0
 
-    dense = np.zeros((n_rows, len(SHARED_NAMES)), dtype=np.float32)
+    # Every column is written below: the bias, the static and sentence features, and
+    # the match features on zeros (some apply only to some questions).
+    dense = np.empty((n_rows, len(SHARED_NAMES)), dtype=np.float32)
     dense[:, 0] = 1.0
-    dense[:, 1 : 1 + _N_STATIC] = np.concatenate([t.static for t in tables])
+    np.concatenate([t.static for t in tables], out=dense[:, 1 : 1 + _N_STATIC])
     match = dense[:, 1 + _N_STATIC : _SENTENCE_START]  # written in place
-    match[:, 0] = overlap
+    match[:] = 0.0
+    match[:, 0] = inside_m / inside_c1
     match[:, 1] = inside_m > 0
     match[:, 2] = (inside_m == inside_c) & has_content
     anchors = np.flatnonzero(flag[_MATCHED])
@@ -415,28 +438,28 @@ def _dense_blocks(
         place_anchor = place[pair_anchor]
         before = place[g_first][pair_row] - place_anchor  # > 0: anchor left of the span
         after = place_anchor - place[g_last][pair_row]  # > 0: anchor right of the span
-        distance = np.where(before > 0, before, np.where(after > 0, after, 0))
-        decay = np.where(distance > 0, np.exp(-(distance - 1) / 4.0), 0.0)
+        # (at most one of them is: the span's first word is not after its last)
+        decay = quarter[np.maximum(np.maximum(before, after), 0)]
         anchor_weight = word_weight[anchors]
-        near = []
-        p = a = 0
-        for (n_pairs, n_anchors), n in zip(sizes, counts.tolist(), strict=True):
+        near = np.zeros(n_rows, dtype=np.float64)
+        p = a = r = 0
+        for (n_pairs, n_anchors), n in zip(sizes, counts, strict=True):
             if n_anchors:
-                near.append(
+                near[r : r + n] = (
                     decay[p : p + n_pairs].reshape(n, n_anchors) @ anchor_weight[a : a + n_anchors]
                 )
-            p, a = p + n_pairs, a + n_anchors
-        match[has, 3] = np.minimum(np.concatenate(near) / total, 1.0)
-        left_d = np.minimum.reduceat(np.where(before > 0, before, 10_000), starts)
-        right_d = np.minimum.reduceat(np.where(after > 0, after, 10_000), starts)
-        match[has, 4] = np.exp(-(left_d - 1) / 2.0)
-        match[has, 5] = np.exp(-(right_d - 1) / 2.0)
+            p, a, r = p + n_pairs, a + n_anchors, r + n
+        match[:, 3] = np.minimum(near / total, 1.0)
+        rows = np.flatnonzero(has)
+        match[rows, 4] = half[np.minimum.reduceat(np.where(before > 0, before, far), starts)]
+        match[rows, 5] = half[np.minimum.reduceat(np.where(after > 0, after, far), starts)]
 
     def next_to(
         row: int, one: IntArray, stop_one: npt.NDArray[np.bool_], two: IntArray
     ) -> npt.NDArray[np.bool_]:
         """The flag at the word beside the edge, or one further past a stop word."""
-        near: npt.NDArray[np.bool_] = padded[row, one] | (stop_one & padded[row, two])
+        flags = padded[row]
+        near: npt.NDArray[np.bool_] = flags[one] | (stop_one & flags[two])
         return near
 
     match[:, 6] = next_to(_MATCHED, left_one, stop_before, left_two)
@@ -444,13 +467,13 @@ def _dense_blocks(
     if question.verb is not None:
         match[:, 8] = next_to(_VERB, left_one, stop_before, left_two)
     if question.focus:
-        match[:, 9] = flag[_FOCUS, g_last]
-        match[:, 10] = (count[_FOCUS, g_last1] - count[_FOCUS, g_first]) > 0
-        match[:, 11] = padded[_FOCUS, right_one]  # the word after the span (none at the end)
+        match[:, 9] = flag[_FOCUS][g_last]
+        match[:, 10] = (focus_c[g_last1] - focus_c[g_first]) > 0
+        match[:, 11] = padded[_FOCUS][right_one]  # the word after the span (none at the end)
     if question.unit:
-        match[:, 12] = (count[_UNIT, g_last1] - count[_UNIT, g_first]) > 0
+        match[:, 12] = (unit_c[g_last1] - unit_c[g_first]) > 0
         # "▸16 companies" for "how many companies": the counted noun follows the number.
-        match[:, 20] = (count[_UNIT, last3_in] - count[_UNIT, last1_in]) > 0
+        match[:, 20] = (unit_c[last3_in] - unit_c[last1_in]) > 0
     if question.asks_name:
         named = (np.concatenate([t.candidates.flag_array() for t in tables]) & NAME_BITS) != 0
         match[:, 13] = named & (inside_m > 0) & (inside_m < inside_c)
@@ -462,7 +485,8 @@ def _dense_blocks(
             in_verb_clause[clause[verbs]] = True
             has, pair_row, pair_verb, starts, _ = _pairs(stack, verbs)
             gap = np.maximum(g_first[pair_row] - pair_verb, pair_verb - g_last[pair_row])
-            match[has, 14] = np.exp(-(np.minimum.reduceat(np.maximum(gap, 1), starts) - 1) / 4.0)
+            nearest = np.minimum.reduceat(np.maximum(gap, 1), starts)
+            match[np.flatnonzero(has), 14] = quarter[nearest]
             match[:, 18] = in_verb_clause[clause_first] | in_verb_clause[clause_last]
         # (rows whose sentence lacks the verb: no clause of theirs is marked)
     cum_any = count[_MATCHED]
@@ -472,7 +496,7 @@ def _dense_blocks(
 
     # "iMakerBase: the government-approved startup incubator": the words that describe
     # the span hold the question. Running sums of weights, each sentence's from 0.
-    spread = np.zeros((n_blocks, max_words + 1), dtype=np.float64)
+    spread = np.zeros((n_blocks, stack.max_words + 1), dtype=np.float64)
     word_in_sentence = np.arange(n_words) - np.asarray(word0)[stack.block_of_word]
     spread[stack.block_of_word, word_in_sentence + 1] = word_weight
     cum_w = np.cumsum(spread, axis=1).ravel()
@@ -505,17 +529,38 @@ def _dense_blocks(
 
     # "Neutrophils and macrophages" for "what are two types of phagocytes": a list
     # (a conjunction inside the span) answers a question that asks for several things.
-    listed = (count[_LIST, g_last] - count[_LIST, list_from]) > 0
+    listed = (list_c[g_last] - list_c[list_from]) > 0
     match[:, 24] = listed
     if question.plural or _asks_several(question.text):
         match[:, 25] = listed
 
-    sentence_rows = np.asarray([_sentence_row(e) for _, e, _ in blocks], dtype=np.float32)
-    dense[:, _SENTENCE_START:] = np.repeat(sentence_rows, counts, axis=0)
-    if question.verb is not None:
-        verb_col = _SENTENCE_START + SENTENCE_NAMES.index("verb_in_sentence")
-        dense[np.asarray(stack.has_verb, dtype=np.bool_)[stack.block_of_row], verb_col] = 1.0
+    # The sentence features, the verb's presence among them, row by row.
+    sentence_rows = np.asarray(
+        [_sentence_row(e, has_verb) for (_, e, _), has_verb in zip(blocks, stack.has_verb)],
+        dtype=np.float32,
+    )
+    np.take(sentence_rows, stack.block_of_row, axis=0, out=dense[:, _SENTENCE_START:])
     return dense
+
+
+@functools.lru_cache(maxsize=16)
+def _decay_tables(size: int) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+    distance = np.arange(size, dtype=np.int64)
+    quarter, half = np.exp(-(distance - 1) / 4.0), np.exp(-(distance - 1) / 2.0)
+    quarter[0] = half[0] = 0.0
+    quarter.flags.writeable = half.flags.writeable = False
+    return quarter, half
+
+
+def _decays(max_words: int) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+    """exp(-(d - 1) / 4) and exp(-(d - 1) / 2) at each word distance d >= 1 (0 at d = 0),
+    for distances up to `max_words` and one more at which both are 0.
+
+    An exponential gives the same number whichever array computes it, so the features
+    read these tables rather than computing one exponential per (span, word) pair.
+    """
+    # From 2,982 on both round to 0: one table serves every sentence up to that length.
+    return _decay_tables(max(3_000, 1 << max_words.bit_length()))
 
 
 # Rows of `_Stack.flag`, the word flags.
@@ -884,8 +929,8 @@ def hash_indexes(lex: IntArray, key: int, *, first_slot: int = 0) -> IntArray:
     return out
 
 
-def _sentence_row(e: SentenceEvidence) -> list[float]:
-    """The SENTENCE_NAMES values of a sentence (verb_in_sentence is set by the caller)."""
+def _sentence_row(e: SentenceEvidence, has_verb: bool) -> list[float]:
+    """The SENTENCE_NAMES values of a sentence (`has_verb`: it has the question's verb)."""
     rank = [0.0] * 4
     rank[min(e.rank, 3)] = 1.0
     return [
@@ -897,7 +942,7 @@ def _sentence_row(e: SentenceEvidence) -> list[float]:
         e.bigrams,
         e.terms_present,
         e.names_present,
-        0.0,
+        float(has_verb),
         e.focus_present,
         *rank,
     ]
