@@ -178,6 +178,7 @@ class Features:
     dense: FloatArray  # candidates x SHARED_NAMES
     hashed: IntArray  # candidates x HASH_TEMPLATES
     starts: tuple[int, ...]  # each sentence's first row, then the number of rows
+    flags: IntArray  # each candidate's `CandidateList.flags` (its kinds' bits)
 
     @classmethod
     def empty(cls) -> Features:
@@ -186,6 +187,7 @@ class Features:
             np.zeros((0, len(SHARED_NAMES)), dtype=np.float32),
             np.zeros((0, len(HASH_TEMPLATES)), dtype=np.int64),
             (0,),
+            np.zeros(0, dtype=np.int64),
         )
 
     def sentence(self, j: int) -> tuple[FloatArray, IntArray]:
@@ -221,6 +223,7 @@ def block_features(
         _dense_blocks(question, weights, blocks, stack),
         _hashed_blocks(question, stack),
         tuple(stack.row0),
+        stack.kinds,
     )
 
 
@@ -248,6 +251,7 @@ class _Stack:
     flag: npt.NDArray[np.bool_]  # (_N_FLAGS, words): the question's words, its verb...
     symbol: IntArray  # each word's symbol (`_SYMBOLS`)
     has_verb: list[bool]  # each sentence: has the question's verb (none has when it has none)
+    kinds: IntArray  # each row's candidate's kind bits (`CandidateList.flags`)
 
 
 def _stack(
@@ -335,6 +339,7 @@ def _stack(
         flag=flag,
         symbol=symbol,
         has_verb=[question.verb is not None and question.verb in c.positions for c in cached],
+        kinds=np.concatenate([t.candidates.flag_array() for t in tables]),
     )
 
 
@@ -475,7 +480,7 @@ def _dense_blocks(
         # "▸16 companies" for "how many companies": the counted noun follows the number.
         match[:, 20] = (unit_c[last3_in] - unit_c[last1_in]) > 0
     if question.asks_name:
-        named = (np.concatenate([t.candidates.flag_array() for t in tables]) & NAME_BITS) != 0
+        named = (stack.kinds & NAME_BITS) != 0
         match[:, 13] = named & (inside_m > 0) & (inside_m < inside_c)
     clause = clause + clause0[stack.block_of_word]
     if question.verb is not None:
@@ -508,9 +513,9 @@ def _dense_blocks(
     for j, (table, evidence, _) in enumerate(blocks):
         if evidence.carried > 0:
             # "They include ▸Carrie Lam": what the pronoun stands for is right before the span.
-            r, f = slice(row0[j], row0[j + 1]), table.first
-            match[r, 3] = np.minimum(match[r, 3] + evidence.carried * np.exp(-f / 4.0), 1.0)
-            match[r, 4] = np.maximum(match[r, 4], np.exp(-f / 2.0))
+            own, f = slice(row0[j], row0[j + 1]), table.first
+            match[own, 3] = np.minimum(match[own, 3] + evidence.carried * np.exp(-f / 4.0), 1.0)
+            match[own, 4] = np.maximum(match[own, 4], np.exp(-f / 2.0))
     clause_weight = np.bincount(clause, weights=word_weight) / total
     match[:, 17] = np.minimum(
         np.maximum(clause_weight[clause_first], clause_weight[clause_last]), 1.0
@@ -536,7 +541,10 @@ def _dense_blocks(
 
     # The sentence features, the verb's presence among them, row by row.
     sentence_rows = np.asarray(
-        [_sentence_row(e, has_verb) for (_, e, _), has_verb in zip(blocks, stack.has_verb)],
+        [
+            _sentence_row(e, has_verb)
+            for (_, e, _), has_verb in zip(blocks, stack.has_verb, strict=True)
+        ],
         dtype=np.float32,
     )
     np.take(sentence_rows, stack.block_of_row, axis=0, out=dense[:, _SENTENCE_START:])
