@@ -314,7 +314,8 @@ def _stack(
     weight[weight_at] = weight_of
     symbol = np.concatenate([c.symbols for c in cached])
     symbol[weight_at] = code_at
-    word_flags = np.concatenate([f.word_flags for f in facts], axis=1)
+    joined = _side_by_side(facts)
+    word_flags = joined.word_flags
     flag = np.zeros((_N_FLAGS, word0[-1]), dtype=np.bool_)
     flag[flag_row, flag_at] = True
     flag[_MATCHED] = weight > 0
@@ -329,10 +330,10 @@ def _stack(
         block_of_word=np.repeat(np.arange(len(blocks)), sizes),
         block_of_row=block_of_row,
         w=np.asarray(word0, dtype=np.int64)[block_of_row],
-        at=np.concatenate([f.at for f in facts], axis=1),
-        flags=np.concatenate([f.flags for f in facts], axis=1),
-        words=np.concatenate([f.words for f in facts], axis=1),
-        clause0=np.asarray([0, *itertools.accumulate(f.n_clauses for f in facts)]),
+        at=joined.at,
+        flags=joined.flags,
+        words=joined.words,
+        clause0=np.asarray([0, *itertools.accumulate(joined.n_clauses)]),
         content=word_flags[0],
         pause=word_flags[1],
         weight=weight,
@@ -585,16 +586,76 @@ def _asks_several(text: str) -> bool:
 
 
 @dataclass(frozen=True)
-class _TableFacts:
-    """Question-independent arrays `_dense_blocks` and `_hashed_blocks` derive from a
-    table (cached): per candidate `at` (rows in `_AT` order) and `flags` (in `_FLAGS`
-    order), per word `words` (its place, its clause) and `word_flags` (content, pause)."""
+class _Batch:
+    """The facts of tables made together (`_make_table_facts`), side by side: per
+    candidate `at` (rows in `_AT` order) and `flags` (in `_FLAGS` order), per word
+    `words` (its place, its clause) and `word_flags` (content, pause)."""
 
     at: IntArray
     flags: npt.NDArray[np.bool_]
     words: IntArray
     word_flags: npt.NDArray[np.bool_]
-    n_clauses: int
+    row0: list[int]  # each table's first candidate, then the number of candidates
+    word0: list[int]  # each table's first word, then the number of words
+    n_clauses: list[int]  # each table's clauses
+
+
+@dataclass(frozen=True)
+class _TableFacts:
+    """Question-independent arrays `_dense_blocks` and `_hashed_blocks` derive from a
+    table (cached): its columns of the batch it was made in (`_Batch`)."""
+
+    batch: _Batch
+    j: int  # its place in the batch
+
+    @property
+    def at(self) -> IntArray:
+        return self.batch.at[:, self.batch.row0[self.j] : self.batch.row0[self.j + 1]]
+
+    @property
+    def flags(self) -> npt.NDArray[np.bool_]:
+        return self.batch.flags[:, self.batch.row0[self.j] : self.batch.row0[self.j + 1]]
+
+    @property
+    def words(self) -> IntArray:
+        return self.batch.words[:, self.batch.word0[self.j] : self.batch.word0[self.j + 1]]
+
+    @property
+    def word_flags(self) -> npt.NDArray[np.bool_]:
+        return self.batch.word_flags[:, self.batch.word0[self.j] : self.batch.word0[self.j + 1]]
+
+    @property
+    def n_clauses(self) -> int:
+        return self.batch.n_clauses[self.j]
+
+
+def _side_by_side(facts: Sequence[_TableFacts]) -> _Batch:
+    """The facts of several tables, in that order, as one batch: the batch they were made
+    in when they are its consecutive tables (as for a question's sentences read for the
+    first time), else their columns joined."""
+    batch, j = facts[0].batch, facts[0].j
+    if all(f.batch is batch and f.j == j + k for k, f in enumerate(facts)):
+        end = j + len(facts)
+        rows = slice(batch.row0[j], batch.row0[end])
+        words = slice(batch.word0[j], batch.word0[end])
+        return _Batch(
+            batch.at[:, rows],
+            batch.flags[:, rows],
+            batch.words[:, words],
+            batch.word_flags[:, words],
+            [],
+            [],
+            batch.n_clauses[j:end],
+        )
+    return _Batch(
+        np.concatenate([f.at for f in facts], axis=1),
+        np.concatenate([f.flags for f in facts], axis=1),
+        np.concatenate([f.words for f in facts], axis=1),
+        np.concatenate([f.word_flags for f in facts], axis=1),
+        [],
+        [],
+        [f.n_clauses for f in facts],
+    )
 
 
 # Each candidate's word indexes in its sentence (edge: the end of a bracket right after the
@@ -679,75 +740,73 @@ def _make_table_facts(items: Sequence[tuple[SentenceTable, str]]) -> list[_Table
     tables = [t for t, _ in items]
     sizes = [len(t.terms) for t in tables]
     counts = [len(t.first) for t in tables]
-    word0 = np.cumsum([0, *sizes])
-    row0 = np.cumsum([0, *counts])
+    word0 = [0, *itertools.accumulate(sizes)]
+    row0 = [0, *itertools.accumulate(counts)]
+    n_words = word0[-1]
     w = np.repeat(word0[:-1], counts)  # each candidate's first word in the batch
-    size = np.repeat(np.asarray(sizes, dtype=np.int64), counts)  # its sentence's words
-    first = np.concatenate([t.first for t in tables])
-    last = np.concatenate([t.last for t in tables])
+    size = np.repeat(sizes, counts)  # its sentence's words
+    # The rows of `at`, each written in place (views of one matrix).
+    at = np.empty((len(_AT), row0[-1]), dtype=np.int64)
+    row = dict(zip(_AT, at, strict=True))
+    first = np.concatenate([t.first for t in tables], out=row["first"])
+    last = np.concatenate([t.last for t in tables], out=row["last"])
     stop = np.concatenate([t.stop for t in tables])
     pause = np.concatenate([t.pause for t in tables])
     clause = np.concatenate([t.clause for t in tables])
-    shapes = [sentence_shape(s) for _, s in items]
-    bracket_end = np.concatenate([s.bracket_end for s in shapes])
+    # Each word's place and the end of a bracket after it: its index in its sentence
+    # but in the few sentences with a bracket (`sentence_shape`).
+    bracket_end = position = np.arange(n_words) - np.repeat(word0[:-1], sizes)
+    bracketed = [j for j, (_, sentence) in enumerate(items) if "(" in sentence]
+    if bracketed:
+        bracket_end, position = bracket_end.copy(), position.copy()
+        for j in bracketed:
+            shape = sentence_shape(items[j][1])
+            bracket_end[word0[j] : word0[j + 1]] = shape.bracket_end
+            position[word0[j] : word0[j + 1]] = shape.position
     content = ~stop
-    cum_c = np.concatenate([[0], np.cumsum(content)])
-    inside_c = cum_c[w + last + 1] - cum_c[w + first]
-    at_last = w + last
+    cum_c = np.zeros(n_words + 1, dtype=np.int64)
+    np.cumsum(content, out=cum_c[1:])
+    at_first, at_last = w + first, w + last
+    inside_c = np.subtract(cum_c[at_last + 1], cum_c[at_first], out=row["inside_c"])
     edge = bracket_end[at_last]
     d_from = np.concatenate([t.described_from for t in tables])[at_last]
     d_to = np.concatenate([t.described_to for t in tables])[at_last]
     # The word before the first and after the last, when the sentence has one.
     has_before, has_after = first > 0, last + 1 < size
-    before = np.maximum(w + first - 1, 0)
-    after = np.minimum(at_last + 1, max(len(stop) - 1, 0))
-    at = np.stack(
-        [
-            first,
-            last,
-            last + 1,
-            np.minimum(last + 1, size),
-            np.minimum(last + 3, size),
-            np.minimum(last + 4, size),
-            np.maximum(first - 2, 0),
-            np.maximum(first - 3, 0),
-            np.minimum(edge + 1, size),
-            np.minimum(edge + 4, size),
-            np.minimum(first + 1, last),
-            np.maximum(first - 1, 0),
-            first + 1,
-            first,
-            last + 3,
-            last + 4,
-            clause[w + first],
-            clause[at_last],
-            np.maximum(d_from, 0),
-            d_to + 1,
-            inside_c,
-            np.maximum(inside_c, 1),
-        ]
+    before = np.maximum(at_first - 1, 0)
+    after = np.minimum(at_last + 1, max(n_words - 1, 0))
+    np.minimum(np.add(last, 1, out=row["last1"]), size, out=row["last1_in"])
+    np.minimum(np.add(last, 3, out=row["right_one"]), size, out=row["last3_in"])
+    np.minimum(np.add(last, 4, out=row["right_two"]), size, out=row["last4_in"])
+    np.maximum(first - 2, 0, out=row["first2"])
+    np.maximum(first - 3, 0, out=row["first3"])
+    np.minimum(edge + 1, size, out=row["edge1"])
+    np.minimum(edge + 4, size, out=row["edge4"])
+    np.minimum(np.add(first, 1, out=row["left_one"]), last, out=row["list_from"])
+    np.maximum(first - 1, 0, out=row["first1"])
+    row["left_two"][:] = first
+    np.take(clause, at_first, out=row["clause_first"])
+    np.take(clause, at_last, out=row["clause_last"])
+    np.maximum(d_from, 0, out=row["described_from"])
+    np.add(d_to, 1, out=row["described_to1"])
+    np.maximum(inside_c, 1, out=row["inside_c1"])
+    flags = np.empty((len(_FLAGS), row0[-1]), dtype=np.bool_)
+    np.greater(inside_c, 0, out=flags[0])
+    np.logical_and(has_before, stop[before], out=flags[1])
+    np.logical_and(has_after, stop[after], out=flags[2])
+    np.take(pause, w + edge, out=flags[3])
+    np.logical_and(has_before, pause[before], out=flags[4])
+    np.greater_equal(d_from, 0, out=flags[5])
+    batch = _Batch(
+        at,
+        flags,
+        np.stack([position, clause]),
+        np.stack([content, pause]),
+        row0,
+        word0,
+        [int(t.clause[-1]) + 1 if n else 1 for t, n in zip(tables, sizes, strict=True)],
     )
-    flags = np.stack(
-        [
-            inside_c > 0,
-            has_before & stop[before],
-            has_after & stop[after],
-            pause[w + edge],
-            has_before & pause[before],
-            d_from >= 0,
-        ]
-    )
-    word_values = np.stack([np.concatenate([s.position for s in shapes]), clause])
-    word_flags = np.stack([content, pause])
-    out = []
-    for j, table in enumerate(tables):
-        r = slice(int(row0[j]), int(row0[j + 1]))
-        ws = slice(int(word0[j]), int(word0[j + 1]))
-        n_clauses = int(table.clause[-1]) + 1 if sizes[j] else 1
-        out.append(
-            _TableFacts(at[:, r], flags[:, r], word_values[:, ws], word_flags[:, ws], n_clauses)
-        )
-    return out
+    return [_TableFacts(batch, j) for j in range(len(tables))]
 
 
 def _hashed_blocks(question: Question, stack: _Stack) -> IntArray:
