@@ -36,8 +36,8 @@ from citebot.spantable import (
     has_capital,
     stable_hash,
 )
+from citebot.text import STOP_WORDS, stem, words
 from citebot.text import term_pairs as term_pairs  # re-exported: part of this module's API
-from citebot.text import words
 
 ANSWER_TYPES = tuple(t.value for t in AnswerType)
 # Features of the candidate against the question.
@@ -884,6 +884,7 @@ def _sentence_words(sentence: str) -> _SentenceWords:
     `words(sentence)`) by term, and their question-independent symbols."""
     at: dict[str, list[int]] = {}
     codes: list[int] = []
+    ascii_only = sentence.isascii()
     for k, w in enumerate(words(sentence)):
         term = w.term
         known = at.get(term)
@@ -892,16 +893,18 @@ def _sentence_words(sentence: str) -> _SentenceWords:
         else:
             known.append(k)
         if w.is_stop:
-            codes.append(_symbol_hash(term))
+            codes.append(_STOP_SYMBOLS[term])
         else:
-            codes.append(_CAPITAL if has_capital(sentence[w.start : w.end]) else _LOWER)
+            surface = sentence[w.start : w.end]
+            # `has_capital`, with its ASCII case written out (the call costs more)
+            capital = surface != surface.lower() if ascii_only else has_capital(surface)
+            codes.append(_CAPITAL if capital else _LOWER)
     symbols = np.asarray(codes, dtype=np.int64)
     return _SentenceWords(at, symbols)
 
 
-@functools.lru_cache(maxsize=4096)
-def _symbol_hash(symbol: str) -> int:
-    return stable_hash(symbol)
+# The symbol of each stop word's term (a stop word's term is its stem).
+_STOP_SYMBOLS = {stem(w): stable_hash(stem(w)) for w in STOP_WORDS}
 
 
 @functools.lru_cache(maxsize=4096)
