@@ -837,31 +837,53 @@ def _hashed_blocks(question: Question, stack: _Stack) -> IntArray:
     after[ends - 1] = _END
     after[ends] = _END
     at, w = stack.at, stack.w
-    g_first, g_last = at[:2] + w
-    l1, l2 = before[g_first], before[at[11] + w]
-    r1, r2 = after[g_last + stack.block_of_row], after[g_last + stack.block_of_row + 1]
-    lex = np.concatenate([t.lex for t in stack.tables])
+    g_first, g_last, first1 = at[_FIRST_LAST_FIRST1] + w
+    g_after = g_last + stack.block_of_row  # the last word in `after`
+    n = len(g_first)
+    # Each template's operand, rows in HASH_TEMPLATES order: the tables' lexical hashes
+    # (left, right, first and last word), then the windows' codes (below).
+    every = np.empty((len(HASH_TEMPLATES), n), dtype=np.int64)
+    np.concatenate([t.lex.T for t in stack.tables], axis=1, out=every[:4])
     # The six pairs the windows mix: (l1, l2), (r1, r2), (l1, r1), (first symbol, last
-    # symbol), (l1, first word), (last word, r1).
-    pairs = _mix(
-        np.stack([l1, r1, l1, symbol[g_first], l1, lex[:, 3]]),
-        np.stack([l2, r2, r1, symbol[g_last], lex[:, 2], r1]),
-    )
-    both = _mix(pairs[0], pairs[1])
-    # WINDOW_TEMPLATES: L1, L2, R1, R2, L1R1, wh&L1, wh&R1, wh&L2R2, inner, L1&first, last&R1.
-    windows = np.stack(
-        [l1, pairs[0], r1, pairs[1], pairs[2], l1, r1, both, pairs[3], pairs[4], pairs[5]]
-    )
-    qkey = question_key(question)
-    whkey = _key_hash(f"wh:{question.wh}")
-    codes = _mix(windows, _WINDOW_KEYS * qkey + (1 - _WINDOW_KEYS) * whkey)
-    every = np.concatenate([lex.T, codes])
-    keys = _HASH_SLOTS + _HASH_KEYED * (qkey * 7_919)
+    # symbol), (l1, first word), (last word, r1); the left and right operands as rows.
+    left, right = np.empty((6, n), dtype=np.int64), np.empty((6, n), dtype=np.int64)
+    l1, r1 = np.take(before, g_first, out=left[0]), np.take(after, g_after, out=left[1])
+    np.take(before, first1, out=right[0])
+    np.take(after, g_after + 1, out=right[1])
+    left[2], right[2] = l1, r1
+    np.take(symbol, g_first, out=left[3])
+    np.take(symbol, g_last, out=right[3])
+    left[4], right[4] = l1, every[2]
+    left[5], right[5] = every[3], r1
+    pairs = _mix(left, right)
+    # l1, r1, the pairs and both first pairs mixed: the parts of WINDOW_TEMPLATES.
+    parts = np.concatenate([left[:2], pairs, _mix(pairs[0], pairs[1])[None]])
+    window_keys, keys = _template_keys(question.answer_type.value, question.wh)
+    _mix(parts[_WINDOW_PARTS], window_keys, out=every[4:])
     mixed = (every * 1_000_003 + keys) & 0xFFFFFFFF
     mixed = (mixed ^ (mixed >> 15)) * 0x2C1B3C6D & 0xFFFFFFFF
     # (HASH_DIM is a power of two and the values are not negative: the mask is the modulo)
     hashed: IntArray = np.ascontiguousarray(((mixed ^ (mixed >> 12)) & (HASH_DIM - 1)).T)
     return hashed
+
+
+# The rows of `_AT` `_hashed_blocks` reads: first, last, first1.
+_FIRST_LAST_FIRST1 = np.asarray([0, 1, 11])
+# WINDOW_TEMPLATES (L1, L2, R1, R2, L1R1, wh&L1, wh&R1, wh&L2R2, inner, L1&first, last&R1)
+# as rows of `_hashed_blocks`' parts (l1, r1, the six pairs, both first pairs mixed).
+_WINDOW_PARTS = np.asarray([0, 2, 1, 3, 4, 0, 1, 8, 5, 6, 7])
+
+
+@functools.lru_cache(maxsize=4096)
+def _template_keys(answer_type: str, wh: str) -> tuple[IntArray, IntArray]:
+    """What a question's windows are mixed with (its key, or its wh-word's key: one row
+    per WINDOW_TEMPLATES), and each HASH_TEMPLATES' term of the final hash (a row each)."""
+    qkey = _key_hash(f"{answer_type}:{wh}")  # `question_key`
+    whkey = _key_hash(f"wh:{wh}")
+    return (
+        _WINDOW_KEYS * qkey + (1 - _WINDOW_KEYS) * whkey,
+        _HASH_SLOTS + _HASH_KEYED * (qkey * 7_919),
+    )
 
 
 # Rows of `hash_indexes`' per-column terms: slot * 104_729, plus key * 7_919 for the
@@ -980,10 +1002,12 @@ _V, _F, _N, _Q = (stable_hash(s) for s in ("V", "F", "N", "Q"))
 _CAPITAL, _LOWER = stable_hash("C"), stable_hash("w")
 
 
-def _mix(a: IntArray | int, b: IntArray | int) -> IntArray:
+def _mix(a: IntArray | int, b: IntArray | int, out: IntArray | None = None) -> IntArray:
     mixed = (np.asarray(a, dtype=np.int64) * 1_000_003 + b) & 0xFFFFFFFF
-    out: IntArray = (mixed ^ (mixed >> 13)) * 0x5BD1E995 & 0xFFFFFFFF
-    return out
+    mixed ^= mixed >> 13
+    mixed *= 0x5BD1E995
+    result: IntArray = np.bitwise_and(mixed, 0xFFFFFFFF, out=out)
+    return result
 
 
 # Which window templates are conjoined with the question key (1) rather than the wh key (0).
