@@ -352,10 +352,16 @@ def pairwise_f1(bags: list[list[str]]) -> npt.NDArray[np.float64]:
     """`text.bag_f1` of every pair of bags, as one matrix (the same values, computed with
     the same operations on whole arrays: 400 pairs in microseconds, not milliseconds)."""
     vocabulary: dict[str, int] = {}
-    counts = np.zeros((len(bags), sum(len(b) for b in bags) or 1), dtype=np.int64)
+    rows: list[int] = []
+    columns: list[int] = []
     for row, bag in enumerate(bags):
         for token in bag:
-            counts[row, vocabulary.setdefault(token, len(vocabulary))] += 1
+            rows.append(row)
+            columns.append(vocabulary.setdefault(token, len(vocabulary)))
+    # counts[bag, token]: how often the bag holds the token
+    width = max(len(vocabulary), 1)
+    cells = np.asarray(rows, dtype=np.int64) * width + np.asarray(columns, dtype=np.int64)
+    counts = np.bincount(cells, minlength=len(bags) * width).reshape(len(bags), width)
     sizes = counts.sum(axis=1).astype(np.float64)
     shared = np.minimum(counts[:, None, :], counts[None, :, :]).sum(axis=2).astype(np.float64)
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -364,9 +370,10 @@ def pairwise_f1(bags: list[list[str]]) -> npt.NDArray[np.float64]:
         f1 = 2 * precision * recall / (precision + recall)
     f1[shared == 0] = 0.0
     empty = sizes == 0  # an empty bag matches only another empty one
-    f1[empty, :] = 0.0
-    f1[:, empty] = 0.0
-    f1[np.ix_(empty, empty)] = 1.0
+    if empty.any():
+        f1[empty, :] = 0.0
+        f1[:, empty] = 0.0
+        f1[np.ix_(empty, empty)] = 1.0
     out: npt.NDArray[np.float64] = f1
     return out
 
