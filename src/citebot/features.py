@@ -447,10 +447,14 @@ def _dense_blocks(
         # (at most one of them is: the span's first word is not after its last)
         decay = quarter[np.maximum(np.maximum(before, after), 0)]
         anchor_weight = word_weight[anchors]
+        # With one anchor (most sentences) the product is each row's one term.
+        weighted = decay * word_weight[pair_anchor]
         near = np.zeros(n_rows, dtype=np.float64)
         p = a = r = 0
         for (n_pairs, n_anchors), n in zip(sizes, counts, strict=True):
-            if n_anchors:
+            if n_anchors == 1:
+                near[r : r + n] = weighted[p : p + n]
+            elif n_anchors:
                 near[r : r + n] = (
                     decay[p : p + n_pairs].reshape(n, n_anchors) @ anchor_weight[a : a + n_anchors]
                 )
