@@ -754,20 +754,24 @@ def _make_table_facts(items: Sequence[tuple[SentenceTable, str]]) -> list[_Table
     row = dict(zip(_AT, at, strict=True))
     first = np.concatenate([t.first for t in tables], out=row["first"])
     last = np.concatenate([t.last for t in tables], out=row["last"])
+    # The per-word rows, written in place: (place, clause) and (content, pause).
+    word_values = np.empty((2, n_words), dtype=np.int64)
+    word_flags = np.empty((2, n_words), dtype=np.bool_)
     stop = np.concatenate([t.stop for t in tables])
-    pause = np.concatenate([t.pause for t in tables])
-    clause = np.concatenate([t.clause for t in tables])
+    content = np.logical_not(stop, out=word_flags[0])
+    pause = np.concatenate([t.pause for t in tables], out=word_flags[1])
+    clause = np.concatenate([t.clause for t in tables], out=word_values[1])
     # Each word's place and the end of a bracket after it: its index in its sentence
     # but in the few sentences with a bracket (`sentence_shape`).
-    bracket_end = position = np.arange(n_words) - np.repeat(word0[:-1], sizes)
+    position = np.subtract(np.arange(n_words), np.repeat(word0[:-1], sizes), out=word_values[0])
+    bracket_end = position
     bracketed = [j for j, (_, sentence) in enumerate(items) if "(" in sentence]
     if bracketed:
-        bracket_end, position = bracket_end.copy(), position.copy()
+        bracket_end = position.copy()
         for j in bracketed:
             shape = sentence_shape(items[j][1])
             bracket_end[word0[j] : word0[j + 1]] = shape.bracket_end
             position[word0[j] : word0[j + 1]] = shape.position
-    content = ~stop
     cum_c = np.zeros(n_words + 1, dtype=np.int64)
     np.cumsum(content, out=cum_c[1:])
     at_first, at_last = w + first, w + last
@@ -804,8 +808,8 @@ def _make_table_facts(items: Sequence[tuple[SentenceTable, str]]) -> list[_Table
     batch = _Batch(
         at,
         flags,
-        np.stack([position, clause]),
-        np.stack([content, pause]),
+        word_values,
+        word_flags,
         row0,
         word0,
         [int(t.clause[-1]) + 1 if n else 1 for t, n in zip(tables, sizes, strict=True)],
