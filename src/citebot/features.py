@@ -250,7 +250,7 @@ class _Stack:
     weight: npt.NDArray[np.float64]  # each word's question weight (0: not a question word)
     flag: npt.NDArray[np.bool_]  # (_N_FLAGS, words): the question's words, its verb...
     symbol: IntArray  # each word's symbol (`_SYMBOLS`)
-    has_verb: list[bool]  # each sentence: has the question's verb (none has when it has none)
+    has_verb: list[bool]  # each sentence: has the question's verb (all False: it has none)
     kinds: IntArray  # each row's candidate's kind bits (`CandidateList.flags`)
 
 
@@ -444,10 +444,11 @@ def _dense_blocks(
         place_anchor = place[pair_anchor]
         before = place[g_first][pair_row] - place_anchor  # > 0: anchor left of the span
         after = place_anchor - place[g_last][pair_row]  # > 0: anchor right of the span
-        # (at most one of them is: the span's first word is not after its last)
+        # (at most one of them is > 0: the span's first word is not after its last)
         decay = quarter[np.maximum(np.maximum(before, after), 0)]
         anchor_weight = word_weight[anchors]
-        # With one anchor (most sentences) the product is each row's one term.
+        # With one anchor (as in most sentences) a row's product is its one term, the
+        # same number as the matrix product gives.
         weighted = decay * word_weight[pair_anchor]
         near = np.zeros(n_rows, dtype=np.float64)
         p = a = r = 0
