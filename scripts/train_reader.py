@@ -16,6 +16,7 @@ Everything is deterministic: fixed folds, weights start at zero, full-batch L-BF
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import sys
 import time
@@ -133,7 +134,10 @@ def _add(
     if not found.blocks:
         return False
     # Train on the candidates the reader lets compete (see `answer.allowed`).
-    masks = allowed(parsed, found.blocks) or [np.ones(len(b.dense), bool) for b in found.blocks]
+    mask = allowed(parsed, found.features)
+    if mask is None:
+        mask = np.ones(len(found.features.dense), dtype=np.bool_)
+    masks = [mask[a:b] for a, b in itertools.pairwise(found.features.starts)]
     texts = [
         c.text
         for b, m in zip(found.blocks, masks, strict=True)

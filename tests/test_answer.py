@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import itertools
 from types import SimpleNamespace
 from typing import Any
 
@@ -208,8 +209,9 @@ def test_spans_made_of_question_words_do_not_compete(bridge_index: Index) -> Non
     """ "What replaced a ferry?": "ferry" (already in the question) is never allowed to answer."""
     question = parse_question("What replaced a ferry?")
     found = collect(bridge_index, question)
-    masks = allowed(question, found.blocks)
-    assert masks is not None
+    mask = allowed(question, found.features)
+    assert mask is not None
+    masks = [mask[a:b] for a, b in itertools.pairwise(found.features.starts)]
     for block, mask in zip(found.blocks, masks, strict=True):
         for candidate, ok in zip(block.table.candidates, mask, strict=True):
             if candidate.text.casefold() in {"ferry", "replaced"}:
@@ -220,8 +222,9 @@ def test_typed_question_keeps_only_its_kind_when_present(bridge_index: Index) ->
     """A "when" question lets only temporal expressions compete when the sentences have one."""
     question = parse_question("When did the council open the footbridge?")
     found = collect(bridge_index, question)
-    masks = allowed(question, found.blocks)
-    assert masks is not None
+    mask = allowed(question, found.features)
+    assert mask is not None
+    masks = [mask[a:b] for a, b in itertools.pairwise(found.features.starts)]
     kinds = {
         c.kind
         for block, mask in zip(found.blocks, masks, strict=True)
@@ -337,10 +340,10 @@ def test_the_answer_expected_to_overlap_most_wins_over_the_single_most_probable(
     sentence = "A quarter of the city is filled with luxurious parks and royal gardens."
     whole = "luxurious parks and royal gardens"
     block, scores = _block(sentence, {"luxurious parks": 0.4, "royal gardens": 0.3, whole: 0.3})
-    k, i = _most_supported([block], [scores])
+    k, i = _most_supported([block], scores, (0, len(scores)))
     assert (k, block.table.candidates[i].text) == (0, whole)
     # Without the overlap (answers that name one thing), the most probable one.
-    k, i = _most_supported([block], [scores], overlap=False)
+    k, i = _most_supported([block], scores, (0, len(scores)), overlap=False)
     assert block.table.candidates[i].text == "luxurious parks"
 
 
@@ -349,7 +352,8 @@ def test_an_answer_proposed_twice_sums_its_probability_and_is_quoted_where_most_
     is quoted from the sentence holding the most probability (here the second)."""
     first, s1 = _block("Cyberport and iMakerBase opened.", {"Cyberport": 0.4, "iMakerBase": 0.1})
     second, s2 = _block("They visited iMakerBase on Monday.", {"iMakerBase": 0.35, "Monday": 0.2})
-    k, i = _most_supported([first, second], [s1, s2], overlap=False)
+    starts = (0, len(s1), len(s1) + len(s2))
+    k, i = _most_supported([first, second], np.concatenate([s1, s2]), starts, overlap=False)
     assert k == 1 and second.table.candidates[i].text == "iMakerBase"
 
 

@@ -20,9 +20,9 @@ SQuAD articles and measured on others (see `evaluate`, `scripts/train_reader.py`
 from __future__ import annotations
 
 import functools
-import itertools
 import math
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -221,27 +221,31 @@ def read(
     )
     if not found.blocks:
         return Reading(question, found.hits, found.ranked, None, 0.0, found.missing)
-    if lacks_wanted(question, found.blocks) and len(found.ranked) > top_sentences:
+    if lacks_wanted(question, found.features) and len(found.ranked) > top_sentences:
         # The kind the question fixes is not in the best sentences: look further down,
         # as far as a person would scan ("the full name" is often said only once).
         # The same retrieval and ranking as `collect` with top_sentences=WIDE (nothing
         # above has changed them): only the blocks are made again.
         found = _with_blocks(index, question, found, WIDE)
     made = found.features
-    every = model.scores(made.dense, made.hashed, answer_kind(question))
-    scores = [every[a:b] for a, b in itertools.pairwise(made.starts)]
-    scores = gate(question, found.blocks, scores)
-    for block, s in zip(found.blocks, scores, strict=True):
-        i = int(np.argmax(s))
+    scores = gate(question, made, model.scores(made.dense, made.hashed, answer_kind(question)))
+    # Each sentence's best candidate (the first of its highest scores, as `np.argmax`).
+    starts = np.asarray(made.starts[:-1])
+    top = np.maximum.reduceat(scores, starts)
+    at_top = np.flatnonzero(scores == np.repeat(top, np.diff(made.starts)))
+    firsts = at_top[np.searchsorted(at_top, starts)] - starts
+    for block, i, score in zip(found.blocks, firsts.tolist(), top.tolist(), strict=True):
         block.scored.span = block.table.candidates[i]
-        block.scored.span_score = block.scored.score = float(s[i])
-    k, i = _most_supported(found.blocks, scores, overlap=question.answer_type not in _NAMED)
+        block.scored.span_score = block.scored.score = score
+    k, i = _most_supported(
+        found.blocks, scores, made.starts, overlap=question.answer_type not in _NAMED
+    )
     chosen = found.blocks[k]
     chosen.scored.span = chosen.table.candidates[i]
-    chosen.scored.span_score = chosen.scored.score = float(scores[k][i])
+    chosen.scored.span_score = chosen.scored.score = float(scores[made.starts[k] + i])
     if question.plural:
         k = _fullest_list(question, found.blocks, k)
-        i = int(np.argmax(scores[k]))
+        i = int(np.argmax(scores[made.starts[k] : made.starts[k + 1]]))
     # Scored sentences first, best first; the others keep the ranker's order (a stable sort).
     found.ranked.sort(key=lambda s: (s.span is None, -s.score if s.span is not None else 0.0))
     best = found.blocks[k].scored
@@ -254,10 +258,16 @@ def read(
 
 
 def _most_supported(
-    blocks: list[Block], scores: list[npt.NDArray[np.float32]], *, overlap: bool = True
+    blocks: list[Block],
+    scores: npt.NDArray[np.float32],
+    starts: Sequence[int],
+    *,
+    overlap: bool = True,
 ) -> tuple[int, int]:
     """The answer with the highest expected EM + F1 under the span model (with `overlap`;
     else the most probable answer), and the place to quote it from (block, candidate).
+    `scores` are the blocks' candidates' scores one block after the other, block k's
+    from starts[k] to starts[k + 1].
 
     The model scores each occurrence alone. An answer's probability is summed over
     every place it is proposed: one two sentences support ("iMakerBase: the
@@ -269,20 +279,24 @@ def _most_supported(
     "luxurious parks" and "royal gardens" share the probability, the whole phrase
     overlaps them all. The expectation runs over the ANSWERS_WEIGHED most probable.
     """
-    top = max(float(s.max()) for s in scores)
+    top = float(scores.max())
     if not math.isfinite(top):
         return 0, 0
-    probabilities = [np.exp(s.astype(np.float64) - top) for s in scores]
+    probability = np.exp(scores.astype(np.float64) - top)
     support: dict[tuple[str, ...], float] = {}
     # Where each answer is proposed: block -> (its best probability there, candidate).
     spots: dict[tuple[str, ...], dict[int, tuple[float, int]]] = {}
-    for k, (block, probability) in enumerate(zip(blocks, probabilities, strict=True)):
-        for i in np.flatnonzero(probability > 1e-4).tolist():
-            key = _answer_key(block.scored.text, block.table, i)
-            support[key] = support.get(key, 0.0) + float(probability[i])
-            spot = spots.setdefault(key, {})
-            if k not in spot or probability[i] > spot[k][0]:
-                spot[k] = (float(probability[i]), i)
+    rows = np.flatnonzero(probability > 1e-4)
+    k = 0
+    for row, chance in zip(rows.tolist(), probability[rows].tolist(), strict=True):
+        while row >= starts[k + 1]:  # (rows ascending: block after block)
+            k += 1
+        i = row - starts[k]
+        key = _answer_key(blocks[k].scored.text, blocks[k].table, i)
+        support[key] = support.get(key, 0.0) + chance
+        spot = spots.setdefault(key, {})
+        if k not in spot or chance > spot[k][0]:
+            spot[k] = (chance, i)
     likely = sorted(support, key=lambda key: -support[key])[:ANSWERS_WEIGHED]
     bags = [[w for w in key if w not in _ARTICLES] for key in likely]
     p = np.asarray([support[key] for key in likely])
@@ -290,10 +304,16 @@ def _most_supported(
     if overlap:
         expected = pairwise_f1(bags) @ p + p  # F1, plus EM (1 only against itself)
     best = spots[likely[int(np.argmax(expected))]]  # ties: the more probable (sorted first)
+    if len(best) == 1:
+        [(k, (_, i))] = best.items()
+        return k, i
+
     # Quoted from the sentence the model puts the most probability in, among those
     # that propose the answer (not merely where one candidate scored highest).
-    mass = [float(probability.sum()) for probability in probabilities]
-    k = max(best, key=lambda k: (mass[k], -k))
+    def mass(k: int) -> tuple[float, int]:
+        return float(probability[starts[k] : starts[k + 1]].sum()), -k
+
+    k = max(best, key=mass)
     return k, best[k][1]
 
 
@@ -332,10 +352,16 @@ def pairwise_f1(bags: list[list[str]]) -> npt.NDArray[np.float64]:
     """`text.bag_f1` of every pair of bags, as one matrix (the same values, computed with
     the same operations on whole arrays: 400 pairs in microseconds, not milliseconds)."""
     vocabulary: dict[str, int] = {}
-    counts = np.zeros((len(bags), sum(len(b) for b in bags) or 1), dtype=np.int64)
+    rows: list[int] = []
+    columns: list[int] = []
     for row, bag in enumerate(bags):
         for token in bag:
-            counts[row, vocabulary.setdefault(token, len(vocabulary))] += 1
+            rows.append(row)
+            columns.append(vocabulary.setdefault(token, len(vocabulary)))
+    # counts[bag, token]: how often the bag holds the token
+    width = max(len(vocabulary), 1)
+    cells = np.asarray(rows, dtype=np.int64) * width + np.asarray(columns, dtype=np.int64)
+    counts = np.bincount(cells, minlength=len(bags) * width).reshape(len(bags), width)
     sizes = counts.sum(axis=1).astype(np.float64)
     shared = np.minimum(counts[:, None, :], counts[None, :, :]).sum(axis=2).astype(np.float64)
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -344,9 +370,10 @@ def pairwise_f1(bags: list[list[str]]) -> npt.NDArray[np.float64]:
         f1 = 2 * precision * recall / (precision + recall)
     f1[shared == 0] = 0.0
     empty = sizes == 0  # an empty bag matches only another empty one
-    f1[empty, :] = 0.0
-    f1[:, empty] = 0.0
-    f1[np.ix_(empty, empty)] = 1.0
+    if empty.any():
+        f1[empty, :] = 0.0
+        f1[:, empty] = 0.0
+        f1[np.ix_(empty, empty)] = 1.0
     out: npt.NDArray[np.float64] = f1
     return out
 
@@ -388,29 +415,28 @@ def confidence_features(
     index: Index,
     question: Question,
     found: Collected,
-    scores: list[npt.NDArray[np.float32]],
+    scores: npt.NDArray[np.float32],
     k: int,
     i: int,
 ) -> npt.NDArray[np.float64]:
-    """The question-level evidence (CONFIDENCE_NAMES) behind candidate i of block k."""
-    flat = np.concatenate(scores).astype(np.float64)
+    """The question-level evidence (CONFIDENCE_NAMES) behind candidate i of block k
+    (`scores`: of the rows of `found.features`)."""
+    flat = scores.astype(np.float64)
     top = float(flat.max())
     probs = np.exp(flat - top)
     probs /= probs.sum()
-    offsets = np.cumsum([0] + [len(s) for s in scores])
+    offsets = found.features.starts
     block = found.blocks[k]
     near = _near_terms(index, block.scored.sentence)  # the sentence's and its neighbours' terms
     best = block.table.candidates[i]
     # The runner-up is the best candidate that does not overlap the winner: a
     # different answer, not the same one a word longer.
-    rival: float | None = None
-    for b, s in zip(found.blocks, scores, strict=True):
-        if b is block:
-            spans = b.table.candidates
-            s = s[(np.asarray(spans.ends) <= best.start) | (np.asarray(spans.starts) >= best.end)]
-        if len(s):
-            m = float(s.max())
-            rival = m if rival is None else max(rival, m)
+    spans = block.table.candidates
+    apart = (np.asarray(spans.ends) <= best.start) | (np.asarray(spans.starts) >= best.end)
+    rivals = np.concatenate(
+        [scores[: offsets[k]], scores[offsets[k] : offsets[k + 1]][apart], scores[offsets[k + 1] :]]
+    )
+    rival = float(rivals.max()) if len(rivals) else None
     margin = top - rival if rival is not None else 10.0
     wanted = WANTED.get(question.answer_type, set())
     type_found = any(best.flags & KIND_BIT[kind] for kind in wanted)

@@ -12,16 +12,13 @@ whole: every name of a list for "which officials", the temporal expression
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
-from typing import Protocol
 
 import numpy as np
 import numpy.typing as npt
 
-from citebot.features import SHARED_NAMES
+from citebot.features import SHARED_NAMES, Features
 from citebot.question import AnswerType, Question
 from citebot.spans import KIND_BIT, Candidate, CandidateList
-from citebot.spantable import FloatArray, SentenceTable
 from citebot.text import words
 
 WANTED = {
@@ -39,59 +36,54 @@ _OVERLAP_ALL = SHARED_NAMES.index("overlap_all")
 _EXTENDS = SHARED_NAMES.index("extends_name")
 
 
-class Block(Protocol):
-    """A sentence's candidates and their features (see `answer.Block`)."""
-
-    table: SentenceTable
-    dense: FloatArray
-
-
-def allowed(question: Question, blocks: Sequence[Block]) -> list[npt.NDArray[np.bool_]] | None:
-    """Which candidates may answer: of the kind the question fixes, and not only its own words.
+def allowed(question: Question, features: Features) -> npt.NDArray[np.bool_] | None:
+    """Which candidates (rows of `features`) may answer: of the kind the question fixes,
+    and not only its own words.
 
     Each restriction applies only when some candidate passes it: a sentence set
     without a date still answers "when", with its best other span. None: all may.
     """
-    novel = [_novel(question, b) for b in blocks]
-    typed = [_wanted(question, b) for b in blocks]
-    if all(t is not None for t in typed):
-        both = [n & t for n, t in zip(novel, typed, strict=True) if t is not None]
-        if any(m.any() for m in both):
+    novel = _novel(question, features)
+    typed = _wanted(question, features)
+    if typed is not None:
+        both = novel & typed
+        if both.any():
             return both
-    if any(m.any() for m in novel):
+    if novel.any():
         return novel
     return None
 
 
 def gate(
-    question: Question, blocks: Sequence[Block], scores: list[npt.NDArray[np.float32]]
-) -> list[npt.NDArray[np.float32]]:
-    """The scores with every candidate that may not answer set to minus infinity."""
-    masks = allowed(question, blocks)
-    if masks is None:
+    question: Question, features: Features, scores: npt.NDArray[np.float32]
+) -> npt.NDArray[np.float32]:
+    """The scores (of the rows of `features`) with every candidate that may not answer
+    set to minus infinity."""
+    mask = allowed(question, features)
+    if mask is None:
         return scores
-    return [np.where(m, s, -np.inf).astype(np.float32) for m, s in zip(masks, scores, strict=True)]
+    return np.where(mask, scores, -np.inf).astype(np.float32)
 
 
-def lacks_wanted(question: Question, blocks: Sequence[Block]) -> bool:
-    """Whether the question fixes a kind of answer that no candidate of these blocks has."""
-    typed = [_wanted(question, b) for b in blocks]
-    return all(t is not None and not t.any() for t in typed)
+def lacks_wanted(question: Question, features: Features) -> bool:
+    """Whether the question fixes a kind of answer that no candidate of `features` has."""
+    typed = _wanted(question, features)
+    return typed is not None and not typed.any()
 
 
-def _novel(question: Question, block: Block) -> npt.NDArray[np.bool_]:
+def _novel(question: Question, features: Features) -> npt.NDArray[np.bool_]:
     """Candidates that add something to the question: not made only of its own words."""
     if question.answer_type == AnswerType.DEFINITION or question.full_name:
-        return np.ones(len(block.table.candidates), dtype=np.bool_)
-    novel: npt.NDArray[np.bool_] = block.dense[:, _OVERLAP_ALL] == 0
+        return np.ones(len(features.dense), dtype=np.bool_)
+    novel: npt.NDArray[np.bool_] = features.dense[:, _OVERLAP_ALL] == 0
     return novel
 
 
-def _wanted(question: Question, block: Block) -> npt.NDArray[np.bool_] | None:
+def _wanted(question: Question, features: Features) -> npt.NDArray[np.bool_] | None:
     """Which candidates have the kind the question asks for; None when it fixes no kind."""
     kind = question.answer_type
     if question.full_name:
-        extends: npt.NDArray[np.bool_] = block.dense[:, _EXTENDS] > 0
+        extends: npt.NDArray[np.bool_] = features.dense[:, _EXTENDS] > 0
         return extends
     if kind in {AnswerType.DATE, AnswerType.TIME, AnswerType.NUMBER, AnswerType.DEFINITION} or (
         kind == AnswerType.PERSON and question.wh in {"which", "what"}
@@ -99,7 +91,7 @@ def _wanted(question: Question, block: Block) -> npt.NDArray[np.bool_] | None:
         bits = 0
         for wanted in WANTED[kind]:
             bits |= KIND_BIT[wanted]
-        has: npt.NDArray[np.bool_] = (block.table.candidates.flag_array() & bits) != 0
+        has: npt.NDArray[np.bool_] = (features.flags & bits) != 0
         return has
     return None
 

@@ -36,8 +36,8 @@ from citebot.spantable import (
     has_capital,
     stable_hash,
 )
+from citebot.text import STOP_WORDS, stem, words
 from citebot.text import term_pairs as term_pairs  # re-exported: part of this module's API
-from citebot.text import words
 
 ANSWER_TYPES = tuple(t.value for t in AnswerType)
 # Features of the candidate against the question.
@@ -178,6 +178,7 @@ class Features:
     dense: FloatArray  # candidates x SHARED_NAMES
     hashed: IntArray  # candidates x HASH_TEMPLATES
     starts: tuple[int, ...]  # each sentence's first row, then the number of rows
+    flags: IntArray  # each candidate's `CandidateList.flags` (its kinds' bits)
 
     @classmethod
     def empty(cls) -> Features:
@@ -186,6 +187,7 @@ class Features:
             np.zeros((0, len(SHARED_NAMES)), dtype=np.float32),
             np.zeros((0, len(HASH_TEMPLATES)), dtype=np.int64),
             (0,),
+            np.zeros(0, dtype=np.int64),
         )
 
     def sentence(self, j: int) -> tuple[FloatArray, IntArray]:
@@ -221,6 +223,7 @@ def block_features(
         _dense_blocks(question, weights, blocks, stack),
         _hashed_blocks(question, stack),
         tuple(stack.row0),
+        stack.kinds,
     )
 
 
@@ -233,6 +236,8 @@ class _Stack:
     tables: list[SentenceTable]
     word0: list[int]  # each sentence's first word, then the number of words
     row0: list[int]  # each sentence's first row, then the number of rows
+    counts: list[int]  # each sentence's rows
+    max_words: int  # the most words a sentence has
     block_of_word: IntArray
     block_of_row: IntArray
     w: IntArray  # each row's sentence's first word
@@ -245,7 +250,8 @@ class _Stack:
     weight: npt.NDArray[np.float64]  # each word's question weight (0: not a question word)
     flag: npt.NDArray[np.bool_]  # (_N_FLAGS, words): the question's words, its verb...
     symbol: IntArray  # each word's symbol (`_SYMBOLS`)
-    has_verb: list[bool]  # each sentence: has the question's verb
+    has_verb: list[bool]  # each sentence: has the question's verb (all False: it has none)
+    kinds: IntArray  # each row's candidate's kind bits (`CandidateList.flags`)
 
 
 def _stack(
@@ -308,7 +314,8 @@ def _stack(
     weight[weight_at] = weight_of
     symbol = np.concatenate([c.symbols for c in cached])
     symbol[weight_at] = code_at
-    word_flags = np.concatenate([f.word_flags for f in facts], axis=1)
+    joined = _side_by_side(facts)
+    word_flags = joined.word_flags
     flag = np.zeros((_N_FLAGS, word0[-1]), dtype=np.bool_)
     flag[flag_row, flag_at] = True
     flag[_MATCHED] = weight > 0
@@ -318,21 +325,22 @@ def _stack(
         tables=tables,
         word0=word0,
         row0=row0,
+        counts=counts,
+        max_words=max(sizes),
         block_of_word=np.repeat(np.arange(len(blocks)), sizes),
         block_of_row=block_of_row,
         w=np.asarray(word0, dtype=np.int64)[block_of_row],
-        at=np.concatenate([f.at for f in facts], axis=1),
-        flags=np.concatenate([f.flags for f in facts], axis=1),
-        words=np.concatenate([f.words for f in facts], axis=1),
-        clause0=np.asarray([0, *itertools.accumulate(f.n_clauses for f in facts)]),
+        at=joined.at,
+        flags=joined.flags,
+        words=joined.words,
+        clause0=np.asarray([0, *itertools.accumulate(joined.n_clauses)]),
         content=word_flags[0],
         pause=word_flags[1],
         weight=weight,
         flag=flag,
         symbol=symbol,
-        has_verb=[question.verb in c.positions for c in cached]
-        if question.verb is not None
-        else [],
+        has_verb=[question.verb is not None and question.verb in c.positions for c in cached],
+        kinds=np.concatenate([t.candidates.flag_array() for t in tables]),
     )
 
 
@@ -342,7 +350,7 @@ def _pairs(
     """Each row paired with each of `points` (global word indexes, ascending) in its
     sentence: which rows have any, then for every pair (row by row, points in order) its
     row and its point, each such row's first pair, and each sentence's (pairs, points)."""
-    per_block = np.bincount(stack.block_of_word[points], minlength=len(stack.row0) - 1)
+    per_block = np.bincount(stack.block_of_word[points], minlength=len(stack.counts))
     n_pairs = per_block[stack.block_of_row]
     has = n_pairs > 0
     pair_start = np.cumsum(n_pairs) - n_pairs
@@ -350,8 +358,7 @@ def _pairs(
     point0 = np.cumsum(per_block) - per_block  # each sentence's first point
     shift = point0[stack.block_of_row] - pair_start
     pair_point = points[np.arange(len(pair_row)) + shift[pair_row]]
-    rows = np.diff(stack.row0)
-    sizes = list(zip((rows * per_block).tolist(), per_block.tolist(), strict=True))
+    sizes = [(n * k, k) for n, k in zip(stack.counts, per_block.tolist(), strict=True)]
     return has, pair_row, pair_point, pair_start[has], sizes
 
 
@@ -363,48 +370,70 @@ def _dense_blocks(
 ) -> FloatArray:
     """The dense features of several sentences' candidates (candidates x SHARED_NAMES).
 
-    Every integer or boolean feature, every element-wise division, minimum or
-    exponential is one numpy operation for all the sentences' rows (see `_Stack`).
-    What depends on the order of floating-point operations stays per sentence: the
-    matrix product of the anchor distances and weights, and the running sums of word
-    weights (each sentence's its own row of one matrix).
+    Every integer or boolean feature, every element-wise division or minimum is one
+    numpy operation for all the sentences' rows (see `_Stack`); the exponentials of word
+    distances are read from a table (`_decays`). What depends on the order of
+    floating-point operations stays per sentence: the matrix product of the anchor
+    distances and weights, and the running sums of word weights (each sentence's its
+    own row of one matrix).
     """
-    tables = [t for t, _, _ in blocks]
-    word0, row0 = stack.word0, stack.row0
+    tables = stack.tables
+    word0, row0, counts = stack.word0, stack.row0, stack.counts
     n_words, n_rows, n_blocks = word0[-1], row0[-1], len(blocks)
-    counts = np.diff(row0)
     word_weight, flag, w = stack.weight, stack.flag, stack.w
     align = _alignment(question)
+    quarter, half = _decays(stack.max_words)
+    far = len(half) - 1  # a distance whose `half` is 0
     # count[r, k]: flagged words before global word k (differences within a sentence
     # are its own counts); padded: the flags with two False words around each sentence.
     count = np.zeros((_N_FLAGS, n_words + 1), dtype=np.int64)
     np.cumsum(flag, axis=1, out=count[:, 1:])
     padded = np.zeros((_N_FLAGS, n_words + 4 * n_blocks), dtype=np.bool_)
     padded[:, np.arange(n_words) + 4 * stack.block_of_word + 2] = flag
+    # (a flag's row of `count` or `padded` is taken first: indexing a row is cheaper
+    # than indexing the matrix with a row and an array)
+    matched_c, focus_c, unit_c, list_c = (
+        count[_MATCHED_CONTENT],
+        count[_FOCUS],
+        count[_UNIT],
+        count[_LIST],
+    )
 
     # The facts' word indexes in the stack (rows in `_AT` order).
     at = stack.at
-    g_first, g_last, g_last1, last1_in, last3_in, last4_in = at[:6] + w
-    first2, first3, edge1, edge4, list_from, _ = at[6:12] + w
+    (
+        g_first,
+        g_last,
+        g_last1,
+        last1_in,
+        last3_in,
+        last4_in,
+        first2,
+        first3,
+        edge1,
+        edge4,
+        list_from,
+    ) = at[:11] + w
     left_one, left_two, right_one, right_two = at[12:16] + (w + 4 * stack.block_of_row)
     clause0 = stack.clause0
     clause_first, clause_last = at[16:18] + clause0[stack.block_of_row]
     # `cum_w` below has a row of max_words + 1 running sums per sentence.
-    max_words = int(np.diff(word0).max())
-    described_from, described_to1 = at[18:20] + stack.block_of_row * (max_words + 1)
+    described_from, described_to1 = at[18:20] + stack.block_of_row * (stack.max_words + 1)
     inside_c, inside_c1 = at[20:22]
     has_content, stop_before, stop_after, pause_edge, pause_first, described = stack.flags
     place, clause = stack.words
 
-    inside_m = count[_MATCHED_CONTENT, g_last1] - count[_MATCHED_CONTENT, g_first]
-    overlap = inside_m / inside_c1
+    inside_m = matched_c[g_last1] - matched_c[g_first]
     total = sum(weights.values()) or 1.0
 
-    dense = np.zeros((n_rows, len(SHARED_NAMES)), dtype=np.float32)
+    # Every column is written below: the bias, the static and sentence features, and
+    # the match features on zeros (some apply only to some questions).
+    dense = np.empty((n_rows, len(SHARED_NAMES)), dtype=np.float32)
     dense[:, 0] = 1.0
-    dense[:, 1 : 1 + _N_STATIC] = np.concatenate([t.static for t in tables])
+    np.concatenate([t.static for t in tables], out=dense[:, 1 : 1 + _N_STATIC])
     match = dense[:, 1 + _N_STATIC : _SENTENCE_START]  # written in place
-    match[:, 0] = overlap
+    match[:] = 0.0
+    match[:, 0] = inside_m / inside_c1
     match[:, 1] = inside_m > 0
     match[:, 2] = (inside_m == inside_c) & has_content
     anchors = np.flatnonzero(flag[_MATCHED])
@@ -415,28 +444,33 @@ def _dense_blocks(
         place_anchor = place[pair_anchor]
         before = place[g_first][pair_row] - place_anchor  # > 0: anchor left of the span
         after = place_anchor - place[g_last][pair_row]  # > 0: anchor right of the span
-        distance = np.where(before > 0, before, np.where(after > 0, after, 0))
-        decay = np.where(distance > 0, np.exp(-(distance - 1) / 4.0), 0.0)
+        # (at most one of them is > 0: the span's first word is not after its last)
+        decay = quarter[np.maximum(np.maximum(before, after), 0)]
         anchor_weight = word_weight[anchors]
-        near = []
-        p = a = 0
-        for (n_pairs, n_anchors), n in zip(sizes, counts.tolist(), strict=True):
-            if n_anchors:
-                near.append(
+        # With one anchor (as in most sentences) a row's product is its one term, the
+        # same number as the matrix product gives.
+        weighted = decay * word_weight[pair_anchor]
+        near = np.zeros(n_rows, dtype=np.float64)
+        p = a = r = 0
+        for (n_pairs, n_anchors), n in zip(sizes, counts, strict=True):
+            if n_anchors == 1:
+                near[r : r + n] = weighted[p : p + n]
+            elif n_anchors:
+                near[r : r + n] = (
                     decay[p : p + n_pairs].reshape(n, n_anchors) @ anchor_weight[a : a + n_anchors]
                 )
-            p, a = p + n_pairs, a + n_anchors
-        match[has, 3] = np.minimum(np.concatenate(near) / total, 1.0)
-        left_d = np.minimum.reduceat(np.where(before > 0, before, 10_000), starts)
-        right_d = np.minimum.reduceat(np.where(after > 0, after, 10_000), starts)
-        match[has, 4] = np.exp(-(left_d - 1) / 2.0)
-        match[has, 5] = np.exp(-(right_d - 1) / 2.0)
+            p, a, r = p + n_pairs, a + n_anchors, r + n
+        match[:, 3] = np.minimum(near / total, 1.0)
+        rows = np.flatnonzero(has)
+        match[rows, 4] = half[np.minimum.reduceat(np.where(before > 0, before, far), starts)]
+        match[rows, 5] = half[np.minimum.reduceat(np.where(after > 0, after, far), starts)]
 
     def next_to(
         row: int, one: IntArray, stop_one: npt.NDArray[np.bool_], two: IntArray
     ) -> npt.NDArray[np.bool_]:
         """The flag at the word beside the edge, or one further past a stop word."""
-        near: npt.NDArray[np.bool_] = padded[row, one] | (stop_one & padded[row, two])
+        flags = padded[row]
+        near: npt.NDArray[np.bool_] = flags[one] | (stop_one & flags[two])
         return near
 
     match[:, 6] = next_to(_MATCHED, left_one, stop_before, left_two)
@@ -444,15 +478,15 @@ def _dense_blocks(
     if question.verb is not None:
         match[:, 8] = next_to(_VERB, left_one, stop_before, left_two)
     if question.focus:
-        match[:, 9] = flag[_FOCUS, g_last]
-        match[:, 10] = (count[_FOCUS, g_last1] - count[_FOCUS, g_first]) > 0
-        match[:, 11] = padded[_FOCUS, right_one]  # the word after the span (none at the end)
+        match[:, 9] = flag[_FOCUS][g_last]
+        match[:, 10] = (focus_c[g_last1] - focus_c[g_first]) > 0
+        match[:, 11] = padded[_FOCUS][right_one]  # the word after the span (none at the end)
     if question.unit:
-        match[:, 12] = (count[_UNIT, g_last1] - count[_UNIT, g_first]) > 0
+        match[:, 12] = (unit_c[g_last1] - unit_c[g_first]) > 0
         # "▸16 companies" for "how many companies": the counted noun follows the number.
-        match[:, 20] = (count[_UNIT, last3_in] - count[_UNIT, last1_in]) > 0
+        match[:, 20] = (unit_c[last3_in] - unit_c[last1_in]) > 0
     if question.asks_name:
-        named = (np.concatenate([t.candidates.flag_array() for t in tables]) & NAME_BITS) != 0
+        named = (stack.kinds & NAME_BITS) != 0
         match[:, 13] = named & (inside_m > 0) & (inside_m < inside_c)
     clause = clause + clause0[stack.block_of_word]
     if question.verb is not None:
@@ -462,7 +496,8 @@ def _dense_blocks(
             in_verb_clause[clause[verbs]] = True
             has, pair_row, pair_verb, starts, _ = _pairs(stack, verbs)
             gap = np.maximum(g_first[pair_row] - pair_verb, pair_verb - g_last[pair_row])
-            match[has, 14] = np.exp(-(np.minimum.reduceat(np.maximum(gap, 1), starts) - 1) / 4.0)
+            nearest = np.minimum.reduceat(np.maximum(gap, 1), starts)
+            match[np.flatnonzero(has), 14] = quarter[nearest]
             match[:, 18] = in_verb_clause[clause_first] | in_verb_clause[clause_last]
         # (rows whose sentence lacks the verb: no clause of theirs is marked)
     cum_any = count[_MATCHED]
@@ -472,7 +507,7 @@ def _dense_blocks(
 
     # "iMakerBase: the government-approved startup incubator": the words that describe
     # the span hold the question. Running sums of weights, each sentence's from 0.
-    spread = np.zeros((n_blocks, max_words + 1), dtype=np.float64)
+    spread = np.zeros((n_blocks, stack.max_words + 1), dtype=np.float64)
     word_in_sentence = np.arange(n_words) - np.asarray(word0)[stack.block_of_word]
     spread[stack.block_of_word, word_in_sentence + 1] = word_weight
     cum_w = np.cumsum(spread, axis=1).ravel()
@@ -484,9 +519,9 @@ def _dense_blocks(
     for j, (table, evidence, _) in enumerate(blocks):
         if evidence.carried > 0:
             # "They include ▸Carrie Lam": what the pronoun stands for is right before the span.
-            r, f = slice(row0[j], row0[j + 1]), table.first
-            match[r, 3] = np.minimum(match[r, 3] + evidence.carried * np.exp(-f / 4.0), 1.0)
-            match[r, 4] = np.maximum(match[r, 4], np.exp(-f / 2.0))
+            own, f = slice(row0[j], row0[j + 1]), table.first
+            match[own, 3] = np.minimum(match[own, 3] + evidence.carried * np.exp(-f / 4.0), 1.0)
+            match[own, 4] = np.maximum(match[own, 4], np.exp(-f / 2.0))
     clause_weight = np.bincount(clause, weights=word_weight) / total
     match[:, 17] = np.minimum(
         np.maximum(clause_weight[clause_first], clause_weight[clause_last]), 1.0
@@ -505,17 +540,41 @@ def _dense_blocks(
 
     # "Neutrophils and macrophages" for "what are two types of phagocytes": a list
     # (a conjunction inside the span) answers a question that asks for several things.
-    listed = (count[_LIST, g_last] - count[_LIST, list_from]) > 0
+    listed = (list_c[g_last] - list_c[list_from]) > 0
     match[:, 24] = listed
     if question.plural or _asks_several(question.text):
         match[:, 25] = listed
 
-    sentence_rows = np.asarray([_sentence_row(e) for _, e, _ in blocks], dtype=np.float32)
-    dense[:, _SENTENCE_START:] = np.repeat(sentence_rows, counts, axis=0)
-    if question.verb is not None:
-        verb_col = _SENTENCE_START + SENTENCE_NAMES.index("verb_in_sentence")
-        dense[np.asarray(stack.has_verb, dtype=np.bool_)[stack.block_of_row], verb_col] = 1.0
+    # The sentence features, the verb's presence among them, row by row.
+    sentence_rows = np.asarray(
+        [
+            _sentence_row(e, has_verb)
+            for (_, e, _), has_verb in zip(blocks, stack.has_verb, strict=True)
+        ],
+        dtype=np.float32,
+    )
+    np.take(sentence_rows, stack.block_of_row, axis=0, out=dense[:, _SENTENCE_START:])
     return dense
+
+
+@functools.lru_cache(maxsize=16)
+def _decay_tables(size: int) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+    distance = np.arange(size, dtype=np.int64)
+    quarter, half = np.exp(-(distance - 1) / 4.0), np.exp(-(distance - 1) / 2.0)
+    quarter[0] = half[0] = 0.0
+    quarter.flags.writeable = half.flags.writeable = False
+    return quarter, half
+
+
+def _decays(max_words: int) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+    """exp(-(d - 1) / 4) and exp(-(d - 1) / 2) at each word distance d >= 1 (0 at d = 0),
+    for distances up to `max_words` and one more at which both are 0.
+
+    An exponential gives the same number whichever array computes it, so the features
+    read these tables rather than computing one exponential per (span, word) pair.
+    """
+    # From 2,982 on both round to 0: one table serves every sentence up to that length.
+    return _decay_tables(max(3_000, 1 << max_words.bit_length()))
 
 
 # Rows of `_Stack.flag`, the word flags.
@@ -532,16 +591,76 @@ def _asks_several(text: str) -> bool:
 
 
 @dataclass(frozen=True)
-class _TableFacts:
-    """Question-independent arrays `_dense_blocks` and `_hashed_blocks` derive from a
-    table (cached): per candidate `at` (rows in `_AT` order) and `flags` (in `_FLAGS`
-    order), per word `words` (its place, its clause) and `word_flags` (content, pause)."""
+class _Batch:
+    """The facts of tables made together (`_make_table_facts`), side by side: per
+    candidate `at` (rows in `_AT` order) and `flags` (in `_FLAGS` order), per word
+    `words` (its place, its clause) and `word_flags` (content, pause)."""
 
     at: IntArray
     flags: npt.NDArray[np.bool_]
     words: IntArray
     word_flags: npt.NDArray[np.bool_]
-    n_clauses: int
+    row0: list[int]  # each table's first candidate, then the number of candidates
+    word0: list[int]  # each table's first word, then the number of words
+    n_clauses: list[int]  # each table's clauses
+
+
+@dataclass(frozen=True)
+class _TableFacts:
+    """Question-independent arrays `_dense_blocks` and `_hashed_blocks` derive from a
+    table (cached): its columns of the batch it was made in (`_Batch`)."""
+
+    batch: _Batch
+    j: int  # its place in the batch
+
+    @property
+    def at(self) -> IntArray:
+        return self.batch.at[:, self.batch.row0[self.j] : self.batch.row0[self.j + 1]]
+
+    @property
+    def flags(self) -> npt.NDArray[np.bool_]:
+        return self.batch.flags[:, self.batch.row0[self.j] : self.batch.row0[self.j + 1]]
+
+    @property
+    def words(self) -> IntArray:
+        return self.batch.words[:, self.batch.word0[self.j] : self.batch.word0[self.j + 1]]
+
+    @property
+    def word_flags(self) -> npt.NDArray[np.bool_]:
+        return self.batch.word_flags[:, self.batch.word0[self.j] : self.batch.word0[self.j + 1]]
+
+    @property
+    def n_clauses(self) -> int:
+        return self.batch.n_clauses[self.j]
+
+
+def _side_by_side(facts: Sequence[_TableFacts]) -> _Batch:
+    """The facts of several tables, in that order, as one batch: the batch they were made
+    in when they are its consecutive tables (as for a question's sentences read for the
+    first time), else their columns joined."""
+    batch, j = facts[0].batch, facts[0].j
+    if all(f.batch is batch and f.j == j + k for k, f in enumerate(facts)):
+        end = j + len(facts)
+        rows = slice(batch.row0[j], batch.row0[end])
+        words = slice(batch.word0[j], batch.word0[end])
+        return _Batch(
+            batch.at[:, rows],
+            batch.flags[:, rows],
+            batch.words[:, words],
+            batch.word_flags[:, words],
+            [],
+            [],
+            batch.n_clauses[j:end],
+        )
+    return _Batch(
+        np.concatenate([f.at for f in facts], axis=1),
+        np.concatenate([f.flags for f in facts], axis=1),
+        np.concatenate([f.words for f in facts], axis=1),
+        np.concatenate([f.word_flags for f in facts], axis=1),
+        [],
+        [],
+        [f.n_clauses for f in facts],
+    )
 
 
 # Each candidate's word indexes in its sentence (edge: the end of a bracket right after the
@@ -626,75 +745,77 @@ def _make_table_facts(items: Sequence[tuple[SentenceTable, str]]) -> list[_Table
     tables = [t for t, _ in items]
     sizes = [len(t.terms) for t in tables]
     counts = [len(t.first) for t in tables]
-    word0 = np.cumsum([0, *sizes])
-    row0 = np.cumsum([0, *counts])
+    word0 = [0, *itertools.accumulate(sizes)]
+    row0 = [0, *itertools.accumulate(counts)]
+    n_words = word0[-1]
     w = np.repeat(word0[:-1], counts)  # each candidate's first word in the batch
-    size = np.repeat(np.asarray(sizes, dtype=np.int64), counts)  # its sentence's words
-    first = np.concatenate([t.first for t in tables])
-    last = np.concatenate([t.last for t in tables])
+    size = np.repeat(sizes, counts)  # its sentence's words
+    # The rows of `at`, each written in place (views of one matrix).
+    at = np.empty((len(_AT), row0[-1]), dtype=np.int64)
+    row = dict(zip(_AT, at, strict=True))
+    first = np.concatenate([t.first for t in tables], out=row["first"])
+    last = np.concatenate([t.last for t in tables], out=row["last"])
+    # The per-word rows, written in place: (place, clause) and (content, pause).
+    word_values = np.empty((2, n_words), dtype=np.int64)
+    word_flags = np.empty((2, n_words), dtype=np.bool_)
     stop = np.concatenate([t.stop for t in tables])
-    pause = np.concatenate([t.pause for t in tables])
-    clause = np.concatenate([t.clause for t in tables])
-    shapes = [sentence_shape(s) for _, s in items]
-    bracket_end = np.concatenate([s.bracket_end for s in shapes])
-    content = ~stop
-    cum_c = np.concatenate([[0], np.cumsum(content)])
-    inside_c = cum_c[w + last + 1] - cum_c[w + first]
-    at_last = w + last
+    content = np.logical_not(stop, out=word_flags[0])
+    pause = np.concatenate([t.pause for t in tables], out=word_flags[1])
+    clause = np.concatenate([t.clause for t in tables], out=word_values[1])
+    # Each word's place and the end of a bracket after it: its index in its sentence
+    # but in the few sentences with a bracket (`sentence_shape`).
+    position = np.subtract(np.arange(n_words), np.repeat(word0[:-1], sizes), out=word_values[0])
+    bracket_end = position
+    bracketed = [j for j, (_, sentence) in enumerate(items) if "(" in sentence]
+    if bracketed:
+        bracket_end = position.copy()
+        for j in bracketed:
+            shape = sentence_shape(items[j][1])
+            bracket_end[word0[j] : word0[j + 1]] = shape.bracket_end
+            position[word0[j] : word0[j + 1]] = shape.position
+    cum_c = np.zeros(n_words + 1, dtype=np.int64)
+    np.cumsum(content, out=cum_c[1:])
+    at_first, at_last = w + first, w + last
+    inside_c = np.subtract(cum_c[at_last + 1], cum_c[at_first], out=row["inside_c"])
     edge = bracket_end[at_last]
     d_from = np.concatenate([t.described_from for t in tables])[at_last]
     d_to = np.concatenate([t.described_to for t in tables])[at_last]
     # The word before the first and after the last, when the sentence has one.
     has_before, has_after = first > 0, last + 1 < size
-    before = np.maximum(w + first - 1, 0)
-    after = np.minimum(at_last + 1, max(len(stop) - 1, 0))
-    at = np.stack(
-        [
-            first,
-            last,
-            last + 1,
-            np.minimum(last + 1, size),
-            np.minimum(last + 3, size),
-            np.minimum(last + 4, size),
-            np.maximum(first - 2, 0),
-            np.maximum(first - 3, 0),
-            np.minimum(edge + 1, size),
-            np.minimum(edge + 4, size),
-            np.minimum(first + 1, last),
-            np.maximum(first - 1, 0),
-            first + 1,
-            first,
-            last + 3,
-            last + 4,
-            clause[w + first],
-            clause[at_last],
-            np.maximum(d_from, 0),
-            d_to + 1,
-            inside_c,
-            np.maximum(inside_c, 1),
-        ]
+    before = np.maximum(at_first - 1, 0)
+    after = np.minimum(at_last + 1, max(n_words - 1, 0))
+    np.minimum(np.add(last, 1, out=row["last1"]), size, out=row["last1_in"])
+    np.minimum(np.add(last, 3, out=row["right_one"]), size, out=row["last3_in"])
+    np.minimum(np.add(last, 4, out=row["right_two"]), size, out=row["last4_in"])
+    np.maximum(first - 2, 0, out=row["first2"])
+    np.maximum(first - 3, 0, out=row["first3"])
+    np.minimum(edge + 1, size, out=row["edge1"])
+    np.minimum(edge + 4, size, out=row["edge4"])
+    np.minimum(np.add(first, 1, out=row["left_one"]), last, out=row["list_from"])
+    np.maximum(first - 1, 0, out=row["first1"])
+    row["left_two"][:] = first
+    np.take(clause, at_first, out=row["clause_first"])
+    np.take(clause, at_last, out=row["clause_last"])
+    np.maximum(d_from, 0, out=row["described_from"])
+    np.add(d_to, 1, out=row["described_to1"])
+    np.maximum(inside_c, 1, out=row["inside_c1"])
+    flags = np.empty((len(_FLAGS), row0[-1]), dtype=np.bool_)
+    np.greater(inside_c, 0, out=flags[0])
+    np.logical_and(has_before, stop[before], out=flags[1])
+    np.logical_and(has_after, stop[after], out=flags[2])
+    np.take(pause, w + edge, out=flags[3])
+    np.logical_and(has_before, pause[before], out=flags[4])
+    np.greater_equal(d_from, 0, out=flags[5])
+    batch = _Batch(
+        at,
+        flags,
+        word_values,
+        word_flags,
+        row0,
+        word0,
+        [int(t.clause[-1]) + 1 if n else 1 for t, n in zip(tables, sizes, strict=True)],
     )
-    flags = np.stack(
-        [
-            inside_c > 0,
-            has_before & stop[before],
-            has_after & stop[after],
-            pause[w + edge],
-            has_before & pause[before],
-            d_from >= 0,
-        ]
-    )
-    word_values = np.stack([np.concatenate([s.position for s in shapes]), clause])
-    word_flags = np.stack([content, pause])
-    out = []
-    for j, table in enumerate(tables):
-        r = slice(int(row0[j]), int(row0[j + 1]))
-        ws = slice(int(word0[j]), int(word0[j + 1]))
-        n_clauses = int(table.clause[-1]) + 1 if sizes[j] else 1
-        out.append(
-            _TableFacts(at[:, r], flags[:, r], word_values[:, ws], word_flags[:, ws], n_clauses)
-        )
-    return out
+    return [_TableFacts(batch, j) for j in range(len(tables))]
 
 
 def _hashed_blocks(question: Question, stack: _Stack) -> IntArray:
@@ -725,31 +846,53 @@ def _hashed_blocks(question: Question, stack: _Stack) -> IntArray:
     after[ends - 1] = _END
     after[ends] = _END
     at, w = stack.at, stack.w
-    g_first, g_last = at[:2] + w
-    l1, l2 = before[g_first], before[at[11] + w]
-    r1, r2 = after[g_last + stack.block_of_row], after[g_last + stack.block_of_row + 1]
-    lex = np.concatenate([t.lex for t in stack.tables])
+    g_first, g_last, first1 = at[_FIRST_LAST_FIRST1] + w
+    g_after = g_last + stack.block_of_row  # the last word in `after`
+    n = len(g_first)
+    # Each template's operand, rows in HASH_TEMPLATES order: the tables' lexical hashes
+    # (left, right, first and last word), then the windows' codes (below).
+    every = np.empty((len(HASH_TEMPLATES), n), dtype=np.int64)
+    np.concatenate([t.lex.T for t in stack.tables], axis=1, out=every[:4])
     # The six pairs the windows mix: (l1, l2), (r1, r2), (l1, r1), (first symbol, last
-    # symbol), (l1, first word), (last word, r1).
-    pairs = _mix(
-        np.stack([l1, r1, l1, symbol[g_first], l1, lex[:, 3]]),
-        np.stack([l2, r2, r1, symbol[g_last], lex[:, 2], r1]),
-    )
-    both = _mix(pairs[0], pairs[1])
-    # WINDOW_TEMPLATES: L1, L2, R1, R2, L1R1, wh&L1, wh&R1, wh&L2R2, inner, L1&first, last&R1.
-    windows = np.stack(
-        [l1, pairs[0], r1, pairs[1], pairs[2], l1, r1, both, pairs[3], pairs[4], pairs[5]]
-    )
-    qkey = question_key(question)
-    whkey = _key_hash(f"wh:{question.wh}")
-    codes = _mix(windows, _WINDOW_KEYS * qkey + (1 - _WINDOW_KEYS) * whkey)
-    every = np.concatenate([lex.T, codes])
-    keys = _HASH_SLOTS + _HASH_KEYED * (qkey * 7_919)
+    # symbol), (l1, first word), (last word, r1); the left and right operands as rows.
+    left, right = np.empty((6, n), dtype=np.int64), np.empty((6, n), dtype=np.int64)
+    l1, r1 = np.take(before, g_first, out=left[0]), np.take(after, g_after, out=left[1])
+    np.take(before, first1, out=right[0])
+    np.take(after, g_after + 1, out=right[1])
+    left[2], right[2] = l1, r1
+    np.take(symbol, g_first, out=left[3])
+    np.take(symbol, g_last, out=right[3])
+    left[4], right[4] = l1, every[2]
+    left[5], right[5] = every[3], r1
+    pairs = _mix(left, right)
+    # l1, r1, the pairs and both first pairs mixed: the parts of WINDOW_TEMPLATES.
+    parts = np.concatenate([left[:2], pairs, _mix(pairs[0], pairs[1])[None]])
+    window_keys, keys = _template_keys(question.answer_type.value, question.wh)
+    _mix(parts[_WINDOW_PARTS], window_keys, out=every[4:])
     mixed = (every * 1_000_003 + keys) & 0xFFFFFFFF
     mixed = (mixed ^ (mixed >> 15)) * 0x2C1B3C6D & 0xFFFFFFFF
     # (HASH_DIM is a power of two and the values are not negative: the mask is the modulo)
     hashed: IntArray = np.ascontiguousarray(((mixed ^ (mixed >> 12)) & (HASH_DIM - 1)).T)
     return hashed
+
+
+# The rows of `_AT` `_hashed_blocks` reads: first, last, first1.
+_FIRST_LAST_FIRST1 = np.asarray([0, 1, 11])
+# WINDOW_TEMPLATES (L1, L2, R1, R2, L1R1, wh&L1, wh&R1, wh&L2R2, inner, L1&first, last&R1)
+# as rows of `_hashed_blocks`' parts (l1, r1, the six pairs, both first pairs mixed).
+_WINDOW_PARTS = np.asarray([0, 2, 1, 3, 4, 0, 1, 8, 5, 6, 7])
+
+
+@functools.lru_cache(maxsize=4096)
+def _template_keys(answer_type: str, wh: str) -> tuple[IntArray, IntArray]:
+    """What a question's windows are mixed with (its key, or its wh-word's key: one row
+    per WINDOW_TEMPLATES), and each HASH_TEMPLATES' term of the final hash (a row each)."""
+    qkey = _key_hash(f"{answer_type}:{wh}")  # `question_key`
+    whkey = _key_hash(f"wh:{wh}")
+    return (
+        _WINDOW_KEYS * qkey + (1 - _WINDOW_KEYS) * whkey,
+        _HASH_SLOTS + _HASH_KEYED * (qkey * 7_919),
+    )
 
 
 # Rows of `hash_indexes`' per-column terms: slot * 104_729, plus key * 7_919 for the
@@ -772,6 +915,7 @@ def _sentence_words(sentence: str) -> _SentenceWords:
     `words(sentence)`) by term, and their question-independent symbols."""
     at: dict[str, list[int]] = {}
     codes: list[int] = []
+    ascii_only = sentence.isascii()
     for k, w in enumerate(words(sentence)):
         term = w.term
         known = at.get(term)
@@ -780,16 +924,18 @@ def _sentence_words(sentence: str) -> _SentenceWords:
         else:
             known.append(k)
         if w.is_stop:
-            codes.append(_symbol_hash(term))
+            codes.append(_STOP_SYMBOLS[term])
         else:
-            codes.append(_CAPITAL if has_capital(sentence[w.start : w.end]) else _LOWER)
+            surface = sentence[w.start : w.end]
+            # `has_capital`, with its ASCII case written out (the call costs more)
+            capital = surface != surface.lower() if ascii_only else has_capital(surface)
+            codes.append(_CAPITAL if capital else _LOWER)
     symbols = np.asarray(codes, dtype=np.int64)
     return _SentenceWords(at, symbols)
 
 
-@functools.lru_cache(maxsize=4096)
-def _symbol_hash(symbol: str) -> int:
-    return stable_hash(symbol)
+# The symbol of each stop word's term (a stop word's term is its stem).
+_STOP_SYMBOLS = {stem(w): stable_hash(stem(w)) for w in STOP_WORDS}
 
 
 @functools.lru_cache(maxsize=4096)
@@ -865,10 +1011,12 @@ _V, _F, _N, _Q = (stable_hash(s) for s in ("V", "F", "N", "Q"))
 _CAPITAL, _LOWER = stable_hash("C"), stable_hash("w")
 
 
-def _mix(a: IntArray | int, b: IntArray | int) -> IntArray:
+def _mix(a: IntArray | int, b: IntArray | int, out: IntArray | None = None) -> IntArray:
     mixed = (np.asarray(a, dtype=np.int64) * 1_000_003 + b) & 0xFFFFFFFF
-    out: IntArray = (mixed ^ (mixed >> 13)) * 0x5BD1E995 & 0xFFFFFFFF
-    return out
+    mixed ^= mixed >> 13
+    mixed *= 0x5BD1E995
+    result: IntArray = np.bitwise_and(mixed, 0xFFFFFFFF, out=out)
+    return result
 
 
 # Which window templates are conjoined with the question key (1) rather than the wh key (0).
@@ -884,8 +1032,8 @@ def hash_indexes(lex: IntArray, key: int, *, first_slot: int = 0) -> IntArray:
     return out
 
 
-def _sentence_row(e: SentenceEvidence) -> list[float]:
-    """The SENTENCE_NAMES values of a sentence (verb_in_sentence is set by the caller)."""
+def _sentence_row(e: SentenceEvidence, has_verb: bool) -> list[float]:
+    """The SENTENCE_NAMES values of a sentence (`has_verb`: it has the question's verb)."""
     rank = [0.0] * 4
     rank[min(e.rank, 3)] = 1.0
     return [
@@ -897,7 +1045,7 @@ def _sentence_row(e: SentenceEvidence) -> list[float]:
         e.bigrams,
         e.terms_present,
         e.names_present,
-        0.0,
+        float(has_verb),
         e.focus_present,
         *rank,
     ]
