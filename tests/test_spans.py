@@ -102,6 +102,7 @@ _NUMBER_PARTS = st.sampled_from(
         "é",
         "大",
         "x",
+        "_",
         "the",
     ]
 )

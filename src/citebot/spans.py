@@ -65,27 +65,50 @@ _WORD_NUMBER = (
 )
 _NUMBER_RE = re.compile(f"{_DIGIT_NUMBER}|{_WORD_NUMBER}", re.I)
 _DIGIT_NUMBER_RE = re.compile(_DIGIT_NUMBER, re.I)
-# A number in words starts with one of these (in any case).
+# A number in words starts with one of these (in any case), as a whole word.
 _COUNT_STARTS = tuple(_COUNT_WORDS.replace("s?", "").split("|"))
+_COUNT_WORD_SET = frozenset((*_COUNT_STARTS, "dozens"))
+_WORD_RUN = re.compile(r"\w+")
 _DIGIT = re.compile(r"\d")
+_DIGIT_RUN = re.compile(r"\d+")
 
 
 def _numbers(sentence: str) -> Iterator[re.Match[str]]:
-    """`_NUMBER_RE.finditer(sentence)`, about four times faster on plain text.
+    """`_NUMBER_RE.finditer(sentence)`, several times faster on plain text.
 
-    In ASCII text, where re.I compares lowercase letters, a sentence without any
-    `_COUNT_STARTS` has no number in words, so only the digits' alternative can match,
-    and no earlier than 4 characters before the first digit.
+    In ASCII text, where re.I compares lowercase letters, a number in words starts
+    with a whole word (a run of word characters) in `_COUNT_WORD_SET`; a sentence
+    without one has only numbers in digits. Without a "$" (the only currency sign in
+    ASCII) such a number starts at the first digit of a run of digits: the pattern is
+    tried there only, not at every character.
     """
     if not sentence.isascii():
         return _NUMBER_RE.finditer(sentence)
     low = sentence.lower()
-    if contains_any(low, _COUNT_STARTS):
+    if contains_any(low, _COUNT_STARTS) and not _COUNT_WORD_SET.isdisjoint(_WORD_RUN.findall(low)):
         return _NUMBER_RE.finditer(sentence)
-    digit = _DIGIT.search(sentence)
-    if digit is None:
-        return iter(())
-    return _DIGIT_NUMBER_RE.finditer(sentence, max(digit.start() - 4, 0))
+    if "$" in sentence:
+        digit = _DIGIT.search(sentence)
+        if digit is None:
+            return iter(())
+        return _DIGIT_NUMBER_RE.finditer(sentence, max(digit.start() - 4, 0))
+    return _digit_numbers(sentence)
+
+
+def _digit_numbers(sentence: str) -> Iterator[re.Match[str]]:
+    """`_DIGIT_NUMBER_RE.finditer(sentence)` for ASCII text without a currency sign.
+
+    A match then starts at a digit that no digit precedes, the first of a run of
+    digits: trying the pattern at each run that starts past the last match finds the
+    same matches (its lookbehind reads the text before where it is tried).
+    """
+    end = 0
+    for run in _DIGIT_RUN.finditer(sentence):
+        if run.start() >= end:
+            m = _DIGIT_NUMBER_RE.match(sentence, run.start())
+            if m is not None:
+                yield m
+                end = m.end()
 
 
 _PERCENT_UNITS = frozenset({"percentag", "percent"})  # stems of "percentage", "percent"
