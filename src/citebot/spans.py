@@ -153,18 +153,21 @@ def time_candidates(sentence: str, anchor: dt.date | None) -> tuple[Candidate, .
     out = []
     for e in find_time_expressions(sentence, anchor):
         kind = "time" if e.kind == "time" else "date"
-        out.append(Candidate(e.start, e.end, e.text, kind, e.value, prior=1.0))
+        out.append(_fast_candidate(e.start, e.end, e.text, kind, e.value, 1.0, 0))
         # "on Thursday" is also proposed as "Thursday": answers rarely keep the preposition.
         ws = words(e.text)
         if len(ws) > 1 and ws[0].is_stop:
             s = e.start + ws[1].start
-            out.append(Candidate(s, e.end, sentence[s : e.end], kind, e.value, prior=1.0))
+            out.append(_fast_candidate(s, e.end, sentence[s : e.end], kind, e.value, 1.0, 0))
     return tuple(out)
 
 
 @functools.lru_cache(maxsize=16_384)
 def number_candidates(sentence: str, unit: str | None) -> tuple[Candidate, ...]:
     """Numbers with an optional unit of up to three words ("31,000 square meters")."""
+    found = list(_numbers(sentence))
+    if not found:
+        return ()
     # Where the dates are (their values do not matter here): `time_candidates` spans of
     # kind "date", of which the shortened variants ("Thursday" of "on Thursday") lie inside.
     taken = [(start, end) for start, end, kind in expression_spans(sentence) if kind != "time"]
@@ -172,7 +175,7 @@ def number_candidates(sentence: str, unit: str | None) -> tuple[Candidate, ...]:
     ws = words(sentence)
     starts = [w.start for w in ws]
     out = []
-    for m in _numbers(sentence):
+    for m in found:
         if any(s <= m.start() < e for s, e in taken):
             continue
         end = m.end()
@@ -187,9 +190,11 @@ def number_candidates(sentence: str, unit: str | None) -> tuple[Candidate, ...]:
             unit_terms = {w.term for w in words(sentence[m.end() : end])}
             if wanted & unit_terms or (wanted & _PERCENT_UNITS and _is_percent(m.group())):
                 prior = 1.5
-        out.append(Candidate(m.start(), end, sentence[m.start() : end], "number", prior=prior))
+        out.append(
+            _fast_candidate(m.start(), end, sentence[m.start() : end], "number", None, prior, 0)
+        )
         if end > m.end():  # the bare number too: answers often leave the unit to the question
-            out.append(Candidate(m.start(), m.end(), m.group(), "number", prior=1.0))
+            out.append(_fast_candidate(m.start(), m.end(), m.group(), "number", None, 1.0, 0))
     return tuple(out)
 
 
@@ -297,14 +302,14 @@ def _name_variants(sentence: str, ws: Sequence[Word], i: int, j: int) -> list[Ca
     kind = "place" if before in _PLACE_PREPS and not has_role else "name"
     if not has_role and 2 <= j - i <= 4:
         kind = "person" if before not in _PLACE_PREPS else kind
-    out = [Candidate(start, end, sentence[start:end], kind, prior=0.5)]
+    out = [_fast_candidate(start, end, sentence[start:end], kind, None, 0.5, 0)]
     k = i
     while k < j - 1 and folded[k - i] in _TITLES:
         k += 1
     rest = folded[k - i :]
     if k > i and not (set(rest) & (ROLE_WORDS | _CONNECTORS)):
         s = ws[k].start
-        out.append(Candidate(s, end, sentence[s:end], "person", prior=0.6))
+        out.append(_fast_candidate(s, end, sentence[s:end], "person", None, 0.6, 0))
     return out
 
 
