@@ -27,7 +27,7 @@ import numpy as np
 import numpy.typing as npt
 
 from citebot.dates import expression_spans, find_time_expressions
-from citebot.text import STOP_WORDS, Word, contains_any, words
+from citebot.text import STOP_WORDS, Word, words
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,27 +66,26 @@ _WORD_NUMBER = (
 _NUMBER_RE = re.compile(f"{_DIGIT_NUMBER}|{_WORD_NUMBER}", re.I)
 _DIGIT_NUMBER_RE = re.compile(_DIGIT_NUMBER, re.I)
 # A number in words starts with one of these (in any case), as a whole word.
-_COUNT_STARTS = tuple(_COUNT_WORDS.replace("s?", "").split("|"))
-_COUNT_WORD_SET = frozenset((*_COUNT_STARTS, "dozens"))
-_WORD_RUN = re.compile(r"\w+")
+_COUNT_WORD_SET = frozenset((*_COUNT_WORDS.replace("s?", "").split("|"), "dozens"))
 _DIGIT = re.compile(r"\d")
 _DIGIT_RUN = re.compile(r"\d+")
 
 
-def _numbers(sentence: str) -> Iterator[re.Match[str]]:
-    """`_NUMBER_RE.finditer(sentence)`, several times faster on plain text.
+def _numbers(sentence: str, ws: Sequence[Word]) -> Iterator[re.Match[str]]:
+    """`_NUMBER_RE.finditer(sentence)`, several times faster on plain text (`ws` are the
+    sentence's words).
 
     In ASCII text, where re.I compares lowercase letters, a number in words starts
-    with a whole word (a run of word characters) in `_COUNT_WORD_SET`; a sentence
-    without one has only numbers in digits. Without a "$" (the only currency sign in
-    ASCII) such a number starts at the first digit of a run of digits: the pattern is
-    tried there only, not at every character.
+    with a whole word (a run of word characters, hence a word of `ws`) in
+    `_COUNT_WORD_SET`; a sentence without one has only numbers in digits. Without a "$"
+    (the only currency sign in ASCII) such a number starts at the first digit of a run
+    of digits: the pattern is tried there only, not at every character.
     """
     if not sentence.isascii():
         return _NUMBER_RE.finditer(sentence)
-    low = sentence.lower()
-    if contains_any(low, _COUNT_STARTS) and not _COUNT_WORD_SET.isdisjoint(_WORD_RUN.findall(low)):
-        return _NUMBER_RE.finditer(sentence)
+    for w in ws:
+        if w.folded in _COUNT_WORD_SET:
+            return _NUMBER_RE.finditer(sentence)
     if "$" in sentence:
         digit = _DIGIT.search(sentence)
         if digit is None:
@@ -165,14 +164,14 @@ def time_candidates(sentence: str, anchor: dt.date | None) -> tuple[Candidate, .
 @functools.lru_cache(maxsize=16_384)
 def number_candidates(sentence: str, unit: str | None) -> tuple[Candidate, ...]:
     """Numbers with an optional unit of up to three words ("31,000 square meters")."""
-    found = list(_numbers(sentence))
+    ws = words(sentence)
+    found = list(_numbers(sentence, ws))
     if not found:
         return ()
     # Where the dates are (their values do not matter here): `time_candidates` spans of
     # kind "date", of which the shortened variants ("Thursday" of "on Thursday") lie inside.
     taken = [(start, end) for start, end, kind in expression_spans(sentence) if kind != "time"]
     wanted = {w.term for w in words(unit)} if unit else set()
-    ws = words(sentence)
     starts = [w.start for w in ws]
     out = []
     for m in found:
