@@ -68,7 +68,6 @@ _DIGIT_NUMBER_RE = re.compile(_DIGIT_NUMBER, re.I)
 # A number in words starts with one of these (in any case), as a whole word.
 _COUNT_WORD_SET = frozenset((*_COUNT_WORDS.replace("s?", "").split("|"), "dozens"))
 _DIGIT = re.compile(r"\d")
-_DIGIT_RUN = re.compile(r"\d+")
 
 
 def _numbers(sentence: str, ws: Sequence[Word]) -> Iterator[re.Match[str]]:
@@ -78,33 +77,34 @@ def _numbers(sentence: str, ws: Sequence[Word]) -> Iterator[re.Match[str]]:
     In ASCII text, where re.I compares lowercase letters, a number in words starts
     with a whole word (a run of word characters, hence a word of `ws`) in
     `_COUNT_WORD_SET`; a sentence without one has only numbers in digits. Without a "$"
-    (the only currency sign in ASCII) such a number starts at the first digit of a run
-    of digits: the pattern is tried there only, not at every character.
+    (the only currency sign in ASCII) such a number starts at a digit that no digit,
+    "." or "," precedes: where a word in digits starts (the tokenizer keeps a number's
+    "." and "," inside its word). The pattern is tried there only.
     """
     if not sentence.isascii():
         return _NUMBER_RE.finditer(sentence)
+    starts = []  # where the words in digits start
     for w in ws:
         if w.folded in _COUNT_WORD_SET:
             return _NUMBER_RE.finditer(sentence)
+        if w.folded[0].isdigit():
+            starts.append(w.start)
     if "$" in sentence:
         digit = _DIGIT.search(sentence)
         if digit is None:
             return iter(())
         return _DIGIT_NUMBER_RE.finditer(sentence, max(digit.start() - 4, 0))
-    return _digit_numbers(sentence)
+    return _digit_numbers(sentence, starts)
 
 
-def _digit_numbers(sentence: str) -> Iterator[re.Match[str]]:
-    """`_DIGIT_NUMBER_RE.finditer(sentence)` for ASCII text without a currency sign.
-
-    A match then starts at a digit that no digit precedes, the first of a run of
-    digits: trying the pattern at each run that starts past the last match finds the
-    same matches (its lookbehind reads the text before where it is tried).
-    """
+def _digit_numbers(sentence: str, starts: list[int]) -> Iterator[re.Match[str]]:
+    """`_DIGIT_NUMBER_RE.finditer(sentence)` when its matches can start only at `starts`
+    (in order): the pattern tried at each one past the last match (its lookbehind
+    reads the text before where it is tried)."""
     end = 0
-    for run in _DIGIT_RUN.finditer(sentence):
-        if run.start() >= end:
-            m = _DIGIT_NUMBER_RE.match(sentence, run.start())
+    for start in starts:
+        if start >= end:
+            m = _DIGIT_NUMBER_RE.match(sentence, start)
             if m is not None:
                 yield m
                 end = m.end()
