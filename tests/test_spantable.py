@@ -404,7 +404,7 @@ def test_patterns_skipped_by_their_cues_would_have_found_nothing(
     ]
     anchor = dt.date(2023, 9, 7)
     found = [find_time_expressions(t, anchor) for t in texts]
-    monkeypatch.setattr(dates, "_NEEDS", {})
+    monkeypatch.setattr(dates, "_PLAN", dates._plan({}, dates._ALSO_NEEDS, dates._FIRST_START))
     dates._scan.cache_clear()
     try:
         assert [find_time_expressions(t, anchor) for t in texts] == found
