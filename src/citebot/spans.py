@@ -217,7 +217,12 @@ def _words_after(
 def name_candidates(sentence: str) -> tuple[Candidate, ...]:
     """Runs of capitalised words (with "of", "and", "for" inside), tagged person or place."""
     ws = words(sentence)
-    capital = _capitals(sentence, ws)
+    return _names(sentence, ws, _capitals(sentence, ws))
+
+
+def _names(sentence: str, ws: Sequence[Word], capital: Sequence[bool]) -> tuple[Candidate, ...]:
+    """`name_candidates` of the sentence whose words are `ws`, `capital` being their
+    `_capitals`."""
     out: list[Candidate] = []
     j = 0  # the first word after the last run
     for i in [k for k, is_capital in enumerate(capital) if is_capital]:
@@ -254,7 +259,7 @@ def name_candidates(sentence: str) -> tuple[Candidate, ...]:
     return tuple(out)
 
 
-def _role_run_follows(ws: Sequence[Word], capital: list[bool], k: int) -> bool:
+def _role_run_follows(ws: Sequence[Word], capital: Sequence[bool], k: int) -> bool:
     """ "Science and Technology Zone" is one name; "Administration and Teresa Cheng" is two."""
     while k < len(ws) and capital[k]:
         if ws[k].folded in ROLE_WORDS:
@@ -595,15 +600,19 @@ def sentence_candidates(sentence: str, anchor: dt.date | None) -> tuple[Candidat
     return tuple(candidate_list(sentence, anchor))
 
 
-def typed_spans(sentence: str, anchor: dt.date | None) -> dict[tuple[int, int], list[Any]]:
+def typed_spans(
+    sentence: str, anchor: dt.date | None, capital: Sequence[bool] | None = None
+) -> dict[tuple[int, int], list[Any]]:
     """The few typed candidates (dates, numbers, names) by span, each as [first proposer,
-    flags, prior]: a new dict each time, for `candidate_list` to merge phrases into."""
+    flags, prior]: a new dict each time, for `candidate_list` to merge phrases into.
+
+    `capital` is `_capitals` of the sentence's words, when the caller knows it already.
+    """
     typed: dict[tuple[int, int], list[Any]] = {}
-    for group in (
-        time_candidates(sentence, anchor),
-        number_candidates(sentence, None),
-        name_candidates(sentence),
-    ):
+    names = (
+        name_candidates(sentence) if capital is None else _names(sentence, words(sentence), capital)
+    )
+    for group in (time_candidates(sentence, anchor), number_candidates(sentence, None), names):
         for c in group:
             key = (c.start, c.end)
             old = typed.get(key)

@@ -506,7 +506,16 @@ def _candidates(
     spans from the per-word facts, the typed spans merged into them (one candidate per
     span, in span order), and the columns the static features read."""
     phrase_starts, phrase_ends = _phrase_rows(f)
-    typed = [typed_spans(p.sentence, anchor) for p, anchor in zip(parts, anchors, strict=True)]
+    # `spans._capitals` of an ASCII sentence's words: those holding any of A-Z, as here.
+    capital = f.capital.tolist()
+    typed = [
+        typed_spans(
+            p.sentence,
+            anchor,
+            capital[p.word0 : p.word0 + len(p.ws)] if p.sentence.isascii() else None,
+        )
+        for p, anchor in zip(parts, anchors, strict=True)
+    ]
     typed_starts = np.asarray(
         [p.base + key[0] for p, spans in zip(parts, typed, strict=True) for key in spans],
         dtype=np.int64,
