@@ -346,16 +346,16 @@ def _word_facts(parts: Sequence[_Part]) -> _Words:
     code = np.asarray([_WORD_CODE.get(w.folded, 0) + w.is_stop for w in ws], dtype=np.int64)
     stop = (code & 1).astype(np.bool_)
     bits, counts = _char_counts(_joined(parts))
-    # What the text holds between each word and the one before it (or, for a sentence's
-    # first word, anything before it: it is not read), and the one after it (or the
-    # sentence's end). Overlapping words (CJK bigrams) have nothing between them.
-    before_from = np.zeros(n, dtype=np.int64)
-    before_from[1:] = ends[:-1]
+    # What the text holds between each word and the one after it (or the sentence's end),
+    # hence between each word and the one before it (for a sentence's first word, what
+    # follows the previous sentence, or nothing: it is not read). Overlapping words (CJK
+    # bigrams) have nothing between them.
     after_to = np.empty(n, dtype=np.int64)
     after_to[:-1] = starts[1:]
     after_to[last] = [p.base + len(p.sentence) for p in parts if p.ws]
-    before = (counts[:, starts] - counts[:, before_from]) > 0
     after = (counts[:, after_to] - counts[:, ends]) > 0
+    before = np.zeros_like(after)
+    before[:, 1:] = after[:, :-1]
     left = np.empty(n, dtype=np.int64)
     left[1:] = _LEFT_BY_CODE[code[:-1]]
     left[before[_ROW["not_space"]]] = _LEFT_INDEX["punct"]
