@@ -168,6 +168,8 @@ class _Words:
     closes_quote: npt.NDArray[np.bool_]  # ... starts with one
     before_colon: npt.NDArray[np.bool_]  # a ":" between the word and the next (or the end)
     hashes: IntArray  # `_token_hash` of each word
+    hash_before: IntArray  # that of the word before (`_HASH_START` for a sentence's first)
+    hash_after: IntArray  # that of the word after (`_HASH_END` for a sentence's last)
     stop: npt.NDArray[np.bool_]  # whether each word is a stop word
     pause: npt.NDArray[np.bool_]  # `SentenceTable.pause`, sentence after sentence
     clause: IntArray  # `SentenceTable.clause`, sentence after sentence
@@ -388,6 +390,13 @@ def _word_facts(parts: Sequence[_Part]) -> _Words:
     # one (words end with a letter, a digit or a CJK character).
     breaks = counts[_ROW["break"], np.maximum(after_to, ends)] > counts[_ROW["break"], ends]
     breaks[last] = True
+    hashes = np.asarray([_token_hash(w.folded) for w in ws], dtype=np.int64)
+    hash_before = np.empty(n, dtype=np.int64)
+    hash_before[1:] = hashes[:-1]
+    hash_before[first] = _HASH_START
+    hash_after = np.empty(n, dtype=np.int64)
+    hash_after[:-1] = hashes[1:]
+    hash_after[last] = _HASH_END
     return _Words(
         starts=starts,
         ends=ends,
@@ -401,7 +410,9 @@ def _word_facts(parts: Sequence[_Part]) -> _Words:
         opens_quote=(before_mark & _BIT["quote"]) != 0,
         closes_quote=(after_mark & _BIT["quote"]) != 0,
         before_colon=after[_ROW["colon"]],
-        hashes=np.asarray([_token_hash(w.folded) for w in ws], dtype=np.int64),
+        hashes=hashes,
+        hash_before=hash_before,
+        hash_after=hash_after,
         stop=stop,
         pause=pause,
         clause=clauses - np.repeat(clauses[first], sizes),
@@ -641,10 +652,8 @@ def _static_rows(
     hashes = f.hashes
     lex = np.empty((m, 4), dtype=np.int64)
     if m:
-        lex[:, 0] = np.where(first > 0, hashes[np.maximum(at_first - 1, 0)], _HASH_START)
-        lex[:, 1] = np.where(
-            last + 1 < n_words, hashes[np.minimum(at_last + 1, len(hashes) - 1)], _HASH_END
-        )
+        lex[:, 0] = f.hash_before[at_first]
+        lex[:, 1] = f.hash_after[at_last]
         lex[:, 2] = np.where(temporal, _HASH_TIME, hashes[at_first])
         lex[:, 3] = np.where(temporal, _HASH_TIME, hashes[at_last])
     # Back to one table per sentence.
