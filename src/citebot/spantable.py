@@ -662,8 +662,11 @@ def _static_rows(
     starts_of = np.cumsum([0, *counts]).tolist()
     for j, listed in enumerate(candidates):
         a, b = bounds[j], bounds[j + 1]
-        local = (kept_rows[a:b] - starts_of[j]).tolist()
-        kept = listed if len(local) == counts[j] else listed.take(local)
+        kept = (
+            listed
+            if b - a == counts[j]  # none dropped
+            else listed.take((kept_rows[a:b] - starts_of[j]).tolist())
+        )
         out.append((kept, first[a:b], last[a:b], static[a:b], lex[a:b]))
     return out
 
