@@ -609,13 +609,14 @@ def _static_rows(
     n_words = np.repeat(np.asarray(sizes, dtype=np.int64), counts)
     first = np.searchsorted(f.starts, c_start, side="left") - word0  # within the sentence
     last = np.searchsorted(f.ends, c_end, side="right") - 1 - word0
+    owner = np.repeat(np.arange(len(parts)), counts)  # each row's sentence
+    flags, priors = cols.flags, cols.priors
     keep = (first < n_words) & (last >= first)
     kept_rows = np.flatnonzero(keep)
-    first, last, c_start, c_end = first[keep], last[keep], c_start[keep], c_end[keep]
-    word0, n_words = word0[keep], n_words[keep]
-    owner = np.repeat(np.arange(len(parts)), counts)[keep]  # each kept row's sentence
-    flags = cols.flags[keep]
-    priors = cols.priors
+    if len(kept_rows) < len(keep):  # some candidates hold no word (rare): drop them
+        first, last, c_start, c_end = first[keep], last[keep], c_start[keep], c_end[keep]
+        word0, n_words, owner = word0[keep], n_words[keep], owner[keep]
+        flags, priors = flags[keep], priors[keep]
     m = len(first)
     at_first, at_last = word0 + first, word0 + last  # word indexes in the batch
     temporal = (flags & _TEMPORAL) != 0
@@ -626,7 +627,7 @@ def _static_rows(
         static[rows, _COL_LEN[_LEN_BUCKET[np.minimum(length, 7)]]] = 1.0
         static[rows, _COL_LEFT[f.left[at_first]]] = 1.0
         static[rows, _COL_RIGHT[f.right[at_last]]] = 1.0
-        static[:, _STATIC_INDEX["prior"]] = priors[keep]
+        static[:, _STATIC_INDEX["prior"]] = priors
         static[:, _STATIC_INDEX["rel_pos"]] = first / np.maximum(n_words, 1)
         static[:, _COL_KIND] = (flags[:, None] & _BIT_KIND[None, :]) != 0
         static[:, _STATIC_INDEX["cap_first"]] = f.capital[at_first] & ~temporal
