@@ -1,7 +1,9 @@
 """Candidate answer spans inside one sentence, each a verbatim slice with offsets.
 
-The generators depend on the sentence alone (not on the question), so they are
-cached: the reader meets the same retrieved sentences question after question.
+The generators depend on the sentence alone (not on the question), so what is
+made of them is cached (`spantable`'s tables, `candidate_list`): the reader meets
+the same retrieved sentences question after question. The generators themselves
+are not: a table, made once per sentence and article date, runs each of them once.
 
 Candidates come in kinds that answer types want: temporal expressions (from
 `dates`), numbers with their unit, proper names (runs of capitalised words), the
@@ -146,7 +148,6 @@ _CLAUSE_BREAK = re.compile(r"[;:()\[\]“”\"—]|\s[-–]\s|\.\s")
 _VERBISH = re.compile(r"^[a-z]+(?:ed|es)$")
 
 
-@functools.lru_cache(maxsize=16_384)
 def time_candidates(sentence: str, anchor: dt.date | None) -> tuple[Candidate, ...]:
     """Temporal expressions, resolved against the article date."""
     out = []
@@ -161,7 +162,6 @@ def time_candidates(sentence: str, anchor: dt.date | None) -> tuple[Candidate, .
     return tuple(out)
 
 
-@functools.lru_cache(maxsize=16_384)
 def number_candidates(sentence: str, unit: str | None) -> tuple[Candidate, ...]:
     """Numbers with an optional unit of up to three words ("31,000 square meters")."""
     ws = words(sentence)
@@ -213,7 +213,6 @@ def _words_after(
     return [(w.start, w.end, w) for w in found]
 
 
-@functools.lru_cache(maxsize=16_384)
 def name_candidates(sentence: str) -> tuple[Candidate, ...]:
     """Runs of capitalised words (with "of", "and", "for" inside), tagged person or place."""
     ws = words(sentence)
