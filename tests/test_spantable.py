@@ -189,6 +189,41 @@ def _reference(
     return out
 
 
+_DESCRIPTION_END = re.compile(r"[,;:()]|\.\s|\s[-–—]\s")
+_COPULAS = {"is", "are", "was", "were"}
+
+
+def _descriptions(sentence: str, ws: Sequence[Word]) -> tuple[list[int], list[int]]:
+    """For each word, the first and last word of the words describing it (-1 when none):
+    "X: D", "X, D,", "X (Y), D", "X is D", one word at a time."""
+    n = len(ws)
+    first, last = [-1] * n, [-1] * n
+    gaps = [sentence[a.end : b.start] for a, b in itertools.pairwise(ws)]
+    ends = [gap != " " and _DESCRIPTION_END.search(gap) is not None for gap in gaps]
+    for p, gap in enumerate(gaps):
+        q = p + 1
+        if gap == " ":  # only "X is D"
+            if ws[q].folded not in _COPULAS:
+                continue
+            q += 1
+        elif "(" in gap:  # "iMakerBase (大公坊), Shenzhen's ...": skip the parenthesis
+            close = sentence.find(")", ws[p].end)
+            while close >= 0 and q < n and ws[q].start < close:
+                q += 1
+            if close < 0 or q >= n or not re.search("[,:]", sentence[close + 1 : ws[q].start]):
+                continue
+        elif not re.search("[,:]", gap):
+            if gap.strip() or ws[q].folded not in _COPULAS:
+                continue
+            q += 1
+        r = q
+        while r + 1 < n and r - q < 12 and not ends[r]:
+            r += 1
+        if q < n:
+            first[p], last[p] = q, r
+    return first, last
+
+
 def _check_words(sentence: str, table: SentenceTable) -> None:
     """The table's per-word facts are their definitions, word by word."""
     ws = words(sentence)
@@ -204,6 +239,9 @@ def _check_words(sentence: str, table: SentenceTable) -> None:
         len(ws) > 0
     )
     assert table.clause.tolist() == clause[: len(ws)]
+    assert table.described_from.dtype == table.described_to.dtype == np.int64
+    described = _descriptions(sentence, ws)
+    assert (table.described_from.tolist(), table.described_to.tolist()) == described
 
 
 def _check(
@@ -366,7 +404,7 @@ def test_patterns_skipped_by_their_cues_would_have_found_nothing(
     ]
     anchor = dt.date(2023, 9, 7)
     found = [find_time_expressions(t, anchor) for t in texts]
-    monkeypatch.setattr(dates, "_NEEDS", {})
+    monkeypatch.setattr(dates, "_PLAN", dates._plan({}, dates._ALSO_NEEDS, dates._FIRST_START))
     dates._scan.cache_clear()
     try:
         assert [find_time_expressions(t, anchor) for t in texts] == found
@@ -398,6 +436,8 @@ _PIECES = st.sampled_from(
         "in",
         "16,000",
         "May",
+        " is ",
+        "were",
     ]
 )
 

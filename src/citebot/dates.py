@@ -13,7 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -155,9 +155,7 @@ _NEEDS: dict[str, tuple[str, ...]] = {
     "month": ("month",),
     "year": ("digit",),
 }
-
-# Each pattern with the cues it needs, as a set.
-_PATTERN_NEEDS = [(kind, pattern, frozenset(_NEEDS.get(kind, ()))) for kind, pattern in _PATTERNS]
+_CUE = {"digit": 1, "month": 2, "weekday": 4, "unit": 8}  # each cue's bit
 
 
 # A second, narrower test of what a pattern cannot match without, made only for the
@@ -217,6 +215,38 @@ _FIRST_START: dict[str, Callable[[str, _Firsts], int]] = {
     "month": _month_after_preposition,
     "year": lambda text, at: at.digit,
 }
+
+
+class _Step(NamedTuple):
+    """One pattern of the scan, with its shortcuts."""
+
+    kind: str
+    pattern: re.Pattern[str]
+    needs: int  # the `_CUE` bits of its `_NEEDS`
+    also: Callable[[str, str], bool] | None  # its `_ALSO_NEEDS`
+    first: Callable[[str, _Firsts], int] | None  # its `_FIRST_START`
+
+
+def _plan(
+    needs: dict[str, tuple[str, ...]],
+    also_needs: dict[str, Callable[[str, str], bool]],
+    first_start: dict[str, Callable[[str, _Firsts], int]],
+) -> tuple[_Step, ...]:
+    """The patterns in order, each with its shortcuts from these tables (an empty table
+    turns that shortcut off)."""
+    return tuple(
+        _Step(
+            kind,
+            pattern,
+            sum(_CUE[cue] for cue in needs.get(kind, ())),
+            also_needs.get(kind),
+            first_start.get(kind),
+        )
+        for kind, pattern in _PATTERNS
+    )
+
+
+_PLAN = _plan(_NEEDS, _ALSO_NEEDS, _FIRST_START)
 
 # Words after which a four-digit number is a year even if a noun follows ("in 1990 the").
 _YEAR_PREPS = frozenset(
@@ -279,6 +309,11 @@ def _scan(text: str) -> tuple[tuple[_Found, ...], bool]:
     Also whether the text speaks of the future (weekdays are resolved forwards then;
     False when it names no weekday).
     """
+    return _scan_with(text, _PLAN)
+
+
+def _scan_with(text: str, plan: Sequence[_Step]) -> tuple[tuple[_Found, ...], bool]:
+    """`_scan` by these steps."""
     taken = bytearray(len(text))
     found: list[tuple[int, int, str, str]] = []
     low = text.lower()
@@ -291,23 +326,15 @@ def _scan(text: str) -> tuple[tuple[_Found, ...], bool]:
         month.start() if month else size,
         day if day >= 0 else size,
     )
-    has = {
-        cue
-        for cue, present in (
-            ("digit", digit is not None),
-            ("month", month is not None),
-            ("weekday", day >= 0),
-            ("unit", contains_any(low, _UNITS)),
-        )
-        if present
-    }
-    for kind, pattern, needs in _PATTERN_NEEDS:
-        if not needs <= has:
+    has = (
+        (_CUE["digit"] if digit is not None else 0)
+        | (_CUE["month"] if month is not None else 0)
+        | (_CUE["weekday"] if day >= 0 else 0)
+        | (_CUE["unit"] if contains_any(low, _UNITS) else 0)
+    )
+    for kind, pattern, needs, also, first in plan:
+        if needs & ~has or (also is not None and not also(text, low)):
             continue
-        also = _ALSO_NEEDS.get(kind)
-        if also is not None and not also(text, low):
-            continue
-        first = _FIRST_START.get(kind)
         for m in pattern.finditer(text, 0 if first is None else max(first(text, firsts), 0)):
             if taken.find(1, m.start(), m.end()) >= 0:  # a character already claimed
                 continue
@@ -322,6 +349,8 @@ def _scan(text: str) -> tuple[tuple[_Found, ...], bool]:
                 span = word.group()
             found.append((start, m.end(), span, kind))
             taken[start : m.end()] = b"\x01" * (m.end() - start)
+    if not found:  # most texts
+        return (), False
     found.sort(key=lambda e: e[0])
     # Only a weekday's value depends on the tense, and looking for its cues costs about
     # as much as the rest of the scan: a text without a weekday is not looked at.

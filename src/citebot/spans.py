@@ -1,7 +1,9 @@
 """Candidate answer spans inside one sentence, each a verbatim slice with offsets.
 
-The generators depend on the sentence alone (not on the question), so they are
-cached: the reader meets the same retrieved sentences question after question.
+The generators depend on the sentence alone (not on the question), so what is
+made of them is cached (`spantable`'s tables, `candidate_list`): the reader meets
+the same retrieved sentences question after question. The generators themselves
+are not: a table, made once per sentence and article date, runs each of them once.
 
 Candidates come in kinds that answer types want: temporal expressions (from
 `dates`), numbers with their unit, proper names (runs of capitalised words), the
@@ -27,7 +29,7 @@ import numpy as np
 import numpy.typing as npt
 
 from citebot.dates import expression_spans, find_time_expressions
-from citebot.text import STOP_WORDS, Word, contains_any, words
+from citebot.text import STOP_WORDS, Word, words
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,27 +67,49 @@ _WORD_NUMBER = (
 )
 _NUMBER_RE = re.compile(f"{_DIGIT_NUMBER}|{_WORD_NUMBER}", re.I)
 _DIGIT_NUMBER_RE = re.compile(_DIGIT_NUMBER, re.I)
-# A number in words starts with one of these (in any case).
-_COUNT_STARTS = tuple(_COUNT_WORDS.replace("s?", "").split("|"))
+# A number in words starts with one of these (in any case), as a whole word.
+_COUNT_WORD_SET = frozenset((*_COUNT_WORDS.replace("s?", "").split("|"), "dozens"))
 _DIGIT = re.compile(r"\d")
 
 
-def _numbers(sentence: str) -> Iterator[re.Match[str]]:
-    """`_NUMBER_RE.finditer(sentence)`, about four times faster on plain text.
+def _numbers(sentence: str, ws: Sequence[Word]) -> Iterator[re.Match[str]]:
+    """`_NUMBER_RE.finditer(sentence)`, several times faster on plain text (`ws` are the
+    sentence's words).
 
-    In ASCII text, where re.I compares lowercase letters, a sentence without any
-    `_COUNT_STARTS` has no number in words, so only the digits' alternative can match,
-    and no earlier than 4 characters before the first digit.
+    In ASCII text, where re.I compares lowercase letters, a number in words starts
+    with a whole word (a run of word characters, hence a word of `ws`) in
+    `_COUNT_WORD_SET`; a sentence without one has only numbers in digits. Without a "$"
+    (the only currency sign in ASCII) such a number starts at a digit that no digit,
+    "." or "," precedes: where a word in digits starts (the tokenizer keeps a number's
+    "." and "," inside its word). The pattern is tried there only.
     """
     if not sentence.isascii():
         return _NUMBER_RE.finditer(sentence)
-    low = sentence.lower()
-    if contains_any(low, _COUNT_STARTS):
-        return _NUMBER_RE.finditer(sentence)
-    digit = _DIGIT.search(sentence)
-    if digit is None:
-        return iter(())
-    return _DIGIT_NUMBER_RE.finditer(sentence, max(digit.start() - 4, 0))
+    starts = []  # where the words in digits start
+    for w in ws:
+        if w.folded in _COUNT_WORD_SET:
+            return _NUMBER_RE.finditer(sentence)
+        if w.folded[0].isdigit():
+            starts.append(w.start)
+    if "$" in sentence:
+        digit = _DIGIT.search(sentence)
+        if digit is None:
+            return iter(())
+        return _DIGIT_NUMBER_RE.finditer(sentence, max(digit.start() - 4, 0))
+    return _digit_numbers(sentence, starts)
+
+
+def _digit_numbers(sentence: str, starts: list[int]) -> Iterator[re.Match[str]]:
+    """`_DIGIT_NUMBER_RE.finditer(sentence)` when its matches can start only at `starts`
+    (in order): the pattern tried at each one past the last match (its lookbehind
+    reads the text before where it is tried)."""
+    end = 0
+    for start in starts:
+        if start >= end:
+            m = _DIGIT_NUMBER_RE.match(sentence, start)
+            if m is not None:
+                yield m
+                end = m.end()
 
 
 _PERCENT_UNITS = frozenset({"percentag", "percent"})  # stems of "percentage", "percent"
@@ -124,32 +148,33 @@ _CLAUSE_BREAK = re.compile(r"[;:()\[\]“”\"—]|\s[-–]\s|\.\s")
 _VERBISH = re.compile(r"^[a-z]+(?:ed|es)$")
 
 
-@functools.lru_cache(maxsize=16_384)
 def time_candidates(sentence: str, anchor: dt.date | None) -> tuple[Candidate, ...]:
     """Temporal expressions, resolved against the article date."""
     out = []
     for e in find_time_expressions(sentence, anchor):
         kind = "time" if e.kind == "time" else "date"
-        out.append(Candidate(e.start, e.end, e.text, kind, e.value, prior=1.0))
+        out.append(_fast_candidate(e.start, e.end, e.text, kind, e.value, 1.0, 0))
         # "on Thursday" is also proposed as "Thursday": answers rarely keep the preposition.
         ws = words(e.text)
         if len(ws) > 1 and ws[0].is_stop:
             s = e.start + ws[1].start
-            out.append(Candidate(s, e.end, sentence[s : e.end], kind, e.value, prior=1.0))
+            out.append(_fast_candidate(s, e.end, sentence[s : e.end], kind, e.value, 1.0, 0))
     return tuple(out)
 
 
-@functools.lru_cache(maxsize=16_384)
 def number_candidates(sentence: str, unit: str | None) -> tuple[Candidate, ...]:
     """Numbers with an optional unit of up to three words ("31,000 square meters")."""
+    ws = words(sentence)
+    found = list(_numbers(sentence, ws))
+    if not found:
+        return ()
     # Where the dates are (their values do not matter here): `time_candidates` spans of
     # kind "date", of which the shortened variants ("Thursday" of "on Thursday") lie inside.
     taken = [(start, end) for start, end, kind in expression_spans(sentence) if kind != "time"]
     wanted = {w.term for w in words(unit)} if unit else set()
-    ws = words(sentence)
     starts = [w.start for w in ws]
     out = []
-    for m in _numbers(sentence):
+    for m in found:
         if any(s <= m.start() < e for s, e in taken):
             continue
         end = m.end()
@@ -164,9 +189,11 @@ def number_candidates(sentence: str, unit: str | None) -> tuple[Candidate, ...]:
             unit_terms = {w.term for w in words(sentence[m.end() : end])}
             if wanted & unit_terms or (wanted & _PERCENT_UNITS and _is_percent(m.group())):
                 prior = 1.5
-        out.append(Candidate(m.start(), end, sentence[m.start() : end], "number", prior=prior))
+        out.append(
+            _fast_candidate(m.start(), end, sentence[m.start() : end], "number", None, prior, 0)
+        )
         if end > m.end():  # the bare number too: answers often leave the unit to the question
-            out.append(Candidate(m.start(), m.end(), m.group(), "number", prior=1.0))
+            out.append(_fast_candidate(m.start(), m.end(), m.group(), "number", None, 1.0, 0))
     return tuple(out)
 
 
@@ -186,11 +213,15 @@ def _words_after(
     return [(w.start, w.end, w) for w in found]
 
 
-@functools.lru_cache(maxsize=16_384)
 def name_candidates(sentence: str) -> tuple[Candidate, ...]:
     """Runs of capitalised words (with "of", "and", "for" inside), tagged person or place."""
     ws = words(sentence)
-    capital = _capitals(sentence, ws)
+    return _names(sentence, ws, _capitals(sentence, ws))
+
+
+def _names(sentence: str, ws: Sequence[Word], capital: Sequence[bool]) -> tuple[Candidate, ...]:
+    """`name_candidates` of the sentence whose words are `ws`, `capital` being their
+    `_capitals`."""
     out: list[Candidate] = []
     j = 0  # the first word after the last run
     for i in [k for k, is_capital in enumerate(capital) if is_capital]:
@@ -227,7 +258,7 @@ def name_candidates(sentence: str) -> tuple[Candidate, ...]:
     return tuple(out)
 
 
-def _role_run_follows(ws: Sequence[Word], capital: list[bool], k: int) -> bool:
+def _role_run_follows(ws: Sequence[Word], capital: Sequence[bool], k: int) -> bool:
     """ "Science and Technology Zone" is one name; "Administration and Teresa Cheng" is two."""
     while k < len(ws) and capital[k]:
         if ws[k].folded in ROLE_WORDS:
@@ -274,14 +305,14 @@ def _name_variants(sentence: str, ws: Sequence[Word], i: int, j: int) -> list[Ca
     kind = "place" if before in _PLACE_PREPS and not has_role else "name"
     if not has_role and 2 <= j - i <= 4:
         kind = "person" if before not in _PLACE_PREPS else kind
-    out = [Candidate(start, end, sentence[start:end], kind, prior=0.5)]
+    out = [_fast_candidate(start, end, sentence[start:end], kind, None, 0.5, 0)]
     k = i
     while k < j - 1 and folded[k - i] in _TITLES:
         k += 1
     rest = folded[k - i :]
     if k > i and not (set(rest) & (ROLE_WORDS | _CONNECTORS)):
         s = ws[k].start
-        out.append(Candidate(s, end, sentence[s:end], "person", prior=0.6))
+        out.append(_fast_candidate(s, end, sentence[s:end], "person", None, 0.6, 0))
     return out
 
 
@@ -568,15 +599,19 @@ def sentence_candidates(sentence: str, anchor: dt.date | None) -> tuple[Candidat
     return tuple(candidate_list(sentence, anchor))
 
 
-def typed_spans(sentence: str, anchor: dt.date | None) -> dict[tuple[int, int], list[Any]]:
+def typed_spans(
+    sentence: str, anchor: dt.date | None, capital: Sequence[bool] | None = None
+) -> dict[tuple[int, int], list[Any]]:
     """The few typed candidates (dates, numbers, names) by span, each as [first proposer,
-    flags, prior]: a new dict each time, for `candidate_list` to merge phrases into."""
+    flags, prior]: a new dict each time, for `candidate_list` to merge phrases into.
+
+    `capital` is `_capitals` of the sentence's words, when the caller knows it already.
+    """
     typed: dict[tuple[int, int], list[Any]] = {}
-    for group in (
-        time_candidates(sentence, anchor),
-        number_candidates(sentence, None),
-        name_candidates(sentence),
-    ):
+    names = (
+        name_candidates(sentence) if capital is None else _names(sentence, words(sentence), capital)
+    )
+    for group in (time_candidates(sentence, anchor), number_candidates(sentence, None), names):
         for c in group:
             key = (c.start, c.end)
             old = typed.get(key)

@@ -71,7 +71,6 @@ _PREPOSITIONS = frozenset(
 _BE = frozenset("is are was were be been being has have had".split())
 _CONJUNCTIONS = frozenset("and or but nor".split())
 _PAUSE_MARKS = ",:(–—"  # any of these after a word is a pause
-_DESCRIPTION_END = re.compile(r"[,;:()]|\.\s|\s[-–—]\s")
 _CLAUSE_MARKS = ',;:()–—"“”'  # any of these between two words ends a clause
 _TEMPORAL = KIND_BIT["date"] | KIND_BIT["time"]
 NAME_BITS = KIND_BIT["name"] | KIND_BIT["person"] | KIND_BIT["place"]
@@ -114,43 +113,16 @@ _COPULAS = frozenset({"is", "are", "was", "were"})
 _COMMA_OR_COLON = re.compile(r"[,:]")
 
 
-def _descriptions(
-    sentence: str, ws: Sequence[Word], gaps: Sequence[str] | None = None
-) -> tuple[IntArray, IntArray]:
-    """For each word, the words that describe it, if any: "X: D", "X, D,", "X (Y), D", "X is D".
-
-    Returned as first and last word index of D (-1 when the word has no description).
-    `gaps` is the text between consecutive words, when the caller has it already.
-    """
+def _after_parenthesis(sentence: str, ws: Sequence[Word], p: int) -> int:
+    """Where the description of word p starts when "(" follows it: "X (Y), D" (else -1)."""
     n = len(ws)
-    first = np.full(n, -1, dtype=np.int64)
-    last = np.full(n, -1, dtype=np.int64)
-    if gaps is None:
-        gaps = [sentence[a.end : b.start] for a, b in itertools.pairwise(ws)]
-    ends = [gap != " " and _DESCRIPTION_END.search(gap) is not None for gap in gaps]
-    for p in range(n - 1):
-        gap = gaps[p]
-        q = p + 1
-        if gap == " ":  # the common case of the last branch below: only "X is D"
-            if ws[q].folded not in _COPULAS:
-                continue
-            q += 1
-        elif "(" in gap:  # "iMakerBase (大公坊), Shenzhen's ...": skip the parenthesis
-            close = sentence.find(")", ws[p].end)
-            while close >= 0 and q < n and ws[q].start < close:
-                q += 1
-            if close < 0 or q >= n or not _COMMA_OR_COLON.search(sentence[close + 1 : ws[q].start]):
-                continue
-        elif not _COMMA_OR_COLON.search(gap):
-            if gap.strip() or ws[q].folded not in _COPULAS:
-                continue
-            q += 1
-        r = q
-        while r + 1 < n and r - q < 12 and not ends[r]:
-            r += 1
-        if q < n:
-            first[p], last[p] = q, r
-    return first, last
+    close = sentence.find(")", ws[p].end)
+    q = p + 1
+    while close >= 0 and q < n and ws[q].start < close:
+        q += 1
+    if close < 0 or q >= n or not _COMMA_OR_COLON.search(sentence[close + 1 : ws[q].start]):
+        return -1
+    return q
 
 
 @functools.lru_cache(maxsize=65_536)
@@ -196,6 +168,8 @@ class _Words:
     closes_quote: npt.NDArray[np.bool_]  # ... starts with one
     before_colon: npt.NDArray[np.bool_]  # a ":" between the word and the next (or the end)
     hashes: IntArray  # `_token_hash` of each word
+    hash_before: IntArray  # that of the word before (`_HASH_START` for a sentence's first)
+    hash_after: IntArray  # that of the word after (`_HASH_END` for a sentence's last)
     stop: npt.NDArray[np.bool_]  # whether each word is a stop word
     pause: npt.NDArray[np.bool_]  # `SentenceTable.pause`, sentence after sentence
     clause: IntArray  # `SentenceTable.clause`, sentence after sentence
@@ -203,6 +177,10 @@ class _Words:
     commas: IntArray  # how many ", " start in text[:i], at i
     # A clause break (`spans._breaks`) between the word and the next, or the sentence ends.
     breaks: npt.NDArray[np.bool_]
+    code: IntArray  # `_WORD_CODE` of each word plus its stop flag
+    # Row `_ROW[kind]`: the text after each word (to the next, or to its sentence's end)
+    # holds a character of that `_COUNTED` kind.
+    after: npt.NDArray[np.bool_]
 
 
 def _left_class(folded: str, is_stop: bool) -> str:
@@ -240,6 +218,7 @@ _RIGHT_BY_CODE = np.asarray(
     [_RIGHT_INDEX[_right_class(f, s)] for f in ("", *_NAMED) for s in (False, True)],
     dtype=np.int64,
 )
+_COPULA_BY_CODE = np.asarray([f in _COPULAS for f in ("", *_NAMED) for s in (False, True)])
 
 
 @dataclass
@@ -248,7 +227,6 @@ class _Part:
 
     sentence: str
     ws: Sequence[Word]
-    gaps: list[str]  # the text between word k and word k + 1
     base: int  # added to the sentence's offsets (sentences never overlap)
     word0: int  # index of its first word in the batch
 
@@ -260,8 +238,7 @@ def _batch(sentences: Sequence[str]) -> list[_Part]:
     base = word0 = 0
     for sentence in sentences:
         ws = words(sentence)
-        gaps = [sentence[a.end : b.start] for a, b in itertools.pairwise(ws)]
-        parts.append(_Part(sentence, ws, gaps, base, word0))
+        parts.append(_Part(sentence, ws, base, word0))
         base += len(sentence) + 1
         word0 += len(ws)
     return parts
@@ -288,9 +265,14 @@ _COUNTED = (
     "digit",
     "comma_space",
     "break",
+    "open",
+    "comma_colon",
+    "description_end",
 )
 _ROW = {kind: k for k, kind in enumerate(_COUNTED)}
-_BIT = {kind: 1 << k for k, kind in enumerate((*_COUNTED, "dot", "dash", "open", "close", "quote"))}
+_BIT = {
+    kind: 1 << k for k, kind in enumerate((*_COUNTED, "dot", "dash", "long_dash", "close", "quote"))
+}
 _CHAR_LIMIT = 0x3001
 _CHAR_BITS = np.full(_CHAR_LIMIT + 1, _BIT["not_space"], dtype=np.uint16)
 _CHAR_BITS[[ord(ch) for ch in re.findall(r"\s", "".join(map(chr, range(_CHAR_LIMIT))))]] = 0
@@ -303,9 +285,14 @@ for _kind, _marks in (
     ("comma_space", ","),  # then only if a space follows
     # `spans._CLAUSE_BREAK`: one of these marks, ". " or a dash with a space either side
     ("break", ';:()[]“”"—'),
+    ("open", "("),
+    ("comma_colon", ",:"),
+    # A description's end (`_described`): one of these marks, ". " or a dash of any
+    # length between spaces
+    ("description_end", ",;:()"),
     ("dot", "."),
     ("dash", "-–"),
-    ("open", "("),
+    ("long_dash", "—"),
     ("close", ")"),
     ("quote", _QUOTES),
 ):
@@ -323,12 +310,16 @@ def _char_counts(text: str) -> tuple[npt.NDArray[np.uint16], IntArray]:
     bits = _CHAR_BITS[np.minimum(chars, _CHAR_LIMIT)]
     marks = (bits[None, 1:-1] & _COUNTED_BITS[:, None]) != 0
     marks[_ROW["comma_space"]] &= chars[2:] == ord(" ")  # ", " starts there
-    # A clause break is counted at its last character: the mark, the space of ". ", the
-    # second space of a dash between spaces (`\s`; the NULs around the text are not).
+    # A clause break (and a description's end) is counted at its last character: the
+    # mark, the space of ". ", the second space of a dash between spaces (`\s`; the NULs
+    # around the text are not).
     space = (bits & _BIT["not_space"]) == 0
     dot_space = ((bits[1:-1] & _BIT["dot"]) != 0) & space[2:]  # starts there
-    spaced_dash = ((bits[1:-1] & _BIT["dash"]) != 0) & space[:-2] & space[2:]  # its dash
+    spaced = space[:-2] & space[2:]  # the character has a space either side
+    spaced_dash = ((bits[1:-1] & _BIT["dash"]) != 0) & spaced  # its dash
     marks[_ROW["break"], 1:] |= dot_space[:-1] | spaced_dash[:-1]
+    spaced_dash |= ((bits[1:-1] & _BIT["long_dash"]) != 0) & spaced
+    marks[_ROW["description_end"], 1:] |= dot_space[:-1] | spaced_dash[:-1]
     wide = np.flatnonzero(chars[1:-1] > 0x7F).tolist()
     if wide:
         found = [text[k] for k in wide]
@@ -357,16 +348,16 @@ def _word_facts(parts: Sequence[_Part]) -> _Words:
     code = np.asarray([_WORD_CODE.get(w.folded, 0) + w.is_stop for w in ws], dtype=np.int64)
     stop = (code & 1).astype(np.bool_)
     bits, counts = _char_counts(_joined(parts))
-    # What the text holds between each word and the one before it (or, for a sentence's
-    # first word, anything before it: it is not read), and the one after it (or the
-    # sentence's end). Overlapping words (CJK bigrams) have nothing between them.
-    before_from = np.zeros(n, dtype=np.int64)
-    before_from[1:] = ends[:-1]
+    # What the text holds between each word and the one after it (or the sentence's end),
+    # hence between each word and the one before it (for a sentence's first word, what
+    # follows the previous sentence, or nothing: it is not read). Overlapping words (CJK
+    # bigrams) have nothing between them.
     after_to = np.empty(n, dtype=np.int64)
     after_to[:-1] = starts[1:]
     after_to[last] = [p.base + len(p.sentence) for p in parts if p.ws]
-    before = (counts[:, starts] - counts[:, before_from]) > 0
     after = (counts[:, after_to] - counts[:, ends]) > 0
+    before = np.zeros_like(after)
+    before[:, 1:] = after[:, :-1]
     left = np.empty(n, dtype=np.int64)
     left[1:] = _LEFT_BY_CODE[code[:-1]]
     left[before[_ROW["not_space"]]] = _LEFT_INDEX["punct"]
@@ -399,6 +390,13 @@ def _word_facts(parts: Sequence[_Part]) -> _Words:
     # one (words end with a letter, a digit or a CJK character).
     breaks = counts[_ROW["break"], np.maximum(after_to, ends)] > counts[_ROW["break"], ends]
     breaks[last] = True
+    hashes = np.asarray([_token_hash(w.folded) for w in ws], dtype=np.int64)
+    hash_before = np.empty(n, dtype=np.int64)
+    hash_before[1:] = hashes[:-1]
+    hash_before[first] = _HASH_START
+    hash_after = np.empty(n, dtype=np.int64)
+    hash_after[:-1] = hashes[1:]
+    hash_after[last] = _HASH_END
     return _Words(
         starts=starts,
         ends=ends,
@@ -412,14 +410,59 @@ def _word_facts(parts: Sequence[_Part]) -> _Words:
         opens_quote=(before_mark & _BIT["quote"]) != 0,
         closes_quote=(after_mark & _BIT["quote"]) != 0,
         before_colon=after[_ROW["colon"]],
-        hashes=np.asarray([_token_hash(w.folded) for w in ws], dtype=np.int64),
+        hashes=hashes,
+        hash_before=hash_before,
+        hash_after=hash_after,
         stop=stop,
         pause=pause,
         clause=clauses - np.repeat(clauses[first], sizes),
         digits=counts[_ROW["digit"]],
         commas=counts[_ROW["comma_space"]],
         breaks=breaks,
+        code=code,
+        after=after,
     )
+
+
+def _described(parts: Sequence[_Part], f: _Words) -> tuple[IntArray, IntArray]:
+    """For each word of a batch's sentences, the words that describe it, if any: "X: D",
+    "X, D,", "X (Y), D", "X is D", as first and last word of D in the sentence (-1 when
+    none), sentence after sentence.
+
+    D starts after the ":" or "," (after the parenthesis and the mark that follows it),
+    or after a copula that only spaces separate from X; it runs to the first word that
+    a description's end follows (one of ",;:()", ". " or a dash of any length between
+    spaces) or to the sentence's last word, at most 13 words. Numpy over the per-word
+    facts; Python only where a "(" follows a word.
+    """
+    n = len(f.stop)
+    sizes = [len(p.ws) for p in parts if p.ws]
+    at = np.arange(n)
+    word0 = np.repeat(np.asarray([p.word0 for p in parts if p.ws], dtype=np.int64), sizes)
+    last = word0 + np.repeat(np.asarray(sizes, dtype=np.int64), sizes) - 1
+    after = f.after
+    copula_next = np.zeros(n, dtype=np.bool_)
+    copula_next[:-1] = _COPULA_BY_CODE[f.code[1:]]
+    # "X: D", "X, D": D starts at the next word; "X is D" (only spaces before "is") at the
+    # word after the copula.
+    first = np.where(
+        after[_ROW["comma_colon"]],
+        at + 1,
+        np.where(copula_next & ~after[_ROW["not_space"]], at + 2, -1),
+    )
+    for p in np.flatnonzero(after[_ROW["open"]] & (at < last)).tolist():
+        part = next(x for x in parts if x.ws and x.word0 <= p < x.word0 + len(x.ws))
+        local = _after_parenthesis(part.sentence, part.ws, p - part.word0)
+        first[p] = local if local < 0 else part.word0 + local
+    described = (first >= 0) & (at < last) & (first <= last)
+    ends = after[_ROW["description_end"]] | (at == last)
+    end_at = np.minimum.accumulate(np.where(ends, at, n)[::-1])[::-1]
+    described_from = np.full(n, -1, dtype=np.int64)
+    described_to = np.full(n, -1, dtype=np.int64)
+    q = first[described]
+    described_from[described] = q - word0[described]
+    described_to[described] = np.minimum(end_at[q], q + 12) - word0[described]
+    return described_from, described_to
 
 
 def _phrase_rows(f: _Words) -> tuple[IntArray, IntArray]:
@@ -474,7 +517,16 @@ def _candidates(
     spans from the per-word facts, the typed spans merged into them (one candidate per
     span, in span order), and the columns the static features read."""
     phrase_starts, phrase_ends = _phrase_rows(f)
-    typed = [typed_spans(p.sentence, anchor) for p, anchor in zip(parts, anchors, strict=True)]
+    # `spans._capitals` of an ASCII sentence's words: those holding any of A-Z, as here.
+    capital = f.capital.tolist()
+    typed = [
+        typed_spans(
+            p.sentence,
+            anchor,
+            capital[p.word0 : p.word0 + len(p.ws)] if p.sentence.isascii() else None,
+        )
+        for p, anchor in zip(parts, anchors, strict=True)
+    ]
     typed_starts = np.asarray(
         [p.base + key[0] for p, spans in zip(parts, typed, strict=True) for key in spans],
         dtype=np.int64,
@@ -557,13 +609,14 @@ def _static_rows(
     n_words = np.repeat(np.asarray(sizes, dtype=np.int64), counts)
     first = np.searchsorted(f.starts, c_start, side="left") - word0  # within the sentence
     last = np.searchsorted(f.ends, c_end, side="right") - 1 - word0
+    owner = np.repeat(np.arange(len(parts)), counts)  # each row's sentence
+    flags, priors = cols.flags, cols.priors
     keep = (first < n_words) & (last >= first)
     kept_rows = np.flatnonzero(keep)
-    first, last, c_start, c_end = first[keep], last[keep], c_start[keep], c_end[keep]
-    word0, n_words = word0[keep], n_words[keep]
-    owner = np.repeat(np.arange(len(parts)), counts)[keep]  # each kept row's sentence
-    flags = cols.flags[keep]
-    priors = cols.priors
+    if len(kept_rows) < len(keep):  # some candidates hold no word (rare): drop them
+        first, last, c_start, c_end = first[keep], last[keep], c_start[keep], c_end[keep]
+        word0, n_words, owner = word0[keep], n_words[keep], owner[keep]
+        flags, priors = flags[keep], priors[keep]
     m = len(first)
     at_first, at_last = word0 + first, word0 + last  # word indexes in the batch
     temporal = (flags & _TEMPORAL) != 0
@@ -574,7 +627,7 @@ def _static_rows(
         static[rows, _COL_LEN[_LEN_BUCKET[np.minimum(length, 7)]]] = 1.0
         static[rows, _COL_LEFT[f.left[at_first]]] = 1.0
         static[rows, _COL_RIGHT[f.right[at_last]]] = 1.0
-        static[:, _STATIC_INDEX["prior"]] = priors[keep]
+        static[:, _STATIC_INDEX["prior"]] = priors
         static[:, _STATIC_INDEX["rel_pos"]] = first / np.maximum(n_words, 1)
         static[:, _COL_KIND] = (flags[:, None] & _BIT_KIND[None, :]) != 0
         static[:, _STATIC_INDEX["cap_first"]] = f.capital[at_first] & ~temporal
@@ -600,10 +653,8 @@ def _static_rows(
     hashes = f.hashes
     lex = np.empty((m, 4), dtype=np.int64)
     if m:
-        lex[:, 0] = np.where(first > 0, hashes[np.maximum(at_first - 1, 0)], _HASH_START)
-        lex[:, 1] = np.where(
-            last + 1 < n_words, hashes[np.minimum(at_last + 1, len(hashes) - 1)], _HASH_END
-        )
+        lex[:, 0] = f.hash_before[at_first]
+        lex[:, 1] = f.hash_after[at_last]
         lex[:, 2] = np.where(temporal, _HASH_TIME, hashes[at_first])
         lex[:, 3] = np.where(temporal, _HASH_TIME, hashes[at_last])
     # Back to one table per sentence.
@@ -612,8 +663,11 @@ def _static_rows(
     starts_of = np.cumsum([0, *counts]).tolist()
     for j, listed in enumerate(candidates):
         a, b = bounds[j], bounds[j + 1]
-        local = (kept_rows[a:b] - starts_of[j]).tolist()
-        kept = listed if len(local) == counts[j] else listed.take(local)
+        kept = (
+            listed
+            if b - a == counts[j]  # none dropped
+            else listed.take((kept_rows[a:b] - starts_of[j]).tolist())
+        )
         out.append((kept, first[a:b], last[a:b], static[a:b], lex[a:b]))
     return out
 
@@ -661,15 +715,15 @@ def _make_tables(keys: Sequence[tuple[str, dt.date | None]]) -> list[SentenceTab
     parts = _batch([sentence for sentence, _ in keys])
     f = _word_facts(parts)
     candidates, cols = _candidates(parts, f, [anchor for _, anchor in keys])
+    described_from, described_to = _described(parts, f)
     out = []
     for part, rows in zip(parts, _static_rows(parts, f, candidates, cols), strict=True):
         kept, first, last, static, lex = rows
-        described_from, described_to = _descriptions(part.sentence, part.ws, part.gaps)
         at = slice(part.word0, part.word0 + len(part.ws))
         out.append(
             SentenceTable(
-                described_from=described_from,
-                described_to=described_to,
+                described_from=described_from[at],
+                described_to=described_to[at],
                 candidates=kept,
                 first=first,
                 last=last,
