@@ -199,19 +199,31 @@ def content_terms(text: str) -> tuple[str, ...]:
     reader never reads word by word, so no `Word` is made (the word runs' cache `words`
     uses is shared)."""
     if text.isascii():
-        runs = _ascii_runs(text)
-    elif _CJK_RE.search(text):  # bigrams: `words` knows how
+        # `_ascii_runs`, each run's term looked up as it comes (no list of runs).
+        out: list[str] = []
+        for token in text.split():
+            if not token.isalpha():
+                token = token.strip(_EDGES)
+                if not token.isalpha():
+                    out += _terms_of(_ASCII_WORD_RE.findall(token))
+                    continue
+            known = _RUNS.get(token) or _run(token)
+            if not known[2]:
+                out.append(known[1])
+        return tuple(out)
+    if _CJK_RE.search(text):  # bigrams: `words` knows how
         return tuple(w.term for w in words(text) if not w.is_stop)
-    else:
-        runs = _WORD_RE.findall(text)
+    return tuple(_terms_of(_WORD_RE.findall(text)))
+
+
+def _terms_of(runs: list[str]) -> list[str]:
+    """The index terms of non-CJK word runs, stop words left out."""
     out = []
     for run in runs:
-        known = _RUNS.get(run)
-        if known is None:
-            known = _run(run)
+        known = _RUNS.get(run) or _run(run)
         if not known[2]:
             out.append(known[1])
-    return tuple(out)
+    return out
 
 
 @functools.lru_cache(maxsize=65_536)
