@@ -123,8 +123,8 @@ class BM25Index:
         self._tf = tf
         self._lengths = lengths
         # The same columns as Python sequences (no copy): reading one posting from a view
-        # costs a fraction of a numpy scalar read, and `term_weights` and
-        # `document_frequency` read a few per query term.
+        # costs a fraction of a numpy scalar read, and `term_weights`,
+        # `document_frequency` and `holds` read a few per query term.
         self._indptr_view = indptr.data
         self._doc_ids_view = doc_ids.data
         self._weights_view = weights.data
@@ -348,8 +348,8 @@ class BM25Index:
         term = self._vocab.get(token)
         if term is None:
             return np.zeros(len(doc_ids), dtype=np.bool_)
-        postings = self._doc_ids[int(self._indptr[term]) : int(self._indptr[term + 1])]
-        at = np.minimum(np.searchsorted(postings, doc_ids), len(postings) - 1)
+        postings = self._doc_ids[self._indptr_view[term] : self._indptr_view[term + 1]]
+        at = np.minimum(postings.searchsorted(doc_ids), len(postings) - 1)
         found: npt.NDArray[np.bool_] = postings[at] == doc_ids
         return found
 
