@@ -146,6 +146,7 @@ def _ceilings(index: Index, unique: list[str], hits: list[Hit]) -> list[float]:
         sum(idf.values()),
         set(pairwise(unique)),
         max(h.bm25 for h in hits),
+        index.passages.apart(_ids_of(hits)),
     )
 
 
@@ -292,6 +293,24 @@ def test_rerank_prefers_the_sentence_that_holds_the_question() -> None:
     assert [h.passage.article_id for h in hits] == ["together", "scattered"]
     assert hits[0].score > hits[1].score
     assert index_module.rerank(index, [], bm25) == bm25  # nothing to look for: unchanged
+
+
+def test_sentence_offsets_are_the_passages_sentences(shipped_index: Index) -> None:
+    """`sentence_offsets` places each passage's sentences (and up to `around` neighbours
+    within its article) where its Sentence objects are, for any ids in any order."""
+    ids = list(range(len(shipped_index.passages)))[::-1]
+    for around in (0, 1, 2):
+        found = shipped_index.passages.sentence_offsets(ids, around)
+        for i, (position, first, starts, ends) in zip(ids, found, strict=True):
+            passage = shipped_index.passages[i]
+            assert shipped_index.corpus.articles[position].id == passage.article_id
+            sentences = shipped_index.sentences[passage.article_id]
+            lo = max(passage.first_sentence - around, 0)
+            hi = min(passage.last_sentence + around, len(sentences))
+            assert first == lo
+            assert starts == [s.start for s in sentences[lo:hi]]
+            assert ends == [s.end for s in sentences[lo:hi]]
+    assert shipped_index.passages.sentence_offsets([]) == []
 
 
 def test_lazy_views_equal_the_objects_the_splitter_makes(shipped_corpus: Corpus) -> None:
@@ -606,6 +625,7 @@ def test_hits_whose_sentences_may_join_are_never_skipped(
     """A passage whose sentences are not known to be apart gets no finite ceiling, so the
     re-rank reads it; search still returns the full re-rank's best k."""
     monkeypatch.setattr(PassageList, "apart", lambda self, ids: [False] * len(ids))
+    monkeypatch.setattr(index_module, "sentences_apart", lambda body, starts, ends: False)
     unique = tokenize("when did the Hetao park open")
     hits = shipped_index.bm25_search(unique, index_module.RERANK_DEPTH)
     ceilings = _ceilings(shipped_index, unique, hits)

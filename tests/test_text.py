@@ -5,11 +5,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from citebot.text import (
+    _ASCII_WORD_RE,
     _CJK_RE,
     _NUMBER_RE,
     _WORD_RE,
     STOP_WORDS,
     Word,
+    _ascii_runs,
     _run,
     _stemmer,
     contains_any,
@@ -21,7 +23,9 @@ from citebot.text import (
 )
 
 _ASCII = st.lists(
-    st.sampled_from([*"abcXYZ019 .,;-'\n\t_", "3.5", "16,000", "1.2.3", "the", "The", "A1b"])
+    st.sampled_from(
+        [*"abcXYZ019 .,;-'\n\t_()\x1c", "3.5", "16,000", "1.2.3", "the", "The", "A1b", "park."]
+    )
     | st.characters(max_codepoint=127),
     max_size=40,
 ).map("".join)
@@ -144,3 +148,11 @@ def test_words_are_the_ones_the_class_makes(text: str) -> None:
 def test_content_terms_are_the_words_terms(text: str) -> None:
     """content_terms() reads the runs without making Words: the terms of the content words."""
     assert content_terms(text) == tuple(w.term for w in words(text) if not w.is_stop)
+
+
+@settings(max_examples=500, deadline=None)
+@given(_ASCII)
+def test_ascii_runs_are_the_patterns_runs(text: str) -> None:
+    """Runs read token by token (edges stripped, letter tokens taken whole) are the runs
+    the ASCII word pattern finds in the whole text."""
+    assert _ascii_runs(text) == _ASCII_WORD_RE.findall(text)

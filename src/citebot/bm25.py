@@ -52,6 +52,7 @@ machine; see benchmarks/bench_retrieval.py and benchmarks/README.md):
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from itertools import chain, count
@@ -121,6 +122,12 @@ class BM25Index:
         self._weights = weights
         self._tf = tf
         self._lengths = lengths
+        # The same columns as Python sequences (no copy): reading one posting from a view
+        # costs a fraction of a numpy scalar read, and `term_weights`,
+        # `document_frequency` and `holds` read a few per query term.
+        self._indptr_view = indptr.data
+        self._doc_ids_view = doc_ids.data
+        self._weights_view = weights.data
 
     # ------------------------------------------------------------------ build
 
@@ -327,11 +334,12 @@ class BM25Index:
             term = self._vocab.get(token)
             weight = 0.0
             if term is not None:
-                lo, hi = int(self._indptr[term]), int(self._indptr[term + 1])
-                at = lo + int(np.searchsorted(self._doc_ids[lo:hi], doc_id))
-                if at < hi and self._doc_ids[at] == doc_id:
+                docs = self._doc_ids_view
+                lo, hi = self._indptr_view[term], self._indptr_view[term + 1]
+                at = bisect_left(docs, doc_id, lo, hi)
+                if at < hi and docs[at] == doc_id:
                     # A token repeated in the query counts once per occurrence, as in rank_bm25.
-                    weight = float(self._weights[at]) * sum(1 for t in query if t == token)
+                    weight = self._weights_view[at] * sum(1 for t in query if t == token)
             out[token] = weight
         return out
 
@@ -340,15 +348,15 @@ class BM25Index:
         term = self._vocab.get(token)
         if term is None:
             return np.zeros(len(doc_ids), dtype=np.bool_)
-        postings = self._doc_ids[int(self._indptr[term]) : int(self._indptr[term + 1])]
-        at = np.minimum(np.searchsorted(postings, doc_ids), len(postings) - 1)
+        postings = self._doc_ids[self._indptr_view[term] : self._indptr_view[term + 1]]
+        at = np.minimum(postings.searchsorted(doc_ids), len(postings) - 1)
         found: npt.NDArray[np.bool_] = postings[at] == doc_ids
         return found
 
     def document_frequency(self, token: str) -> int:
         """How many documents contain `token` (0 for a token the corpus never uses)."""
         term = self._vocab.get(token)
-        return 0 if term is None else int(self._indptr[term + 1] - self._indptr[term])
+        return 0 if term is None else self._indptr_view[term + 1] - self._indptr_view[term]
 
     def _lookup(self, query: Sequence[str]) -> tuple[IntArray, FloatArray]:
         """Known query tokens as distinct term ids and their multiplicities, in query order."""

@@ -74,7 +74,7 @@ from citebot.binfile import IndexFormatError
 from citebot.bm25 import BM25Index
 from citebot.corpus import Article, Corpus
 from citebot.passages import Passage, passage_bounds, sentence_spans
-from citebot.tables import PassageList, SentenceMap, Tables, TablesBuilder
+from citebot.tables import PassageList, SentenceMap, Tables, TablesBuilder, sentences_apart
 from citebot.text import term_pairs, term_set
 from citebot.tokens import TermIds, passage_terms
 
@@ -94,6 +94,8 @@ _PARAMETERS = f"k1={BM25_K1},b={BM25_B},delta={BM25_DELTA}"
 RERANK_DEPTH = 20
 SENTENCE_WEIGHT = 0.25
 BIGRAM_WEIGHT = 0.25
+# Terms whose idf an index remembers (`Index.idf`).
+_IDF_CACHE = 65_536
 # Index versions kept in a cache folder: the current one and the one it may be updated from.
 _KEEP = 2
 # An update that keeps less than this share of the passages is done as a full build:
@@ -131,6 +133,7 @@ class Index:
         self.sentences = SentenceMap(corpus.articles, self._positions, tables)
         self.passages = PassageList(corpus.articles, tables)
         self.doc_freq = _DocFreq(bm25)
+        self._idf: dict[str, float] = {}  # `idf` of the terms asked for lately
 
     @classmethod
     def build(cls, corpus: Corpus, *, progress: bool = False) -> Index:
@@ -171,9 +174,19 @@ class Index:
         return range(*self.passages.range_of(position)) if position is not None else range(0)
 
     def idf(self, term: str) -> float:
-        """BM25Plus idf; a term the corpus never uses gets the largest possible idf."""
-        n = len(self.passages)
-        return float(np.log((n + 1) / max(self.bm25.document_frequency(term), 0.5)))
+        """BM25Plus idf; a term the corpus never uses gets the largest possible idf.
+
+        Remembered: a question asks for the idf of each of its terms three times over
+        (its weights, the re-rank, the confidence features), at ~10k instructions each.
+        """
+        known = self._idf.get(term)
+        if known is None:
+            n = len(self.passages)
+            known = float(np.log((n + 1) / max(self.bm25.document_frequency(term), 0.5)))
+            if len(self._idf) >= _IDF_CACHE:
+                self._idf.clear()
+            self._idf[term] = known
+        return known
 
     def search(self, terms: Sequence[str], k: int, article_id: str | None = None) -> list[Hit]:
         """The k best passages for the query terms, optionally within one article.
@@ -254,25 +267,30 @@ def _reranked(
     total = sum(idf.values()) or 1.0
     wanted_pairs = set(pairwise(terms))
     keep = len(ids) if keep is None else keep
-    rows = np.asarray(ids, dtype=np.int64)
-    positions, firsts, lasts = (a.tolist() for a in index.passages.sentence_ranges(rows))
-    ceilings = _bonus_ceilings(index, rows[keep:], idf, total, wanted_pairs, top)
+    # Where every hit's sentences are, read at once: the ceilings' `apart` and the texts.
+    offsets = index.passages.sentence_offsets(ids)
     articles = index.corpus.articles
+    apart = [sentences_apart(articles[p].body, a, b) for p, _, a, b in offsets[keep:]]
+    ceilings = _bonus_ceilings(
+        index, np.asarray(ids[keep:], dtype=np.int64), idf, total, wanted_pairs, top, apart
+    )
     best_scores: list[float] = []  # the best `keep` scores so far (a heap: lowest first)
     scored: list[tuple[int, float]] = []
-    for n in range(len(ids)):
+    for n, (position, _, starts, ends) in enumerate(offsets):
         # At best equal to the keep-th best score so far is not enough: the `keep` hits
         # scoring at least that come before this one, and the sort is stable.
         if n >= keep and bm25[n] + ceilings[n - keep] <= best_scores[0]:
             continue
-        sentences = index.sentences[articles[positions[n]].id]
+        body = articles[position].body
         best = 0.0
         pairs: set[tuple[str, str]] = set()
-        for text in sentences.texts(firsts[n], lasts[n]):
+        for start, end in zip(starts, ends, strict=True):
+            text = body[start:end]
             present = term_set(text)
+            held = list(filter(present.__contains__, idf))
             # The idf of the query terms present, summed in query order (as the ceilings).
-            best = max(best, sum(map(idf.__getitem__, filter(present.__contains__, idf))) / total)
-            if wanted_pairs:
+            best = max(best, sum(map(idf.__getitem__, held)) / total)
+            if len(held) > 1 and wanted_pairs:  # a pair needs two of them
                 pairs |= term_pairs(text) & wanted_pairs
         share = len(pairs) / len(wanted_pairs) if wanted_pairs else 0.0
         score = bm25[n] + top * (SENTENCE_WEIGHT * best + BIGRAM_WEIGHT * share)
@@ -291,18 +309,19 @@ def _bonus_ceilings(
     total: float,
     wanted_pairs: set[tuple[str, str]],
     top: float,
+    apart: Sequence[bool],
 ) -> list[float]:
     """For each passage of `ids`, a bonus `rerank` cannot exceed: the one it would get if a
     single sentence held every query term the passage is indexed with, and some sentence
     every wanted pair of them (infinite when that is not known to bound it).
 
     A sentence's terms are among its passage's index terms when whitespace separates
-    the passage's sentences (`PassageList.apart`): the index tokenised the text spanning
-    them (and the title), and a word run never holds whitespace, so each sentence's runs
-    are runs of that text. Every step then takes at least the values the exact bonus
-    takes, and float sums of positive idfs (in the same order: adding 0.0 for a term a
-    passage lacks leaves a sum as it is), products and quotients do not decrease when
-    their operands do not: the ceiling is never below the bonus.
+    the passage's sentences (`apart`, `tables.sentences_apart`): the index tokenised the
+    text spanning them (and the title), and a word run never holds whitespace, so each
+    sentence's runs are runs of that text. Every step then takes at least the values the
+    exact bonus takes, and float sums of positive idfs (in the same order: adding 0.0 for
+    a term a passage lacks leaves a sum as it is), products and quotients do not
+    decrease when their operands do not: the ceiling is never below the bonus.
     """
     if not len(ids):
         return []
@@ -315,7 +334,7 @@ def _bonus_ceilings(
         pairs += holds[a] & holds[b]
     share = pairs / len(wanted_pairs) if wanted_pairs else pairs
     ceilings = top * (SENTENCE_WEIGHT * (best / total) + BIGRAM_WEIGHT * share)
-    ceilings[~np.asarray(index.passages.apart(ids))] = math.inf
+    ceilings[~np.asarray(apart, dtype=np.bool_)] = math.inf
     out: list[float] = ceilings.tolist()
     return out
 

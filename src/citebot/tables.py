@@ -30,7 +30,14 @@ from citebot.binfile import IndexFormatError, read_arrays, write_arrays
 from citebot.corpus import Article
 from citebot.passages import Passage, Sentence
 
-__all__ = ["PassageList", "SentenceList", "SentenceMap", "Tables", "TablesBuilder"]
+__all__ = [
+    "PassageList",
+    "SentenceList",
+    "SentenceMap",
+    "Tables",
+    "TablesBuilder",
+    "sentences_apart",
+]
 
 FORMAT_VERSION: Final = 1
 _MAGIC: Final = b"CBTABLES"
@@ -183,6 +190,16 @@ class TablesBuilder:
                         out[name][lo:hi] = source[src_lo : src_lo + hi - lo]
             article += count
         return Tables(article_sentences=s_ptr, article_passages=p_ptr, **out)
+
+
+def sentences_apart(body: str, starts: Sequence[int], ends: Sequence[int]) -> bool:
+    """Whether whitespace follows each of these consecutive sentences of `body` (their
+    `starts` and `ends`) but the last, and precedes the next one: then their word runs
+    are the runs of the text spanning them."""
+    for end, start in zip(ends[:-1], starts[1:], strict=True):
+        if not (body[end].isspace() and body[start - 1].isspace()):
+            return False
+    return True
 
 
 class SentenceList(Sequence[Sentence]):
@@ -356,27 +373,38 @@ class PassageList(Sequence[Passage]):
         ]
 
     def apart(self, ids: I64) -> list[bool]:
-        """For each passage of `ids`, whether whitespace follows each of its sentences but
-        the last and precedes the next one: then their word runs are the runs of the
-        passage's text."""
+        """For each passage of `ids`, whether its sentences are `sentences_apart`."""
+        articles = self._articles
+        return [
+            sentences_apart(articles[position].body, starts, ends)
+            for position, _, starts, ends in self.sentence_offsets(ids)
+        ]
+
+    def sentence_offsets(
+        self, ids: Sequence[int] | I64, around: int = 0
+    ) -> list[tuple[int, int, list[int], list[int]]]:
+        """For each passage of `ids`, where its sentences are, without making any object:
+        `(article position, first, starts, ends)`, the starts and ends (offsets into the
+        article's body) of its sentences `first, first + 1, ...`, with up to `around` more
+        sentences of its article on either side. Read from the table at once for all."""
         t = self._tables
-        positions, first, last = self.sentence_ranges(ids)
-        # Each pair of neighbouring sentences: the table row of the first of the two.
-        pairs = np.maximum(last - first - 1, 0)
-        owner = np.repeat(np.arange(len(ids)), pairs)
-        row = np.arange(len(owner)) - np.repeat(np.cumsum(pairs) - pairs, pairs)
-        row += np.repeat(t.article_sentences[positions] + first, pairs)
-        out = [True] * len(ids)
-        articles, at = self._articles, positions.tolist()
-        for k, end, start in zip(
-            owner.tolist(),
-            t.sentence_end[row].tolist(),
-            t.sentence_start[row + 1].tolist(),
-            strict=True,
-        ):
-            body = articles[at[k]].body
-            if not (body[end].isspace() and body[start - 1].isspace()):
-                out[k] = False
+        rows = np.asarray(ids, dtype=np.int64)
+        positions, first, last = self.sentence_ranges(rows)
+        base = t.article_sentences[positions]
+        if around:
+            first = np.maximum(first - around, 0)
+            last = np.minimum(last + around, t.article_sentences[positions + 1] - base)
+        count = last - first
+        # The table row of every sentence read: each passage's rows follow one another.
+        row = np.arange(int(count.sum())) + np.repeat(
+            base + first - (np.cumsum(count) - count), count
+        )
+        starts, ends = t.sentence_start[row].tolist(), t.sentence_end[row].tolist()
+        out = []
+        at = 0
+        for position, lo, n in zip(positions.tolist(), first.tolist(), count.tolist(), strict=True):
+            out.append((position, lo, starts[at : at + n], ends[at : at + n]))
+            at += n
         return out
 
     def sentence_ranges(self, ids: I64) -> tuple[I64, I32, I32]:
