@@ -614,20 +614,30 @@ class _TableFacts:
     j: int  # its place in the batch
 
     @property
+    def _rows(self) -> slice:
+        """Its candidates' columns in the batch."""
+        return slice(self.batch.row0[self.j], self.batch.row0[self.j + 1])
+
+    @property
+    def _words(self) -> slice:
+        """Its words' columns in the batch."""
+        return slice(self.batch.word0[self.j], self.batch.word0[self.j + 1])
+
+    @property
     def at(self) -> IntArray:
-        return self.batch.at[:, self.batch.row0[self.j] : self.batch.row0[self.j + 1]]
+        return self.batch.at[:, self._rows]
 
     @property
     def flags(self) -> npt.NDArray[np.bool_]:
-        return self.batch.flags[:, self.batch.row0[self.j] : self.batch.row0[self.j + 1]]
+        return self.batch.flags[:, self._rows]
 
     @property
     def words(self) -> IntArray:
-        return self.batch.words[:, self.batch.word0[self.j] : self.batch.word0[self.j + 1]]
+        return self.batch.words[:, self._words]
 
     @property
     def word_flags(self) -> npt.NDArray[np.bool_]:
-        return self.batch.word_flags[:, self.batch.word0[self.j] : self.batch.word0[self.j + 1]]
+        return self.batch.word_flags[:, self._words]
 
     @property
     def n_clauses(self) -> int:
