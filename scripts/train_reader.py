@@ -26,30 +26,30 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
-from citebot.answer import Collected, collect, read
-from citebot.choice import allowed
-from citebot.crossfit import FOLDS, FoldModels, article_folds, write_folds
-from citebot.evaluate import Run, build_index, run_questions, summarize
-from citebot.features import (
+from citebot.evaluation.crossfit import FOLDS, FoldModels, article_folds, write_folds
+from citebot.evaluation.evaluate import Run, build_index, run_questions, summarize
+from citebot.evaluation.squad import SquadSet, best_f1, load_squad, normalize_answer
+from citebot.reader.choice import allowed
+from citebot.reader.features import (
     ANSWER_TYPES,
     CONFIDENCE_NAMES,
     DENSE_NAMES,
     HASH_DIM,
     answer_kind,
 )
-from citebot.index import Index
-from citebot.model import (
+from citebot.reader.model import (
     MODEL_FILE,
     ReaderModel,
     lbfgs,
     logistic_objective,
     softmax_objective,
 )
-from citebot.question import Question, parse_question
-from citebot.squad import SquadSet, best_f1, load_squad, normalize_answer
+from citebot.reader.question import Question, parse_question
+from citebot.reader.reading import Collected, collect, read
+from citebot.retrieval.index import Index
 
 ROOT = Path(__file__).resolve().parents[1]
-OUT = ROOT / "src" / "citebot" / MODEL_FILE
+OUT = ROOT / "src" / "citebot" / "reader" / MODEL_FILE
 FOLDS_OUT = ROOT / "build" / "reader-folds"
 SETTINGS = {
     "l2": 3.0,  # per dense weight; the loss sums over questions

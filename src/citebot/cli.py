@@ -11,10 +11,10 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from citebot.cite import Answer
-from citebot.corpus import Article, Corpus, load_corpus
+from citebot.corpus.articles import Article, Corpus, load_corpus
 from citebot.errors import CitebotError, CorpusError, QuestionError
-from citebot.index import load_index
 from citebot.pipeline import Asker
+from citebot.retrieval.index import load_index
 from citebot.settings import Settings
 
 
@@ -211,7 +211,7 @@ def _cmd_source(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
-    from citebot.ingest import ingest_file
+    from citebot.corpus.ingest import ingest_file
 
     files: list[Path] = args.files
     failed = 0
@@ -243,7 +243,7 @@ def _cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
     rest: list[str] = args.rest
     if not rest or rest[0] != "squad":
         raise QuestionError("usage: citebot eval squad FILE [--mode open|gold] [--limit N]")
-    from citebot.evaluate import main as eval_main
+    from citebot.evaluation.evaluate import main as eval_main
 
     return eval_main(rest[1:])
 

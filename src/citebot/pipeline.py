@@ -8,14 +8,14 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
-from citebot.answer import Reading, read, recommended_min_confidence
 from citebot.cite import Answer, cite
-from citebot.corpus import Corpus, load_corpus
-from citebot.dates import describe
+from citebot.corpus.articles import Corpus, load_corpus
 from citebot.errors import QuestionError, UnknownSourceError
-from citebot.index import Index, load_index
-from citebot.model import ReaderModel
-from citebot.question import parse_question
+from citebot.reader.model import ReaderModel
+from citebot.reader.question import parse_question
+from citebot.reader.reading import Reading, read, recommended_min_confidence
+from citebot.retrieval.index import Index, load_index
+from citebot.text.dates import describe
 
 MAX_CITATIONS = 3
 
