@@ -29,6 +29,7 @@ import numpy.typing as npt
 from citebot.evaluation.crossfit import FOLDS, FoldModels, article_folds, write_folds
 from citebot.evaluation.evaluate import Run, build_index, run_questions, summarize
 from citebot.evaluation.squad import SquadSet, best_f1, load_squad, normalize_answer
+from citebot.pipeline import read_index, retrieve
 from citebot.reader.choice import allowed
 from citebot.reader.features import (
     ANSWER_TYPES,
@@ -45,7 +46,7 @@ from citebot.reader.model import (
     softmax_objective,
 )
 from citebot.reader.question import Question, parse_question
-from citebot.reader.reading import Collected, collect, read
+from citebot.reader.reading import Collected, collect
 from citebot.retrieval.index import Index
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -114,9 +115,15 @@ def gather(squad: SquadSet, index: Index, whole: Index | None = None) -> SpanDat
         if not parsed.terms:
             continue
         source = squad.articles[q.article].paragraph_id(q.paragraph)
-        data.exact += _add(data, parsed, q.answers, collect(index, parsed, source), q.article)
+        data.exact += _add(
+            data,
+            parsed,
+            q.answers,
+            collect(parsed, retrieve(index, parsed, source), index, source),
+            q.article,
+        )
         if whole is not None:
-            found = collect(whole, parsed, None)
+            found = collect(parsed, retrieve(whole, parsed), whole)
             _add(data, parsed, q.answers, found, q.article, SETTINGS["open_weight"])
     return data
 
@@ -203,7 +210,7 @@ def confidence_rows(
         if not parsed.terms:
             continue
         source = squad.articles[q.article].paragraph_id(q.paragraph)
-        reading = read(index, parsed, source, model=model)
+        reading = read_index(index, parsed, source, model=model)
         if reading.best is None or reading.best.span is None or reading.evidence is None:
             continue
         xs.append(reading.evidence)

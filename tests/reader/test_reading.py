@@ -15,7 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from citebot.corpus.articles import Corpus
-from citebot.pipeline import Asker
+from citebot.pipeline import Asker, read_index, retrieve
 from citebot.reader.candidates import sentence_table
 from citebot.reader.choice import allowed
 from citebot.reader.features import CONFIDENCE_NAMES
@@ -29,7 +29,6 @@ from citebot.reader.reading import (
     _term_weights,
     collect,
     pairwise_f1,
-    read,
     recommended_min_confidence,
 )
 from citebot.retrieval.index import Hit, Index
@@ -208,7 +207,7 @@ def bridge_index() -> Index:
 def test_spans_made_of_question_words_do_not_compete(bridge_index: Index) -> None:
     """ "What replaced a ferry?": "ferry" (already in the question) is never allowed to answer."""
     question = parse_question("What replaced a ferry?")
-    found = collect(bridge_index, question)
+    found = collect(question, retrieve(bridge_index, question), bridge_index)
     mask = allowed(question, found.features)
     assert mask is not None
     masks = [mask[a:b] for a, b in itertools.pairwise(found.features.starts)]
@@ -221,7 +220,7 @@ def test_spans_made_of_question_words_do_not_compete(bridge_index: Index) -> Non
 def test_typed_question_keeps_only_its_kind_when_present(bridge_index: Index) -> None:
     """A "when" question lets only temporal expressions compete when the sentences have one."""
     question = parse_question("When did the council open the footbridge?")
-    found = collect(bridge_index, question)
+    found = collect(question, retrieve(bridge_index, question), bridge_index)
     mask = allowed(question, found.features)
     assert mask is not None
     masks = [mask[a:b] for a, b in itertools.pairwise(found.features.starts)]
@@ -236,19 +235,21 @@ def test_typed_question_keeps_only_its_kind_when_present(bridge_index: Index) ->
 
 def test_typed_question_without_its_kind_still_reads(bridge_index: Index) -> None:
     """With no temporal expression in reach, a "when" question still gets its best span."""
-    reading = read(bridge_index, parse_question("When did a ferry cross the river?"), "bridge")
+    reading = read_index(
+        bridge_index, parse_question("When did a ferry cross the river?"), "bridge"
+    )
     assert reading.best is not None and reading.best.span is not None
     assert 0.0 <= reading.confidence <= 1.0
 
 
 def test_reading_reports_its_evidence(bridge_index: Index) -> None:
     """The confidence model's inputs come with the reading, one per CONFIDENCE_NAMES."""
-    reading = read(bridge_index, parse_question("Who is Ana Costa?"))
+    reading = read_index(bridge_index, parse_question("Who is Ana Costa?"))
     assert reading.evidence is not None and len(reading.evidence) == len(CONFIDENCE_NAMES)
 
 
 def _evidence_of(index: Index, question: str) -> dict[str, float]:
-    reading = read(index, parse_question(question))
+    reading = read_index(index, parse_question(question))
     assert reading.evidence is not None
     return dict(zip(CONFIDENCE_NAMES, map(float, reading.evidence), strict=True))
 

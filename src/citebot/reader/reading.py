@@ -1,6 +1,7 @@
 """The reader: from retrieved passages to one sentence and the span that answers.
 
-1. Retrieve the best passages with BM25 (`index`).
+1. The pipeline retrieves the best passages and hands them over with a view of the
+   corpus (`contract`): the reader asks it for sentences, idf and dates, nothing more.
 2. Rank their sentences by how much of the question's weight (idf, with the
    question's verb counted double) each holds, alone and with its neighbours: a
    sentence that opens with "They"/"It" speaks about the sentence before it.
@@ -37,6 +38,7 @@ from citebot.reader.candidates import (
     with_extra,
 )
 from citebot.reader.choice import WANTED, display, gate, lacks_wanted
+from citebot.reader.contract import ArticleSentences, CorpusView, Hit
 from citebot.reader.features import (
     ANSWER_TYPES,
     CONFIDENCE_NAMES,
@@ -51,8 +53,6 @@ from citebot.reader.features import (
 from citebot.reader.model import ReaderModel, load_model
 from citebot.reader.question import AnswerType, Question
 from citebot.reader.spans import KIND_BIT, Candidate, definition_candidates
-from citebot.retrieval.index import Hit, Index
-from citebot.retrieval.offsets import SentenceList
 from citebot.text.tokenizer import term_set, tokenize, words
 
 TOP_SENTENCES = 8
@@ -83,7 +83,7 @@ class ScoredSentence:
     text and most of them are never read again.
     """
 
-    sentences: SentenceList = field(repr=False)  # the sentences of its article
+    sentences: ArticleSentences = field(repr=False)  # the sentences of its article
     index: int  # its place among them
     text: str
     passage_score: float
@@ -146,28 +146,31 @@ def recommended_min_confidence() -> float:
 
 
 def collect(
-    index: Index,
     question: Question,
+    hits: Sequence[Hit],
+    corpus: CorpusView,
     article_id: str | None = None,
     *,
-    top_passages: int = 8,
     top_sentences: int = TOP_SENTENCES,
 ) -> Collected:
-    """Retrieve, rank sentences and compute the features of the best sentences' candidates."""
-    weights = _term_weights(index, question)
-    query = list(question.terms) + [t for t, w in question.weights.items() if w > 1]
-    hits = index.search(query, top_passages, article_id)
-    missing = [e for e in question.entities if not _known(index, e, article_id)]
+    """Rank the hits' sentences and compute the features of the best sentences' candidates.
+
+    `article_id`: the one article the question was asked about, if any (its hits come
+    from it alone; a name it never uses is missing even when other articles have it).
+    """
+    hits = list(hits)
+    weights = _term_weights(corpus, question)
+    missing = [e for e in question.entities if not _known(corpus, e, article_id)]
     if not hits or not weights:
         return Collected(weights, hits, missing, [], [])
-    ranked = _rank_sentences(index, question, weights, hits)
+    ranked = _rank_sentences(corpus, question, weights, hits)
     return _with_blocks(
-        index, question, Collected(weights, hits, missing, ranked, []), top_sentences
+        corpus, question, Collected(weights, hits, missing, ranked, []), top_sentences
     )
 
 
 def _with_blocks(
-    index: Index, question: Question, found: Collected, top_sentences: int
+    corpus: CorpusView, question: Question, found: Collected, top_sentences: int
 ) -> Collected:
     """`found` (retrieved and ranked) with the blocks of its best `top_sentences` sentences."""
     weights, ranked = found.weights, found.ranked
@@ -176,7 +179,7 @@ def _with_blocks(
     pairs = term_pairs(question.text)
     chosen: list[tuple[ScoredSentence, SentenceTable, SentenceEvidence]] = []
     # The tables of the sentences not met before are made in one batch.
-    tables = sentence_tables([(s.text, index.article(s.article_id).date) for s in top])
+    tables = sentence_tables([(s.text, corpus.article_date(s.article_id)) for s in top])
     prepare_tables(tables, [s.text for s in top])
     for rank, (scored, table) in enumerate(zip(top, tables, strict=True)):
         text = scored.text
@@ -206,19 +209,17 @@ def _with_blocks(
 
 
 def read(
-    index: Index,
     question: Question,
+    hits: Sequence[Hit],
+    corpus: CorpusView,
     article_id: str | None = None,
     *,
-    top_passages: int = 8,
     top_sentences: int = TOP_SENTENCES,
     model: ReaderModel | None = None,
 ) -> Reading:
-    """Read the corpus for one parsed question."""
+    """Read the hits (best first) for one parsed question; see `collect` for `article_id`."""
     model = model if model is not None else load_model()
-    found = collect(
-        index, question, article_id, top_passages=top_passages, top_sentences=top_sentences
-    )
+    found = collect(question, hits, corpus, article_id, top_sentences=top_sentences)
     if not found.blocks:
         return Reading(question, found.hits, found.ranked, None, 0.0, found.missing)
     if lacks_wanted(question, found.features) and len(found.ranked) > top_sentences:
@@ -226,7 +227,7 @@ def read(
         # as far as a person would scan ("the full name" is often said only once).
         # The same retrieval and ranking as `collect` with top_sentences=WIDE (nothing
         # above has changed them): only the blocks are made again.
-        found = _with_blocks(index, question, found, WIDE)
+        found = _with_blocks(corpus, question, found, WIDE)
     made = found.features
     scores = gate(question, made, model.scores(made.dense, made.hashed, answer_kind(question)))
     # Each sentence's best candidate (the first of its highest scores, as `np.argmax`).
@@ -251,7 +252,7 @@ def read(
     best = found.blocks[k].scored
     if best.span is not None:
         best.span = display(question, best.span, found.blocks[k].table.candidates, best.text)
-    x = confidence_features(index, question, found, scores, k, i)
+    x = confidence_features(corpus, question, found, scores, k, i)
     z = float(x @ model.confidence) - MISSING_NAME_PENALTY * min(len(found.missing), 2)
     confidence = 1.0 / (1.0 + math.exp(-z))
     return Reading(question, found.hits, found.ranked, best, confidence, found.missing, x)
@@ -412,7 +413,7 @@ def _fullest_list(question: Question, blocks: list[Block], k: int) -> int:
 
 
 def confidence_features(
-    index: Index,
+    corpus: CorpusView,
     question: Question,
     found: Collected,
     scores: npt.NDArray[np.float32],
@@ -427,7 +428,7 @@ def confidence_features(
     probs /= probs.sum()
     offsets = found.features.starts
     block = found.blocks[k]
-    near = _near_terms(index, block.scored.sentence)  # the sentence's and its neighbours' terms
+    near = _near_terms(corpus, block.scored.sentence)  # the sentence's and its neighbours' terms
     best = block.table.candidates[i]
     # The runner-up is the best candidate that does not overlap the winner: a
     # different answer, not the same one a word longer.
@@ -454,7 +455,7 @@ def confidence_features(
         float(type_found),
         float(block.dense[i, _OVERLAP]),
         *types,
-        *_details_lacking(index, question, block.scored.sentence),
+        *_details_lacking(corpus, question, block.scored.sentence),
         _lead(found.ranked),
     ]
     assert len(x) == len(CONFIDENCE_NAMES)
@@ -493,7 +494,7 @@ def _mismatches(
 
 
 def _details_lacking(
-    index: Index, question: Question, sentence: Sentence
+    corpus: CorpusView, question: Question, sentence: Sentence
 ) -> tuple[float, float, float, float, float]:
     """The question's terms the answer's sentence lacks: how an unanswerable question
     written to look answerable (SQuAD 2.0's) often shows.
@@ -510,8 +511,8 @@ def _details_lacking(
     if not asked:
         return 0.0, 0.0, 0.0, 0.0, 0.0
     own = _terms(sentence.text)
-    around = _paragraph_terms(index, sentence)
-    idf = {t: index.idf(t) for t in asked}
+    around = _paragraph_terms(corpus, sentence)
+    idf = {t: corpus.idf(t) for t in asked}
     total = sum(idf.values()) or 1.0
     nearby = [t for t in asked if t not in own and t in around]
     return (
@@ -530,9 +531,9 @@ def _lead(ranked: list[ScoredSentence]) -> float:
     return ranked[0].coverage - (ranked[1].coverage if len(ranked) > 1 else 0.0)
 
 
-def _paragraph_terms(index: Index, sentence: Sentence, reach: int = 20) -> frozenset[str]:
+def _paragraph_terms(corpus: CorpusView, sentence: Sentence, reach: int = 20) -> frozenset[str]:
     """The terms of the sentence's paragraph (at most `reach` sentences either side)."""
-    sentences = index.sentences[sentence.article_id]
+    sentences = corpus.sentences[sentence.article_id]
     lo = sentence.index
     while lo > max(sentence.index - reach, 0) and sentences.paragraph(lo - 1) == sentence.paragraph:
         lo -= 1
@@ -545,7 +546,7 @@ def _paragraph_terms(index: Index, sentence: Sentence, reach: int = 20) -> froze
     return _terms_between(sentences, lo, hi)
 
 
-def _terms_between(sentences: SentenceList, lo: int, hi: int) -> frozenset[str]:
+def _terms_between(sentences: ArticleSentences, lo: int, hi: int) -> frozenset[str]:
     """The terms of sentences lo, ..., hi - 1 of an article."""
     return frozenset().union(*(_terms(sentences.text(j)) for j in range(lo, hi)))
 
@@ -591,9 +592,9 @@ def _with_referent(sentence: ScoredSentence) -> frozenset[str]:
     return own
 
 
-def _near_terms(index: Index, sentence: Sentence) -> frozenset[str]:
+def _near_terms(corpus: CorpusView, sentence: Sentence) -> frozenset[str]:
     """The terms of the sentence and of its neighbours."""
-    sentences = index.sentences[sentence.article_id]
+    sentences = corpus.sentences[sentence.article_id]
     return _terms_between(
         sentences, max(sentence.index - 1, 0), min(sentence.index + 2, len(sentences))
     )
@@ -609,32 +610,23 @@ def _carried(scored: ScoredSentence, weights: dict[str, float]) -> float:
     return sum(w for t, w in weights.items() if t in before and t not in own) / total
 
 
-def _term_weights(index: Index, question: Question) -> dict[str, float]:
+def _term_weights(corpus: CorpusView, question: Question) -> dict[str, float]:
     """Each unique question term's weight: its idf times the question's own emphasis."""
-    weights = {t: max(index.idf(t), MIN_IDF) * question.weights.get(t, 1.0) for t in question.terms}
+    weights = {
+        t: max(corpus.idf(t), MIN_IDF) * question.weights.get(t, 1.0) for t in question.terms
+    }
     return {t: w for t, w in weights.items() if w > 0}
 
 
-def _known(index: Index, entity: str, article_id: str | None = None) -> bool:
+def _known(corpus: CorpusView, entity: str, article_id: str | None = None) -> bool:
     """Whether any word of a name the question uses occurs in the corpus, or in the one
     article the question is restricted to: an article that never names "Seoul" cannot
     say when the mayor left Seoul, whatever the other articles say."""
-    terms = tokenize(entity)
-    if article_id is None:
-        return any(index.doc_freq.get(t, 0) > 0 for t in terms)
-    return any(t in _article_terms(index, article_id) for t in terms)
-
-
-@functools.lru_cache(maxsize=256)
-def _article_terms(index: Index, article_id: str) -> frozenset[str]:
-    article = index.article(article_id)
-    return _terms(article.title) | frozenset().union(
-        *(_terms(s.text) for s in index.sentences[article_id])
-    )
+    return any(corpus.mentions(t, article_id) for t in tokenize(entity))
 
 
 def _rank_sentences(
-    index: Index, question: Question, weights: dict[str, float], hits: list[Hit]
+    corpus: CorpusView, question: Question, weights: dict[str, float], hits: Sequence[Hit]
 ) -> list[ScoredSentence]:
     """The sentences of the hits' passages, best first, scored from their text alone."""
     total = sum(weights.values()) or 1.0
@@ -642,7 +634,7 @@ def _rank_sentences(
     seen: dict[tuple[str, int], ScoredSentence] = {}
     for hit in hits:
         article_id = hit.passage.article_id
-        sentences = index.sentences[article_id]
+        sentences = corpus.sentences[article_id]
         first, last = hit.passage.first_sentence, hit.passage.last_sentence
         # The passage's texts and its neighbours', read from the table at once.
         lo, hi = max(first - 1, 0), min(last + 1, len(sentences))

@@ -55,6 +55,7 @@ id, path, content hash and passage range). The binary files are checksummed
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
 import logging
@@ -102,6 +103,8 @@ SENTENCE_WEIGHT = 0.25
 BIGRAM_WEIGHT = 0.25
 # Terms whose idf an index remembers (`Index.idf`).
 _IDF_CACHE = 65_536
+# Articles whose terms an index remembers (`Index.mentions`).
+_ARTICLE_TERMS_CACHE = 256
 # Index versions kept in a cache folder: the current one and the one it may be updated from.
 _KEEP = 2
 # An update that keeps less than this share of the passages is done as a full build:
@@ -138,8 +141,8 @@ class Index:
         self._positions = {a.id: i for i, a in enumerate(corpus.articles)}
         self.sentences = SentenceMap(corpus.articles, self._positions, tables)
         self.passages = PassageList(corpus.articles, tables)
-        self.doc_freq = _DocFreq(bm25)
         self._idf: dict[str, float] = {}  # `idf` of the terms asked for lately
+        self._article_terms: dict[str, frozenset[str]] = {}  # `mentions`' articles, lately
 
     @classmethod
     def build(cls, corpus: Corpus, *, progress: bool = False) -> Index:
@@ -193,6 +196,28 @@ class Index:
                 self._idf.clear()
             self._idf[term] = known
         return known
+
+    def mentions(self, term: str, article_id: str | None = None) -> bool:
+        """Whether any passage uses an index term, or, given `article_id`, that article's
+        title or sentences (the reader's `CorpusView.mentions`)."""
+        if article_id is None:
+            return self.bm25.document_frequency(term) > 0
+        terms = self._article_terms.get(article_id)
+        if terms is None:
+            # Remembered: a question restricted to an article asks this for each of its
+            # names, and reading a whole article's words is the cost.
+            article = self.article(article_id)
+            terms = term_set(article.title).union(
+                *(term_set(s.text) for s in self.sentences[article_id])
+            )
+            if len(self._article_terms) >= _ARTICLE_TERMS_CACHE:
+                self._article_terms.clear()
+            self._article_terms[article_id] = terms
+        return term in terms
+
+    def article_date(self, article_id: str) -> dt.date | None:
+        """The article's publication date."""
+        return self.article(article_id).date
 
     def search(self, terms: Sequence[str], k: int, article_id: str | None = None) -> list[Hit]:
         """The k best passages for the query terms, optionally within one article.
@@ -410,22 +435,6 @@ def _progress(articles: Sequence[Article], enabled: bool, label: str) -> Iterabl
     from tqdm import tqdm
 
     return tqdm(articles, desc=label, unit="article", leave=False)
-
-
-class _DocFreq:
-    """Read-only `term -> number of passages` view of the BM25 index (no second copy)."""
-
-    def __init__(self, bm25: BM25Index) -> None:
-        self._bm25 = bm25
-
-    def get(self, term: str, default: int = 0) -> int:
-        return self._bm25.document_frequency(term) or default
-
-    def __getitem__(self, term: str) -> int:
-        found = self._bm25.document_frequency(term)
-        if not found:
-            raise KeyError(term)
-        return found
 
 
 def load_index(
