@@ -3,8 +3,9 @@
 For each configuration the SQuAD corpus is indexed once per article part (all,
 train, heldout: the two halves of the articles sorted by title, each its own corpus)
 and every answerable question's passages are retrieved exactly as the reader
-retrieves them (`citebot.reader.reading.collect`: the question's terms, its main verb
-twice, top 8). A question's rank is that of the first passage *starting* in its
+retrieves them (`citebot.pipeline.retrieve`: the question's terms, top 8; the query
+here also repeats the main verb, which only the "repeats count" variant counts). A
+question's rank is that of the first passage *starting* in its
 gold paragraph (`citebot.evaluation.evaluate.paragraph_rank`), so recall@1/@5 here equal the
 eval's open-mode retrieval numbers when the configuration is the shipped one.
 

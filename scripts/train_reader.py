@@ -31,6 +31,7 @@ from citebot.evaluation.evaluate import Run, build_index, run_questions, summari
 from citebot.evaluation.squad import SquadSet, best_f1, load_squad, normalize_answer
 from citebot.pipeline import read_index, retrieve
 from citebot.reader.choice import allowed
+from citebot.reader.collect import Collected, collect
 from citebot.reader.features import (
     ANSWER_TYPES,
     CONFIDENCE_NAMES,
@@ -46,7 +47,6 @@ from citebot.reader.model import (
     softmax_objective,
 )
 from citebot.reader.question import Question, parse_question
-from citebot.reader.reading import Collected, collect
 from citebot.retrieval.index import Index
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -140,7 +140,7 @@ def _add(
     whether a gold answer is exactly among them."""
     if not found.blocks:
         return False
-    # Train on the candidates the reader lets compete (see `answer.allowed`).
+    # Train on the candidates the reader lets compete (see `choice.allowed`).
     mask = allowed(parsed, found.features)
     if mask is None:
         mask = np.ones(len(found.features.dense), dtype=np.bool_)

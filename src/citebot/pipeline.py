@@ -16,9 +16,10 @@ from pydantic import BaseModel, ConfigDict
 from citebot.cite import Answer, cite
 from citebot.corpus.articles import Corpus, load_corpus
 from citebot.errors import QuestionError, UnknownSourceError
+from citebot.reader.confidence import recommended_min_confidence
 from citebot.reader.model import ReaderModel
 from citebot.reader.question import Question, parse_question
-from citebot.reader.reading import Reading, read, recommended_min_confidence
+from citebot.reader.reading import Reading, read
 from citebot.retrieval.index import Hit, Index, load_index
 from citebot.text.dates import describe
 

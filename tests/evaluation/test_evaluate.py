@@ -25,7 +25,7 @@ from citebot.evaluation.squad import (
     load_squad,
     parse_squad,
 )
-from citebot.reader.reading import recommended_min_confidence
+from citebot.reader.confidence import recommended_min_confidence
 from tests.conftest import SQUAD_MINI
 
 JSONL_KEYS = {

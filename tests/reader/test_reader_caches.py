@@ -121,7 +121,7 @@ def test_sentence_words_are_the_tables_words() -> None:
 @given(st.lists(_ALPHABET, max_size=40).map("".join))
 def test_answer_keys_equal_the_candidates_own_words(text: str) -> None:
     """A candidate's answer key read off the sentence's words is its own text's folded words."""
-    from citebot.reader.reading import _answer_key
+    from citebot.reader.decoding import _answer_key
 
     # "xAcme Corp (iMakerBase)": the alias pattern starts inside the word "xAcme".
     for sentence in (text, *SENTENCES, "The xAcme Corp (iMakerBase) grew 大公坊A (iMakerBase)."):

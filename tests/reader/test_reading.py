@@ -5,34 +5,18 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import itertools
-from types import SimpleNamespace
-from typing import Any
 
-import numpy as np
-import numpy.typing as npt
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
 from citebot.corpus.articles import Corpus
 from citebot.pipeline import Asker, read_index, retrieve
-from citebot.reader.candidates import sentence_table
 from citebot.reader.choice import allowed
+from citebot.reader.collect import collect
+from citebot.reader.confidence import recommended_min_confidence
 from citebot.reader.features import CONFIDENCE_NAMES
 from citebot.reader.model import load_model
 from citebot.reader.question import parse_question
-from citebot.reader.reading import (
-    _ANAPHOR,
-    ScoredSentence,
-    _most_supported,
-    _rank_sentences,
-    _term_weights,
-    collect,
-    pairwise_f1,
-    recommended_min_confidence,
-)
-from citebot.retrieval.index import Hit, Index
-from citebot.text.tokenizer import bag_f1, term_set
+from citebot.retrieval.index import Index
 from tests.conftest import make_article
 
 SEOUL = "seoul-mayor-hk-shenzhen-visit-2019"
@@ -319,112 +303,3 @@ def test_a_list_question_quotes_the_sentence_with_the_whole_list() -> None:
     answer = asker.ask("Which officials will the mayor meet?")
     for name in ("Ana Costa", "Rui Lopes", "Marta Silva"):
         assert name in (answer.answer or "")
-
-
-def _block(sentence: str, probabilities: dict[str, float]) -> tuple[Any, npt.NDArray[np.float32]]:
-    """A stand-in for a reader block of `sentence`, and log-probabilities for its candidates
-    (those named in `probabilities`; the others get none)."""
-    table = sentence_table(sentence, None)
-    texts = [table.candidates[i].text for i in range(len(table.candidates))]
-    p = np.zeros(len(texts))
-    for text, value in probabilities.items():
-        p[texts.index(text)] = value
-    with np.errstate(divide="ignore"):
-        scores = np.log(p).astype(np.float32)
-    block = SimpleNamespace(scored=SimpleNamespace(text=sentence))
-    block.table = table
-    return block, scores
-
-
-def test_the_answer_expected_to_overlap_most_wins_over_the_single_most_probable() -> None:
-    """Probability split between a phrase and its parts: the whole phrase scores best on average."""
-    sentence = "A quarter of the city is filled with luxurious parks and royal gardens."
-    whole = "luxurious parks and royal gardens"
-    block, scores = _block(sentence, {"luxurious parks": 0.4, "royal gardens": 0.3, whole: 0.3})
-    k, i = _most_supported([block], scores, (0, len(scores)))
-    assert (k, block.table.candidates[i].text) == (0, whole)
-    # Without the overlap (answers that name one thing), the most probable one.
-    k, i = _most_supported([block], scores, (0, len(scores)), overlap=False)
-    assert block.table.candidates[i].text == "luxurious parks"
-
-
-def test_an_answer_proposed_twice_sums_its_probability_and_is_quoted_where_most_is() -> None:
-    """The same answer in two sentences outweighs a slightly more probable one said once, and
-    is quoted from the sentence holding the most probability (here the second)."""
-    first, s1 = _block("Cyberport and iMakerBase opened.", {"Cyberport": 0.4, "iMakerBase": 0.1})
-    second, s2 = _block("They visited iMakerBase on Monday.", {"iMakerBase": 0.35, "Monday": 0.2})
-    starts = (0, len(s1), len(s1) + len(s2))
-    k, i = _most_supported([first, second], np.concatenate([s1, s2]), starts, overlap=False)
-    assert k == 1 and second.table.candidates[i].text == "iMakerBase"
-
-
-@settings(max_examples=300, deadline=None)
-@given(st.lists(st.lists(st.sampled_from(["park", "royal", "gardens", "a", "parks"]), max_size=5)))
-def test_pairwise_f1_is_bag_f1_of_every_pair(bags: list[list[str]]) -> None:
-    """The matrix the decoding uses holds exactly `bag_f1` of each pair (empty bags too)."""
-    expected = np.asarray([[bag_f1(a, b) for b in bags] for a in bags], dtype=np.float64)
-    assert pairwise_f1(bags).tobytes() == expected.reshape(len(bags), len(bags)).tobytes()
-
-
-def _rank_sentences_plain(
-    index: Index, weights: dict[str, float], hits: list[Hit]
-) -> list[ScoredSentence]:
-    """`_rank_sentences` as first written: a `Sentence` and its neighbours' texts read one by one."""
-    total = sum(weights.values()) or 1.0
-    top = hits[0].score or 1.0
-    seen: dict[tuple[str, int], ScoredSentence] = {}
-    for hit in hits:
-        sentences = index.sentences[hit.passage.article_id]
-        for i in range(hit.passage.first_sentence, hit.passage.last_sentence):
-            key = (hit.passage.article_id, i)
-            if key in seen:
-                continue
-            s = sentences[i]
-            own = term_set(s.text)
-            matched = [t for t in weights if t in own]
-            coverage = sum(weights[t] for t in matched) / total
-            prev = term_set(sentences.text(i - 1)) if i > 0 else frozenset()
-            nxt = term_set(sentences.text(i + 1)) if i + 1 < len(sentences) else frozenset()
-            context = (
-                sum(w for t, w in weights.items() if t in own or t in prev or t in nxt) / total
-            )
-            if i > 0 and _ANAPHOR.match(s.text):
-                coverage = max(
-                    coverage,
-                    0.9 * sum(w for t, w in weights.items() if t in own or t in prev) / total,
-                )
-            density = len(matched) / max(len(own), 1)
-            scored = ScoredSentence(
-                sentences, i, s.text, hit.score / top, coverage, context, matched, density
-            )
-            scored.score = coverage + 0.4 * context + 0.25 * scored.passage_score + 0.3 * density
-            seen[key] = scored
-    return sorted(seen.values(), key=lambda s: -s.score)
-
-
-def test_the_ranker_scores_as_the_plain_definition(shipped_corpus: Corpus) -> None:
-    """The ranker reads texts from the table and makes no `Sentence`; it ranks and scores
-    exactly as the plain sentence-by-sentence definition, and its sentences are the index's."""
-    index = Index.build(shipped_corpus)
-    questions = [q for q, _, _ in EXAMPLES] + [
-        s.text for article in shipped_corpus.articles for s in index.sentences[article.id]
-    ]
-    compared = 0
-    for text in questions:
-        question = parse_question(text)
-        weights = _term_weights(index, question)
-        hits = index.search(list(question.terms), 8)
-        if not hits or not weights:
-            continue
-        fast = _rank_sentences(index, question, weights, hits)
-        plain = _rank_sentences_plain(index, weights, hits)
-        fields = ("article_id", "index", "text", "passage_score", "coverage", "context")
-        more = ("matched", "density", "score")
-        assert [[getattr(s, f) for f in fields + more] for s in fast] == [
-            [getattr(s, f) for f in fields + more] for s in plain
-        ]
-        for s in fast:
-            assert s.sentence == index.sentences[s.article_id][s.index]
-            assert s.sentence.text == s.text
-        compared += 1
-    assert compared > 40

@@ -64,8 +64,8 @@ from citebot.evaluation.squad import (
     question_scores,
 )
 from citebot.pipeline import Asker
+from citebot.reader.confidence import recommended_min_confidence
 from citebot.reader.question import parse_question
-from citebot.reader.reading import recommended_min_confidence
 from citebot.retrieval.index import Index
 
 Mode = Literal["open", "gold"]

@@ -101,7 +101,7 @@ DENSE_NAMES = (
 )
 _N_STATIC = len(STATIC_NAMES)
 _SENTENCE_START = 1 + len(STATIC_NAMES) + len(MATCH_NAMES)
-# Question-level evidence for the confidence model (computed by `answer`).
+# Question-level evidence for the confidence model (computed by `confidence`).
 CONFIDENCE_NAMES = (
     "bias",
     "p_best",

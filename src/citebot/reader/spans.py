@@ -11,7 +11,7 @@ description of a subject for "what/who is X" (colon, copula, appositive and alia
 patterns), and plain phrases for everything else. `sentence_candidates` merges the
 question-independent kinds into one candidate per span whose `flags` say every
 kind that proposed it. Choosing among them is the reader's job (`features`,
-`answer`); this module only proposes.
+`reading`); this module only proposes.
 """
 
 from __future__ import annotations
