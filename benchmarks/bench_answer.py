@@ -250,7 +250,8 @@ def query_tokens(questions: list[dict[str, str]]) -> list[list[str]]:
 def worker_build(n: int, work: Path) -> dict[str, Any]:
     """Generate, build, save; estimate what pysbd alone would cost."""
     from citebot.corpus import passages
-    from citebot.retrieval.index import Index, save_index
+    from citebot.retrieval.cache import save_index
+    from citebot.retrieval.index import Index
 
     t = time.perf_counter()
     articles, questions = make_corpus(n)
@@ -359,7 +360,8 @@ def index_work(index: Any, query: list[str]) -> None:
 
 def worker_update(n: int, work: Path, verify: bool) -> dict[str, Any]:
     """Edit one article and add one; time the incremental reload; check it at small sizes."""
-    from citebot.retrieval.index import Index, load_index
+    from citebot.retrieval.cache import load_index
+    from citebot.retrieval.index import Index
 
     corpus, questions = load_work(work)
     index = load_index(corpus, work / "cache")

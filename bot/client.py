@@ -26,7 +26,7 @@ from citebot.cite import Answer
 from citebot.corpus.articles import load_corpus
 from citebot.errors import CitebotError
 from citebot.pipeline import Asker
-from citebot.retrieval.index import load_index
+from citebot.retrieval.cache import load_index
 from citebot.settings import Settings
 
 log = logging.getLogger(__name__)

@@ -37,6 +37,7 @@ from citebot.evaluation.squad import SquadSet, load_squad
 from citebot.pipeline import _clean_question
 from citebot.reader.question import Question, parse_question
 from citebot.retrieval import index as index_mod
+from citebot.retrieval import rerank as rerank_mod
 from citebot.retrieval.index import Index
 
 DEPTH = 20  # ranks kept per question: recall@1, @5, @20
@@ -199,8 +200,8 @@ def _no_frame(q: Question) -> list[str]:
 def _repeats(index: Index, q: Question, query: list[str], k: int) -> list[int]:
     """`Index.search`, but BM25 counting a repeated query term each time (as before v4)."""
     unique = list(dict.fromkeys(query))
-    hits = index.bm25_search(query, max(k, index_mod.RERANK_DEPTH))
-    depth = index_mod.RERANK_DEPTH
+    hits = index.bm25_search(query, max(k, rerank_mod.RERANK_DEPTH))
+    depth = rerank_mod.RERANK_DEPTH
     return [h.passage.index for h in (index_mod.rerank(index, unique, hits[:depth]) + hits[depth:])]
 
 

@@ -8,7 +8,8 @@ from citebot.cite import Answer, Citation
 from citebot.corpus.articles import Article, Corpus, load_corpus
 from citebot.errors import CitebotError, CorpusError, QuestionError, UnknownSourceError
 from citebot.pipeline import Asker
-from citebot.retrieval.index import Index, load_index
+from citebot.retrieval.cache import load_index
+from citebot.retrieval.index import Index
 
 __all__ = [
     "Answer",

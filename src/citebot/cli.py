@@ -21,7 +21,7 @@ from citebot.cite import Answer
 from citebot.corpus.articles import Article, Corpus, load_corpus
 from citebot.errors import CitebotError, CorpusError, QuestionError
 from citebot.pipeline import Asker
-from citebot.retrieval.index import load_index
+from citebot.retrieval.cache import load_index
 from citebot.settings import Settings
 
 

@@ -20,7 +20,8 @@ from citebot.reader.confidence import recommended_min_confidence
 from citebot.reader.model import ReaderModel
 from citebot.reader.question import Question, parse_question
 from citebot.reader.reading import Reading, read
-from citebot.retrieval.index import Hit, Index, load_index
+from citebot.retrieval.cache import load_index
+from citebot.retrieval.index import Hit, Index
 from citebot.text.dates import describe
 
 MAX_CITATIONS = 3

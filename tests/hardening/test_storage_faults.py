@@ -30,7 +30,7 @@ from bot.storage import Storage
 from citebot.cite import Answer
 from citebot.corpus.articles import load_corpus
 from citebot.pipeline import Asker
-from citebot.retrieval.index import load_index
+from citebot.retrieval.cache import load_index
 from tests.bot.support import QUESTION, rows
 from tests.emulator import DiscordEmulator
 from tests.hardening.support import (

@@ -8,8 +8,8 @@ from hypothesis import strategies as st
 from citebot.corpus.articles import Corpus
 from citebot.corpus.passages import passage_bounds, sentence_spans
 from citebot.retrieval.index import Index
-from citebot.retrieval.terms import _ASCII_WORD_RE, Runs, TermIds, passage_terms, tokenize_fast
-from citebot.text.tokenizer import _WORD_RE, tokenize
+from citebot.retrieval.terms import TermIds, passage_terms
+from citebot.text.tokenizer import _ASCII_WORD_RE, _WORD_RE, Runs, tokenize, tokenize_fast
 from tests.conftest import make_article
 
 _ALPHABET = st.sampled_from(

@@ -20,20 +20,9 @@ Searching (`Index.search`, what the reader uses) is two steps:
    reader's business, not retrieval's: counted twice it pulled passages that
    repeat the verb above the paragraph the question was written about (recall@1
    -1.4, @5 -1.0 on SQuAD dev).
-2. Re-ranking (`rerank`) of the best `RERANK_DEPTH` passages by where the question's
-   words sit inside them. BM25 sees a passage as a bag of words; a question is
-   usually answered by one sentence that holds most of its words, often in the
-   question's own order ("the Bank of England raised" / "when did the Bank of
-   England raise"). Two cheap scores, both in [0, 1], are added to the BM25 score
-   (scaled by the best BM25 score of the query so that they weigh the same for
-   every question): the idf-weighted share of the question's terms found in the
-   passage's best single sentence, and the share of the question's adjacent term
-   pairs (stop words skipped) found adjacent in some sentence of the passage.
-   Weights (0.25 each) and depth were chosen on the "train" half of the SQuAD dev
-   articles and hold on the held-out half; nothing in them is specific to SQuAD
-   (scripts/retrieval_grid.py measures every variant). `search` wants only the best
-   k: a hit whose BM25 score plus the largest bonus its passage's index terms allow
-   cannot reach them has its sentences left unread (most of the 20 on a cold question).
+2. Re-ranking (`rerank`, `retrieval.rerank`) of the best `RERANK_DEPTH` passages by
+   where the question's words sit inside them: the share of the question's weight in
+   the passage's best sentence, and of its word pairs found in order.
 
 Scoring is `bm25.BM25Index`: the same BM25Plus scores as rank-bm25 (a parity test
 checks them within 1e-6), precomputed per term and summed sparsely, so a query costs
@@ -46,67 +35,43 @@ or edited articles are split and tokenised (splitting is most of a build's cost)
 while the BM25 weights are all recomputed from the kept term frequencies, because
 any edit moves every term's idf and the average passage length.
 
-On disk (`load_index`), a corpus version's index is three files named by a key of the
-corpus content: `index-<key>.bm25` (the BM25 arrays), `index-<key>.tables` (the offset
-columns) and `index-<key>.json`, a manifest of the corpus it came from (each article's
-id, path, content hash and passage range). The binary files are checksummed
-(`citebot.retrieval.binfile`) and memory-mapped; every file is written atomically.
+On disk, an index is kept in a cache folder by `retrieval.cache.load_index`.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-import json
 import logging
-import math
-import os
-import tempfile
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from heapq import heappush, heappushpop
 from itertools import pairwise
-from pathlib import Path
 
 import numpy as np
-import numpy.typing as npt
 
 from citebot.corpus.articles import Article, Corpus
 from citebot.corpus.passages import Passage, passage_bounds, sentence_spans
-from citebot.retrieval.binfile import IndexFormatError
 from citebot.retrieval.bm25 import BM25Index
 from citebot.retrieval.offsets import (
     PassageList,
     SentenceMap,
     Tables,
     TablesBuilder,
-    sentences_apart,
 )
+from citebot.retrieval.rerank import RERANK_DEPTH, reranked
 from citebot.retrieval.terms import TermIds, passage_terms
-from citebot.text.tokenizer import term_pairs, term_set
+from citebot.text.tokenizer import term_set
 
 log = logging.getLogger(__name__)
 
-# Bump when tokenisation, passage rules or the stored layout change: old caches are ignored.
-INDEX_FORMAT = 4
 # BM25Plus parameters of every index built here (see the module docstring). BM25Index's
 # own defaults stay rank-bm25's, and the parity tests run with these values too.
 BM25_K1 = 0.9
 BM25_B = 0.75
 BM25_DELTA = 1.0
-# Part of the cache key: an index built with other BM25 parameters is never loaded.
-_PARAMETERS = f"k1={BM25_K1},b={BM25_B},delta={BM25_DELTA}"
-# Re-ranking (see the module docstring): how many of BM25's best passages are re-ordered,
-# and the weight of each second score relative to the query's best BM25 score.
-RERANK_DEPTH = 20
-SENTENCE_WEIGHT = 0.25
-BIGRAM_WEIGHT = 0.25
 # Terms whose idf an index remembers (`Index.idf`).
 _IDF_CACHE = 65_536
 # Articles whose terms an index remembers (`Index.mentions`).
 _ARTICLE_TERMS_CACHE = 256
-# Index versions kept in a cache folder: the current one and the one it may be updated from.
-_KEEP = 2
 # An update that keeps less than this share of the passages is done as a full build:
 # it would split and tokenise most of the corpus anyway.
 _MIN_REUSE = 0.5
@@ -229,7 +194,7 @@ class Index:
         unique = list(dict.fromkeys(terms))
         ids, bm25 = self._bm25_top(unique, max(k, RERANK_DEPTH), article_id)
         depth = min(RERANK_DEPTH, len(ids))
-        order = _reranked(self, unique, ids[:depth], bm25[:depth], keep=k)
+        order = reranked(self, unique, ids[:depth], bm25[:depth], keep=k)
         if order is None:
             order = [(j, bm25[j]) for j in range(depth)]
         chosen = (order + [(j, bm25[j]) for j in range(depth, len(ids))])[:k]
@@ -278,96 +243,12 @@ def rerank(
     left out without reading its sentences (`_bonus_ceilings`). The hits returned are
     then the same best `keep`, with the same scores in the same order, and maybe others.
     """
-    order = _reranked(
+    order = reranked(
         index, terms, [h.passage.index for h in hits], [h.bm25 for h in hits], keep=keep
     )
     if order is None:
         return list(hits)
     return [Hit(hits[j].passage, score, hits[j].bm25) for j, score in order]
-
-
-def _reranked(
-    index: Index, terms: Sequence[str], ids: list[int], bm25: list[float], *, keep: int | None
-) -> list[tuple[int, float]] | None:
-    """`rerank` of the passages `ids` with BM25 scores `bm25`: (position in `ids`, new
-    score) of each hit read, best first; None when there is nothing to re-rank by."""
-    top = max(bm25, default=0.0)
-    if top <= 0 or not terms:
-        return None
-    idf = {t: index.idf(t) for t in terms}
-    total = sum(idf.values()) or 1.0
-    wanted_pairs = set(pairwise(terms))
-    keep = len(ids) if keep is None else keep
-    # Where every hit's sentences are, read at once: the ceilings' `apart` and the texts.
-    offsets = index.passages.sentence_offsets(ids)
-    articles = index.corpus.articles
-    apart = [sentences_apart(articles[p].body, a, b) for p, _, a, b in offsets[keep:]]
-    ceilings = _bonus_ceilings(
-        index, np.asarray(ids[keep:], dtype=np.int64), idf, total, wanted_pairs, top, apart
-    )
-    best_scores: list[float] = []  # the best `keep` scores so far (a heap: lowest first)
-    scored: list[tuple[int, float]] = []
-    for n, (position, _, starts, ends) in enumerate(offsets):
-        # At best equal to the keep-th best score so far is not enough: the `keep` hits
-        # scoring at least that come before this one, and the sort is stable.
-        if n >= keep and bm25[n] + ceilings[n - keep] <= best_scores[0]:
-            continue
-        body = articles[position].body
-        best = 0.0
-        pairs: set[tuple[str, str]] = set()
-        for start, end in zip(starts, ends, strict=True):
-            text = body[start:end]
-            present = term_set(text)
-            held = list(filter(present.__contains__, idf))
-            # The idf of the query terms present, summed in query order (as the ceilings).
-            best = max(best, sum(map(idf.__getitem__, held)) / total)
-            if len(held) > 1 and wanted_pairs:  # a pair needs two of them
-                pairs |= term_pairs(text) & wanted_pairs
-        share = len(pairs) / len(wanted_pairs) if wanted_pairs else 0.0
-        score = bm25[n] + top * (SENTENCE_WEIGHT * best + BIGRAM_WEIGHT * share)
-        scored.append((n, score))
-        if len(best_scores) < keep:
-            heappush(best_scores, score)
-        else:
-            heappushpop(best_scores, score)
-    return sorted(scored, key=lambda item: -item[1])
-
-
-def _bonus_ceilings(
-    index: Index,
-    ids: npt.NDArray[np.int64],
-    idf: dict[str, float],
-    total: float,
-    wanted_pairs: set[tuple[str, str]],
-    top: float,
-    apart: Sequence[bool],
-) -> list[float]:
-    """For each passage of `ids`, a bonus `rerank` cannot exceed: the one it would get if a
-    single sentence held every query term the passage is indexed with, and some sentence
-    every wanted pair of them (infinite when that is not known to bound it).
-
-    A sentence's terms are among its passage's index terms when whitespace separates
-    the passage's sentences (`apart`, `tables.sentences_apart`): the index tokenised the
-    text spanning them (and the title), and a word run never holds whitespace, so each
-    sentence's runs are runs of that text. Every step then takes at least the values the
-    exact bonus takes, and float sums of positive idfs (in the same order: adding 0.0 for
-    a term a passage lacks leaves a sum as it is), products and quotients do not
-    decrease when their operands do not: the ceiling is never below the bonus.
-    """
-    if not len(ids):
-        return []
-    holds = {t: index.bm25.holds(t, ids) for t in idf}
-    best = np.zeros(len(ids))
-    for t, w in idf.items():
-        best += w * holds[t]
-    pairs = np.zeros(len(ids))
-    for a, b in wanted_pairs:
-        pairs += holds[a] & holds[b]
-    share = pairs / len(wanted_pairs) if wanted_pairs else pairs
-    ceilings = top * (SENTENCE_WEIGHT * (best / total) + BIGRAM_WEIGHT * share)
-    ceilings[~np.asarray(apart, dtype=np.bool_)] = math.inf
-    out: list[float] = ceilings.tolist()
-    return out
 
 
 def update(
@@ -435,165 +316,3 @@ def _progress(articles: Sequence[Article], enabled: bool, label: str) -> Iterabl
     from tqdm import tqdm
 
     return tqdm(articles, desc=label, unit="article", leave=False)
-
-
-def load_index(
-    corpus: Corpus,
-    cache_dir: Path | None,
-    *,
-    progress: bool = False,
-    previous: Index | None = None,
-) -> Index:
-    """The index of `corpus`, from the cache when it holds this exact content, else built.
-
-    A miss reuses an older index where it can -- `previous` (the index being replaced,
-    as on a bot reload), else the newest one in the cache -- so that only new and
-    edited articles are split and tokenised. A missing, stale, truncated or corrupt
-    cache file is never trusted: the index is rebuilt and the cache rewritten.
-    """
-    if cache_dir is None:
-        return (
-            previous.updated(corpus, progress=progress)
-            if previous
-            else Index.build(corpus, progress=progress)
-        )
-    key = _cache_key(corpus)
-    try:
-        return _load(corpus, cache_dir, key)
-    except FileNotFoundError:
-        pass
-    except (IndexFormatError, ValueError, OSError) as exc:
-        log.warning("index cache %s is unreadable (%s); rebuilding", cache_dir, exc)
-    if previous is not None:
-        index = previous.updated(corpus, progress=progress)
-    else:
-        base = _newest_base(cache_dir, key)
-        if base is None:
-            index = Index.build(corpus, progress=progress)
-        else:
-            index = update(*base, corpus, progress=progress)
-            index.tables.check(corpus.articles)
-    _save(index, cache_dir, key)
-    return index
-
-
-def save_index(index: Index, cache_dir: Path) -> None:
-    """Write an index to the cache folder, where `load_index` finds it (atomic; see module)."""
-    _save(index, cache_dir, _cache_key(index.corpus))
-
-
-def _cache_key(corpus: Corpus) -> str:
-    digest = hashlib.sha256(f"{INDEX_FORMAT}:{_PARAMETERS}:{corpus.version}".encode()).hexdigest()
-    return digest[:24]
-
-
-def _path(cache_dir: Path, key: str, kind: str) -> Path:
-    return cache_dir / f"index-{key}.{kind}"
-
-
-def _load(corpus: Corpus, cache_dir: Path, key: str) -> Index:
-    """The cached index of exactly this corpus; raises if missing or not intact."""
-    tables, fields = Tables.load(_path(cache_dir, key, "tables"))
-    if fields.get("key") != key:
-        raise IndexFormatError("the passage table was written for another corpus")
-    tables.check(corpus.articles)
-    return Index(corpus, tables, BM25Index.load(_path(cache_dir, key, "bm25")))
-
-
-def _newest_base(
-    cache_dir: Path, key: str
-) -> tuple[list[tuple[str, str]], Tables, BM25Index] | None:
-    """The newest intact cached index of another corpus version, to update from."""
-    manifests = [p for p in cache_dir.glob("index-*.json") if p != _path(cache_dir, key, "json")]
-    for path in sorted(manifests, key=_mtime, reverse=True)[:1]:
-        try:
-            raw = path.read_bytes()
-            manifest = json.loads(raw)
-            if manifest["format"] != INDEX_FORMAT:
-                return None
-            old_key = str(manifest["key"])
-            tables, fields = Tables.load(_path(cache_dir, old_key, "tables"))
-            if fields.get("manifest_sha256") != hashlib.sha256(raw).hexdigest():
-                raise IndexFormatError("the manifest does not match its passage table")
-            bm25 = BM25Index.load(_path(cache_dir, old_key, "bm25"))
-            if (bm25.k1, bm25.b, bm25.delta) != (BM25_K1, BM25_B, BM25_DELTA):
-                return None  # other parameters: every weight differs, build from scratch
-            articles = [(str(a["id"]), str(a["hash"])) for a in manifest["articles"]]
-            if len(articles) != len(tables.article_passages) - 1 or bm25.n_docs != (
-                tables.n_passages
-            ):
-                raise IndexFormatError("the manifest, table and BM25 index disagree")
-            return articles, tables, bm25
-        except (OSError, ValueError, KeyError, TypeError) as exc:
-            log.info("not updating from %s (%s); building from scratch", path.name, exc)
-    return None
-
-
-def _manifest(index: Index, key: str) -> bytes:
-    """The JSON manifest: which corpus the index came from, article by article."""
-    ptr = index.tables.article_passages.tolist()
-    articles = [
-        {"id": a.id, "path": a.path, "hash": a.content_hash, "passages": [ptr[i], ptr[i + 1]]}
-        for i, a in enumerate(index.corpus.articles)
-    ]
-    manifest = {
-        "format": INDEX_FORMAT,
-        "key": key,
-        "corpus_version": index.version,
-        "passages": len(index.passages),
-        "sentences": int(index.tables.article_sentences[-1]),
-        "files": {kind: _path(Path(), key, kind).name for kind in ("bm25", "tables")},
-        "articles": articles,
-    }
-    return json.dumps(manifest, ensure_ascii=False).encode()
-
-
-def _save(index: Index, cache_dir: Path, key: str) -> None:
-    """Write the index's three files atomically; a cache that cannot be written is a warning."""
-    manifest = _manifest(index, key)
-    fields = {"key": key, "manifest_sha256": hashlib.sha256(manifest).hexdigest()}
-    try:
-        cache_dir.mkdir(parents=True, exist_ok=True)
-        index.bm25.save(_path(cache_dir, key, "bm25"))
-        index.tables.save(_path(cache_dir, key, "tables"), fields)
-        _write_atomic(_path(cache_dir, key, "json"), manifest)
-        _prune(cache_dir, key)
-    except OSError as exc:
-        log.warning(
-            "cannot write the index cache to %s (%s); continuing without it", cache_dir, exc
-        )
-
-
-def _write_atomic(path: Path, data: bytes) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-
-
-def _prune(cache_dir: Path, key: str) -> None:
-    """Delete all but the newest `_KEEP` index versions (older formats included)."""
-    newest: dict[str, float] = {}
-    for path in cache_dir.glob("index-*"):
-        version = path.name.split(".")[0]
-        newest[version] = max(newest.get(version, 0.0), _mtime(path))
-    current = f"index-{key}"
-    others = sorted((v for v in newest if v != current), key=newest.__getitem__, reverse=True)
-    doomed = set(others[_KEEP - 1 :])
-    for path in cache_dir.glob("index-*"):
-        if path.name.split(".")[0] in doomed:
-            path.unlink(missing_ok=True)
-
-
-def _mtime(path: Path) -> float:
-    try:
-        return path.stat().st_mtime
-    except OSError:
-        return 0.0

@@ -1,55 +1,31 @@
-"""Index terms of many passages at once: `tokenize` at the speed a million passages need.
+"""Index terms of many passages at once, as term ids: what a million-passage build needs.
 
-`text.tokenize` builds a `Word` per word (offsets, folded form, stem), which the reader
-needs but indexing does not: over 1M passages that is most of a build. Here each
-distinct word run is tokenised once and every later occurrence is a dict lookup done
-in C, with the same terms as `tokenize` (tests compare them on arbitrary text).
+Each passage's terms are its article's title and its own text, tokenised by the bulk
+path of the one tokenizer (`text.tokenizer.Runs`: each distinct word run once), with
+the same terms as `tokenize` (tests compare them on arbitrary text).
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
-from itertools import chain, count
+from itertools import count
 from typing import Final
 
 import numpy as np
 import numpy.typing as npt
 
 from citebot.corpus.articles import Article
-from citebot.text.tokenizer import _ASCII_WORD_RE, _WORD_RE, words
+from citebot.text.tokenizer import (
+    _ASCII_WORD_RE,
+    _MAX_RUNS,
+    _WORD_RE,
+    Runs,
+    run_terms,
+    tokenize_fast,
+)
 
-__all__ = ["Runs", "TermIds", "passage_terms", "run_terms", "tokenize_fast"]
-
-# Distinct word forms remembered while tokenising; bounds the build's extra memory.
-_MAX_RUNS: Final = 1_000_000
-
-
-class Runs(dict[str, tuple[str, ...]]):
-    """`word run -> its index terms`: `tokenize` once per distinct word, not per occurrence.
-
-    `tokenize(text)` is the terms of each `_WORD_RE` match in turn, and a match's terms
-    do not depend on its neighbours, so mapping the matches of a text through this
-    table gives `tokenize(text)` (a test checks it) at a fraction of the cost.
-    """
-
-    def __missing__(self, run: str) -> tuple[str, ...]:
-        if len(self) >= _MAX_RUNS:
-            self.clear()
-        terms = run_terms(run)
-        self[run] = terms
-        return terms
-
-
-def run_terms(run: str) -> tuple[str, ...]:
-    """The index terms of one `_WORD_RE` match, as `tokenize` gives them."""
-    # words.__wrapped__: the uncached function; single runs would only churn its cache.
-    return tuple(w.term for w in words.__wrapped__(run) if not w.is_stop)
-
-
-def tokenize_fast(text: str, runs: Runs) -> Iterator[str]:
-    """`tokenize(text)`, through a table of already tokenised word runs."""
-    return chain.from_iterable(map(runs.__getitem__, _WORD_RE.findall(text)))
+__all__ = ["TermIds", "passage_terms"]
 
 
 def passage_terms(

@@ -15,8 +15,9 @@ import itertools
 import re
 import unicodedata
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from typing import Final
 
 import Stemmer
 
@@ -236,3 +237,39 @@ def term_set(text: str) -> frozenset[str]:
 def term_pairs(text: str) -> frozenset[tuple[str, str]]:
     """Neighbouring index terms of a text, stop words skipped: "the Norman conquest" -> 1 pair."""
     return frozenset(itertools.pairwise(content_terms(text)))
+
+
+# Bulk tokenising for the index: `words` builds a `Word` per word (offsets, folded form,
+# stem), which the reader needs but indexing does not; over 1M passages that is most of
+# a build. `Runs` tokenises each distinct word run once, and every later occurrence is
+# a dict lookup done in C, with the same terms as `tokenize` (tests compare them).
+
+# Distinct word forms remembered while tokenising; bounds the build's extra memory.
+_MAX_RUNS: Final = 1_000_000
+
+
+class Runs(dict[str, tuple[str, ...]]):
+    """`word run -> its index terms`: `tokenize` once per distinct word, not per occurrence.
+
+    `tokenize(text)` is the terms of each `_WORD_RE` match in turn, and a match's terms
+    do not depend on its neighbours, so mapping the matches of a text through this
+    table gives `tokenize(text)` (a test checks it) at a fraction of the cost.
+    """
+
+    def __missing__(self, run: str) -> tuple[str, ...]:
+        if len(self) >= _MAX_RUNS:
+            self.clear()
+        terms = run_terms(run)
+        self[run] = terms
+        return terms
+
+
+def run_terms(run: str) -> tuple[str, ...]:
+    """The index terms of one `_WORD_RE` match, as `tokenize` gives them."""
+    # words.__wrapped__: the uncached function; single runs would only churn its cache.
+    return tuple(w.term for w in words.__wrapped__(run) if not w.is_stop)
+
+
+def tokenize_fast(text: str, runs: Runs) -> Iterator[str]:
+    """`tokenize(text)`, through a table of already tokenised word runs."""
+    return itertools.chain.from_iterable(map(runs.__getitem__, _WORD_RE.findall(text)))
