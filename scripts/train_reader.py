@@ -27,7 +27,8 @@ import numpy as np
 import numpy.typing as npt
 
 from citebot.evaluation.crossfit import FOLDS, FoldModels, article_folds, write_folds
-from citebot.evaluation.evaluate import Run, build_index, run_questions, summarize
+from citebot.evaluation.evaluate import Run, build_index, run_questions
+from citebot.evaluation.report import summarize
 from citebot.evaluation.squad import SquadSet, best_f1, load_squad, normalize_answer
 from citebot.pipeline import read_index, retrieve
 from citebot.reader.choice import allowed

@@ -9,17 +9,15 @@ from typing import Any
 import pytest
 
 from citebot.evaluation.evaluate import (
-    CURVE_THRESHOLDS,
     ParagraphMap,
     Record,
     Run,
     build_index,
     main,
     paragraph_rank,
-    percentile,
     run_questions,
-    summarize,
 )
+from citebot.evaluation.report import CURVE_THRESHOLDS, percentile, summarize
 from citebot.evaluation.squad import (
     SquadSet,
     load_squad,

@@ -227,61 +227,85 @@ def parse_squad(data: object, name: str = "<squad>") -> SquadSet:
     has_v2_keys = False
     for a, entry in enumerate(entries):
         where = f"data[{a}]"
-        _expect(entry, dict, where, name)
-        title = _expect(entry.get("title"), str, f"{where}.title", name).replace("_", " ").strip()
-        if not title:
-            raise SquadFormatError(f"{name}: {where}.title is empty")
-        paragraphs = _expect(entry.get("paragraphs"), list, f"{where}.paragraphs", name)
-        if not paragraphs:
-            raise SquadFormatError(f"{name}: {where}.paragraphs is empty")
+        title, paragraphs = _entry(entry, where, name)
         contexts: list[str] = []
         for p, paragraph in enumerate(paragraphs):
             p_where = f"{where}.paragraphs[{p}]"
-            _expect(paragraph, dict, p_where, name)
-            context = _expect(paragraph.get("context"), str, f"{p_where}.context", name)
-            if not context.strip():
-                raise SquadFormatError(f"{name}: {p_where}.context is empty")
+            context, qas = _paragraph(paragraph, p_where, name)
             contexts.append(context)
-            qas = _expect(paragraph.get("qas"), list, f"{p_where}.qas", name)
             for q, qa in enumerate(qas):
-                q_where = f"{p_where}.qas[{q}]"
-                _expect(qa, dict, q_where, name)
-                qid = _expect(qa.get("id"), str, f"{q_where}.id", name)
-                if qid in seen_ids:
-                    raise SquadFormatError(
-                        f"{name}: {q_where}.id {qid!r} is used twice (also at {seen_ids[qid]})"
-                    )
-                seen_ids[qid] = q_where
-                text = _expect(qa.get("question"), str, f"{q_where}.question", name)
-                impossible = qa.get("is_impossible", False)
-                if "is_impossible" in qa:
-                    has_v2_keys = True
-                    if not isinstance(impossible, bool):
-                        raise SquadFormatError(
-                            f"{name}: {q_where}.is_impossible must be true or false, "
-                            f"not {_describe(impossible)}"
-                        )
-                golds = _answers(qa.get("answers", []), f"{q_where}.answers", name)
-                if impossible:
-                    golds = ()
+                (qid, text, golds), v2 = _question(qa, f"{p_where}.qas[{q}]", name, seen_ids)
+                has_v2_keys |= v2
                 questions.append(SquadQuestion(qid, text, len(articles), p, golds))
-        slug = slugify(title)
-        unique, n = slug, 2
-        while unique in taken:
-            unique, n = f"{slug}-{n}", n + 1
-        taken.add(unique)
-        offsets: list[tuple[int, int]] = []
-        cursor = 0
-        for context in contexts:
-            offsets.append((cursor, cursor + len(context)))
-            cursor += len(context) + 2
-        articles.append(SquadArticle(unique, title, "\n\n".join(contexts), tuple(offsets)))
+        articles.append(_article(_unique_slug(title, taken), title, contexts))
     if not questions:
         raise SquadFormatError(f"{name}: no questions ('qas') in any paragraph")
     version = top.get("version")
     if not isinstance(version, str) or not version:
         version = "v2.0" if has_v2_keys else "v1.1"
     return SquadSet(version, tuple(articles), tuple(questions))
+
+
+def _entry(entry: object, where: str, name: str) -> tuple[str, list[Any]]:
+    """An article entry's title (underscores read as spaces) and its paragraphs."""
+    checked = _expect(entry, dict, where, name)
+    title = _expect(checked.get("title"), str, f"{where}.title", name).replace("_", " ").strip()
+    if not title:
+        raise SquadFormatError(f"{name}: {where}.title is empty")
+    paragraphs = _expect(checked.get("paragraphs"), list, f"{where}.paragraphs", name)
+    if not paragraphs:
+        raise SquadFormatError(f"{name}: {where}.paragraphs is empty")
+    return title, paragraphs
+
+
+def _paragraph(paragraph: object, where: str, name: str) -> tuple[str, list[Any]]:
+    """A paragraph's context and its question entries."""
+    checked = _expect(paragraph, dict, where, name)
+    context = _expect(checked.get("context"), str, f"{where}.context", name)
+    if not context.strip():
+        raise SquadFormatError(f"{name}: {where}.context is empty")
+    return context, _expect(checked.get("qas"), list, f"{where}.qas", name)
+
+
+def _question(
+    qa: object, where: str, name: str, seen_ids: dict[str, str]
+) -> tuple[tuple[str, str, tuple[str, ...]], bool]:
+    """(id, question, gold answers: none when impossible), and whether it has v2 keys."""
+    checked = _expect(qa, dict, where, name)
+    qid = _expect(checked.get("id"), str, f"{where}.id", name)
+    if qid in seen_ids:
+        raise SquadFormatError(
+            f"{name}: {where}.id {qid!r} is used twice (also at {seen_ids[qid]})"
+        )
+    seen_ids[qid] = where
+    text = _expect(checked.get("question"), str, f"{where}.question", name)
+    impossible = checked.get("is_impossible", False)
+    if "is_impossible" in checked and not isinstance(impossible, bool):
+        raise SquadFormatError(
+            f"{name}: {where}.is_impossible must be true or false, not {_describe(impossible)}"
+        )
+    golds = _answers(checked.get("answers", []), f"{where}.answers", name)
+    return (qid, text, () if impossible else golds), "is_impossible" in checked
+
+
+def _unique_slug(title: str, taken: set[str]) -> str:
+    """The title's slug, numbered when an earlier article took it (`-2`, `-3` ...)."""
+    slug = slugify(title)
+    unique, n = slug, 2
+    while unique in taken:
+        unique, n = f"{slug}-{n}", n + 1
+    taken.add(unique)
+    return unique
+
+
+def _article(article_id: str, title: str, contexts: list[str]) -> SquadArticle:
+    """The article: its paragraphs joined by blank lines, and each one's offsets."""
+    offsets: list[tuple[int, int]] = []
+    cursor = 0
+    for context in contexts:
+        offsets.append((cursor, cursor + len(context)))
+        cursor += len(context) + 2
+    return SquadArticle(article_id, title, "\n\n".join(contexts), tuple(offsets))
 
 
 def _answers(value: object, where: str, name: str) -> tuple[str, ...]:
