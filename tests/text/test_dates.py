@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from citebot.text import dates
+from citebot.text import date_grammar, dates
 from citebot.text.dates import describe, find_dateline, find_time_expressions, parse_date
 
 ANCHOR = dt.date(2023, 9, 7)  # a Thursday
@@ -126,12 +126,12 @@ def _scan_without(text: str, shortcut: str) -> object:
     """`dates._scan` of the text (uncached) with one of its shortcut tables emptied: the
     plain scan that the shortcut must agree with."""
     tables = {
-        "_NEEDS": dates._NEEDS,
-        "_ALSO_NEEDS": dates._ALSO_NEEDS,
-        "_FIRST_START": dates._FIRST_START,
+        "NEEDS": date_grammar.NEEDS,
+        "ALSO_NEEDS": date_grammar.ALSO_NEEDS,
+        "FIRST_START": date_grammar.FIRST_START,
     }
     tables[shortcut] = {}
-    return dates._scan_with(text, dates._plan(*tables.values()))
+    return dates._scan_with(text, date_grammar.plan(*tables.values()))
 
 
 @settings(max_examples=500, deadline=None)
@@ -139,8 +139,8 @@ def _scan_without(text: str, shortcut: str) -> object:
 def test_narrower_cues_find_the_same_expressions(text: str) -> None:
     """Both tests of what a pattern needs skip only patterns that find nothing: every
     expression (and the future flag) is what running every pattern gives."""
-    assert dates._scan.__wrapped__(text) == _scan_without(text, "_ALSO_NEEDS")
-    assert dates._scan.__wrapped__(text) == _scan_without(text, "_NEEDS")
+    assert dates._scan.__wrapped__(text) == _scan_without(text, "ALSO_NEEDS")
+    assert dates._scan.__wrapped__(text) == _scan_without(text, "NEEDS")
 
 
 @settings(max_examples=500, deadline=None)
@@ -153,7 +153,7 @@ def test_future_is_looked_for_only_where_it_counts(text: str) -> None:
     """The scan tells the future only when the text names a weekday: every value (at
     any anchor) is the one the future cues of the whole text give."""
     found, future = dates._scan.__wrapped__(text)
-    cued = dates._FUTURE_CUES.search(text) is not None
+    cued = date_grammar.FUTURE_CUES.search(text) is not None
     for anchor in (ANCHOR, dt.date(2020, 2, 29), None):
         for _, _, span, kind, parts in found:
             for part in parts or ((kind, span),):
@@ -173,4 +173,4 @@ def test_future_is_looked_for_only_where_it_counts(text: str) -> None:
 def test_scans_start_where_a_match_can(text: str) -> None:
     """Starting each pattern's scan at the first place a match of it can start finds
     every expression that scanning from the text's start finds."""
-    assert dates._scan.__wrapped__(text) == _scan_without(text, "_FIRST_START")
+    assert dates._scan.__wrapped__(text) == _scan_without(text, "FIRST_START")
