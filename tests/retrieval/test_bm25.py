@@ -13,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from rank_bm25 import BM25Okapi, BM25Plus
 
-from citebot.retrieval import binfile
+from citebot.retrieval import binfile, bm25_file, topk
 from citebot.retrieval import bm25 as bm25_module
 from citebot.retrieval.bm25 import FORMAT_VERSION, BM25Index, IndexFormatError
 
@@ -147,7 +147,7 @@ def test_every_top_k_strategy_matches_rank_bm25(
     sparse_ratio: int,
 ) -> None:
     """Sparse union, dense scan and the sampled lower bound (incl. k > sample) agree exactly."""
-    monkeypatch.setattr(bm25_module, "_SAMPLE", sample)
+    monkeypatch.setattr(topk, "_SAMPLE", sample)
     monkeypatch.setattr(bm25_module, "_SPARSE_RATIO", sparse_ratio)
     for i, q in enumerate(mixed_queries(corpus, 150, seed=21)):
         k = [1, 10, 200][i % 3]
@@ -450,7 +450,7 @@ def test_wrong_format_version_raises(
     small_file: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A file written by another format version is refused with a message naming both."""
-    monkeypatch.setattr(bm25_module, "FORMAT_VERSION", FORMAT_VERSION + 1)
+    monkeypatch.setattr(bm25_file, "FORMAT_VERSION", FORMAT_VERSION + 1)
     future = tmp_path / "future.bm25"
     BM25Index.build([["a"]]).save(future)
     monkeypatch.undo()

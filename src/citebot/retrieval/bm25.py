@@ -28,20 +28,14 @@ machine; see benchmarks/bench_retrieval.py and benchmarks/README.md):
   `np.add.at` (0.17 ms).  Queries with few postings skip the n-sized buffer: a stable argsort
   of their doc ids + `np.add.reduceat`.  Measured crossover ~n/40 postings at both 100k and 1M
   docs (at n/1000: 0.06 ms sparse vs 0.49 ms dense at 1M docs; at n/6: 1.1 vs 2.7 ms dense).
-* Top-k: `np.argpartition` over all n scores costs 0.63 ms at 100k docs, more than scoring.  We
-  take the k-th best of a strided sample of ~2,048 scores -- a lower bound on the true k-th
-  best -- keep the documents at or above it (typically a few hundred) and order those exactly
-  by (score desc, doc id asc): 0.28 ms per query at 100k instead of 1.2 ms.  np.partition is
-  ~15x slower when one value dominates (zeros, big tie blocks), so those are set aside first.
+* Top-k: selected from a sample's bound, not by sorting all n scores (`retrieval.topk`).
 * Vocabulary: a dict built at load from one UTF-8 blob ("\\n"-joined; tokens may not contain a
   newline).  Lookup 0.6 us/term; bisecting the mmapped blob instead would make load free but
   cost 5-16 us/term.  The dict builds in 20 ms for 100k terms, ~1.5 s for 2M.
 * Build is vectorised: tokens -> ids through a C-level dict map, then one in-place int64 sort
   of `term*n + doc` keys gives (term, doc, tf) runs; no per-document Python dicts.  1M passages
   (45M tokens): 29 s, 1.26 GB traced peak.
-* File: one `retrieval.binfile` file -- prelude, JSON header (parameters, array table, payload
-  CRC32), then 64-byte-aligned raw arrays, memory-mapped on load.  Loading verifies both CRCs
-  (zlib.crc32: ~4 GB/s, 0.1 s for 457 MB), so a corrupt file raises instead of mis-ranking.
+* File: one checksummed, memory-mapped `binfile` file (`retrieval.bm25_file`).
 * Incremental update: each posting's tf (uint16 on disk when it fits) and each document's
   length are kept too (+2 bytes per posting, 79 MB at 1M passages), so `updated` can drop,
   renumber and add documents by merging posting keys and recomputing the weights (idf and
@@ -62,27 +56,16 @@ from typing import Any, Final
 import numpy as np
 import numpy.typing as npt
 
-from citebot.retrieval import postings
-from citebot.retrieval.binfile import IndexFormatError, read_arrays, write_arrays
+from citebot.retrieval import bm25_file, postings
+from citebot.retrieval.binfile import IndexFormatError
+from citebot.retrieval.bm25_file import FORMAT_VERSION
+from citebot.retrieval.topk import best, best_dense, lowest_absent
 
 __all__ = ["FORMAT_VERSION", "BM25Index", "IndexFormatError"]
 
-FORMAT_VERSION: Final = 2
-_MAGIC: Final = b"CBBM25IX"
 # Queries with fewer than n/_SPARSE_RATIO postings are summed without touching all n docs
 # (measured crossover ~n/40 at both 100k and 1M docs, see module docstring).
 _SPARSE_RATIO: Final = 40
-# Size of the strided sample whose k-th best score bounds the true k-th best from below.
-_SAMPLE: Final = 2048
-_DTYPES: Final[dict[str, tuple[str, ...]]] = {
-    "vocab": ("|u1",),
-    "idf": ("<f8",),
-    "indptr": ("<i8",),
-    "doc_ids": ("<i4",),
-    "weights": ("<f8",),
-    "tf": ("<u2", "<u4"),
-    "lengths": ("<i4",),
-}
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -178,7 +161,7 @@ class BM25Index:
         of tokens, and `terms[i]` is the token of id i; every id must occur somewhere.
         """
         _check_params(k1, b, delta)
-        _check_terms(terms)
+        postings.check_terms(terms)
         n = len(lengths)
         if n >= 2**31:
             raise ValueError("more than 2**31-1 documents do not fit int32 doc ids")
@@ -206,46 +189,16 @@ class BM25Index:
         """
         if any(isinstance(d, str) for d in added):
             raise TypeError("each document must be a sequence of tokens, not a str")
-        new_id = np.asarray(new_id, dtype=np.int64)
-        added_at = np.asarray(added_at, dtype=np.int64)
-        if new_id.shape != (self.n_docs,) or added_at.shape != (len(added),):
-            raise ValueError("new_id needs one entry per document, added_at one per added doc")
-        kept = new_id[new_id >= 0]
-        n = len(kept) + len(added)
-        slots = np.zeros(n, dtype=np.int64)
-        inside = bool(np.all((added_at >= 0) & (added_at < n))) and bool(np.all(kept < n))
-        if inside:
-            np.add.at(slots, kept, 1)
-            np.add.at(slots, added_at, 1)
-        if (
-            not inside
-            or not bool(np.all(slots == 1))
-            or bool(np.any(np.diff(kept) <= 0))
-            or bool(np.any(np.diff(added_at) <= 0))
-        ):
-            raise ValueError(
-                "new_id (kept, in order) and added_at (ascending) must number 0..n-1 once each"
-            )
-        stride = max(n, 1)
-        vocab: defaultdict[str, int] = defaultdict(count(len(self._terms)).__next__)
-        vocab.update(self._vocab)
-        add_lengths = np.fromiter(map(len, added), dtype=np.int64, count=len(added))
-        tokens = np.fromiter(
-            map(vocab.__getitem__, chain.from_iterable(added)), np.int64, int(add_lengths.sum())
+        keys, tf, lengths, terms = postings.renumbered(
+            self._indptr,
+            self._doc_ids,
+            self._tf,
+            self._lengths,
+            self._vocab,
+            np.asarray(new_id, dtype=np.int64),
+            added,
+            np.asarray(added_at, dtype=np.int64),
         )
-        terms = list(vocab)  # the old terms, then new ones in first-occurrence order
-        _check_terms(terms[len(self._terms) :])
-        add_keys, add_tf = postings.from_tokens(tokens, add_lengths, added_at, stride)
-        keys, kept_postings = postings.old_keys(self._indptr, self._doc_ids, new_id, stride)
-        # Both key lists are sorted and disjoint (different docs): insert, do not re-sort.
-        at = np.searchsorted(keys, add_keys)
-        keys = np.insert(keys, at, add_keys)
-        tf = np.insert(self._tf[kept_postings].astype(np.uint32), at, add_tf)
-        keys, used = postings.drop_unused_terms(keys, len(terms), stride)
-        lengths = np.empty(n, dtype=np.int64)
-        lengths[kept] = self._lengths[new_id >= 0]
-        lengths[added_at] = add_lengths
-        terms = [terms[i] for i in used.tolist()]
         return self._from_postings(keys, tf, lengths, terms, self.k1, self.b, self.delta)
 
     @classmethod
@@ -301,7 +254,7 @@ class BM25Index:
         if allowed is not None:
             universe = self._check_allowed(allowed)
             excess = self._excess_within(ids, mult, universe)
-            pos = _best_dense(excess, k)
+            pos = best_dense(excess, k)
             return universe[pos], excess[pos] + base
         k = min(k, self.n_docs)
         if k == 0:
@@ -309,17 +262,17 @@ class BM25Index:
         n_post = int(np.sum(self._indptr[ids + 1] - self._indptr[ids]))
         if n_post * _SPARSE_RATIO < self.n_docs:
             cand, excess = self._excess_sparse(ids, mult)
-            pos = _best(np.arange(len(cand)), excess, k)
+            pos = best(np.arange(len(cand)), excess, k)
             top, top_excess = cand[pos].astype(np.int64), excess[pos]
             if len(top) < k:
                 # Every other document scores exactly the constant; the lowest ids come first.
-                filler = _lowest_absent(cand, k - len(top), self.n_docs)
+                filler = lowest_absent(cand, k - len(top), self.n_docs)
                 top = np.concatenate([top, filler])
                 top_excess = np.concatenate([top_excess, np.zeros(len(filler))])
             return top, top_excess + base
         doc, w = self._postings(ids, mult)
         excess = np.bincount(doc, weights=w, minlength=self.n_docs).astype(np.float64, copy=False)
-        pos = _best_dense(excess, k)
+        pos = best_dense(excess, k)
         return pos, excess[pos] + base
 
     def term_weights(self, query: Sequence[str], doc_id: int) -> dict[str, float]:
@@ -443,95 +396,43 @@ class BM25Index:
 
     def save(self, path: Path) -> None:
         """Write the index to `path` atomically (temp file in the same directory, then rename)."""
-        fields = {
-            "n_docs": self.n_docs,
-            "n_terms": len(self._terms),
-            "k1": self.k1,
-            "b": self.b,
-            "delta": self.delta,
-        }
-        write_arrays(
-            Path(path), magic=_MAGIC, version=FORMAT_VERSION, fields=fields, arrays=self._arrays()
+        bm25_file.save(
+            Path(path),
+            n_docs=self.n_docs,
+            k1=self.k1,
+            b=self.b,
+            delta=self.delta,
+            terms=self._terms,
+            arrays={
+                "idf": self._idf,
+                "indptr": self._indptr,
+                "doc_ids": self._doc_ids,
+                "weights": self._weights,
+                "tf": self._tf,
+                "lengths": self._lengths,
+            },
         )
 
     @classmethod
     def load(cls, path: Path, *, mmap: bool = True) -> BM25Index:
         """Read an index written by `save`; IndexFormatError if it is not intact."""
-        header, arrays = read_arrays(
-            Path(path),
-            magic=_MAGIC,
-            version=FORMAT_VERSION,
-            what="BM25 index",
-            dtypes=_DTYPES,
-            mmap=mmap,
-        )
-        try:
-            return cls._from_arrays(header, arrays)
-        except IndexFormatError as e:
-            raise IndexFormatError(f"{path}: {e}") from None
-
-    @classmethod
-    def _from_arrays(cls, header: dict[str, Any], arrays: dict[str, npt.NDArray[Any]]) -> BM25Index:
-        """Check that a verified file's header and arrays agree, and wrap them (zero-copy)."""
-        try:
-            n_docs, n_terms = int(header["n_docs"]), int(header["n_terms"])
-            k1, b, delta = float(header["k1"]), float(header["b"]), float(header["delta"])
-        except (ValueError, KeyError, TypeError) as e:
-            raise IndexFormatError(f"malformed header: {e}") from None
-        if min(n_docs, n_terms) < 0:
-            raise IndexFormatError("malformed header: negative count")
-        indptr, doc_ids = arrays["indptr"], arrays["doc_ids"]
-        try:
-            text = bytes(arrays["vocab"]).decode("utf-8", "surrogatepass")
-        except UnicodeDecodeError as e:
-            raise IndexFormatError(f"corrupt vocabulary: {e}") from None
-        terms = text.split("\n") if n_terms else []
-        if (
-            len(terms) != n_terms
-            or len(arrays["idf"]) != n_terms
-            or len(indptr) != n_terms + 1
-            or indptr[0] != 0
-            or indptr[-1] != len(doc_ids)
-            or len(arrays["weights"]) != len(doc_ids)
-            or len(arrays["tf"]) != len(doc_ids)
-            or len(arrays["lengths"]) != n_docs
-            or bool(np.any(np.diff(indptr) <= 0))
-            or (len(doc_ids) and (doc_ids.min() < 0 or doc_ids.max() >= n_docs))
-        ):
-            raise IndexFormatError("inconsistent arrays")
+        fields, terms, arrays = bm25_file.load(Path(path), mmap=mmap)
         return cls(
-            n_docs=n_docs,
-            k1=k1,
-            b=b,
-            delta=delta,
+            n_docs=int(fields["n_docs"]),
+            k1=float(fields["k1"]),
+            b=float(fields["b"]),
+            delta=float(fields["delta"]),
             terms=terms,
             idf=arrays["idf"],
-            indptr=indptr,
-            doc_ids=doc_ids,
+            indptr=arrays["indptr"],
+            doc_ids=arrays["doc_ids"],
             weights=arrays["weights"],
             tf=arrays["tf"],
             lengths=arrays["lengths"],
         )
 
-    def _arrays(self) -> dict[str, npt.NDArray[Any]]:
-        """The arrays `save` writes, in their on-disk dtypes and order."""
-        blob = "\n".join(self._terms).encode("utf-8", "surrogatepass")
-        tf_dtype = "<u2" if len(self._tf) == 0 or int(self._tf.max()) < 2**16 else "<u4"
-        own: dict[str, tuple[npt.NDArray[Any], str]] = {
-            "vocab": (np.frombuffer(blob, np.uint8), "|u1"),
-            "idf": (self._idf, "<f8"),
-            "indptr": (self._indptr, "<i8"),
-            "doc_ids": (self._doc_ids, "<i4"),
-            "weights": (self._weights, "<f8"),
-            "tf": (self._tf, tf_dtype),
-            "lengths": (self._lengths, "<i4"),
-        }
-        return {k: np.ascontiguousarray(v, dtype=d) for k, (v, d) in own.items()}
 
-
-# ---------------------------------------------------------------------- helpers
-
-
+# Argument checks, shared by the build and the queries.
 def _check_params(k1: float, b: float, delta: float) -> None:
     """Reject parameters that make weights negative, zero or NaN."""
     if not (np.isfinite(k1) and k1 >= 0):
@@ -542,68 +443,7 @@ def _check_params(k1: float, b: float, delta: float) -> None:
         raise ValueError(f"delta must be finite and >= 0, got {delta}")
 
 
-def _check_terms(terms: list[str]) -> None:
-    """Tokens must be str without newlines (the saved vocabulary is newline-separated)."""
-    for t in terms:
-        if not isinstance(t, str):
-            raise TypeError(f"tokens must be str, got {type(t).__name__}: {t!r}")
-    if sum(t.count("\n") for t in terms):
-        bad = next(t for t in terms if "\n" in t)
-        raise ValueError(f"tokens must not contain a newline: {bad!r}")
-
-
 def _check_query(query: Sequence[str]) -> None:
     """A bare str would be scored character by character; refuse it."""
     if isinstance(query, str):
         raise TypeError("query must be a sequence of tokens, not a str")
-
-
-def _kth_largest(values: FloatArray, k: int) -> float:
-    """The k-th largest of `values` (1 <= k <= len(values))."""
-    # np.partition slows ~15x when one value fills most of the array (0.6 ms for 2,048
-    # entries), and that value is typically the minimum here (zeros, or one big tie at the
-    # bottom of the candidates), so it is set aside first.
-    low = values.min()
-    higher = values[values > low]
-    if len(higher) < k:
-        return float(low)
-    return float(np.partition(higher, len(higher) - k)[len(higher) - k])
-
-
-def _best(pos: IntArray, score: FloatArray, k: int) -> IntArray:
-    """The k entries of `pos` (ascending) with the highest `score`, best first, ties by pos."""
-    if len(pos) <= k:
-        return pos[np.argsort(-score, kind="stable")]
-    kth = _kth_largest(score, k)
-    above = score > kth  # fewer than k entries
-    first = pos[above][np.argsort(-score[above], kind="stable")]
-    # Ties at the k-th score: `pos` is ascending, so the lowest ids come first.
-    return np.concatenate([first, pos[score == kth][: k - len(first)]])
-
-
-def _best_dense(excess: FloatArray, k: int) -> IntArray:
-    """Positions of the k highest entries of `excess` (all >= 0), best first, ties by position."""
-    m = len(excess)
-    k = min(k, m)
-    if k == 0:
-        return np.zeros(0, np.int64)
-    bound = 0.0
-    if m > 2 * _SAMPLE:
-        # The k-th best of a sample is <= the k-th best overall, so everything at or above it
-        # contains the answer: usually a few hundred entries instead of m.
-        sample = excess[:: m // _SAMPLE]
-        sample = sample[sample > 0]
-        if len(sample) >= k:
-            bound = _kth_largest(sample, k)
-    cand = np.flatnonzero(excess >= bound) if bound > 0 else np.flatnonzero(excess > 0)
-    if len(cand) >= k:
-        return _best(cand, excess[cand], k)
-    # Fewer than k matches: the rest score 0 (the constant only); lowest positions first.
-    top = cand[np.argsort(-excess[cand], kind="stable")]
-    return np.concatenate([top, np.flatnonzero(excess == 0)[: k - len(top)]])
-
-
-def _lowest_absent(present: IntArray, count_: int, n: int) -> IntArray:
-    """The `count_` smallest ids in [0, n) that are not in `present`."""
-    head = np.arange(min(n, count_ + len(present)), dtype=np.int64)
-    return head[~np.isin(head, present)][:count_]

@@ -11,6 +11,9 @@ rebuilt one.
 
 from __future__ import annotations
 
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from itertools import chain, count
 from typing import Any, Final
 
 import numpy as np
@@ -172,3 +175,67 @@ def _add_doc_ids(keys: IntArray, lengths: IntArray, doc_ids: IntArray) -> None:
         t0 = int(ends[d0 - 1]) if d0 else 0
         t1 = int(ends[d1 - 1])
         keys[t0:t1] += np.repeat(doc_ids[d0:d1], lengths[d0:d1])
+
+
+def renumbered(
+    indptr: IntArray,
+    doc_ids: npt.NDArray[np.int32],
+    tf: npt.NDArray[Any],
+    lengths: npt.NDArray[Any],
+    vocab: Mapping[str, int],
+    new_id: IntArray,
+    added: Sequence[Sequence[str]],
+    added_at: IntArray,
+) -> tuple[IntArray, npt.NDArray[Any], IntArray, list[str]]:
+    """(keys, tf, lengths, terms) of an index's postings (`indptr`, `doc_ids`, `tf`, doc
+    `lengths`, term ids `vocab`) after renumbering, dropping and adding documents, for
+    `weights`: see `BM25Index.updated` for `new_id`, `added` and `added_at`.
+    """
+    if new_id.shape != (len(lengths),) or added_at.shape != (len(added),):
+        raise ValueError("new_id needs one entry per document, added_at one per added doc")
+    kept = new_id[new_id >= 0]
+    n = len(kept) + len(added)
+    slots = np.zeros(n, dtype=np.int64)
+    inside = bool(np.all((added_at >= 0) & (added_at < n))) and bool(np.all(kept < n))
+    if inside:
+        np.add.at(slots, kept, 1)
+        np.add.at(slots, added_at, 1)
+    if (
+        not inside
+        or not bool(np.all(slots == 1))
+        or bool(np.any(np.diff(kept) <= 0))
+        or bool(np.any(np.diff(added_at) <= 0))
+    ):
+        raise ValueError(
+            "new_id (kept, in order) and added_at (ascending) must number 0..n-1 once each"
+        )
+    stride = max(n, 1)
+    ids: defaultdict[str, int] = defaultdict(count(len(vocab)).__next__)
+    ids.update(vocab)
+    add_lengths = np.fromiter(map(len, added), dtype=np.int64, count=len(added))
+    tokens = np.fromiter(
+        map(ids.__getitem__, chain.from_iterable(added)), np.int64, int(add_lengths.sum())
+    )
+    terms = list(ids)  # the old terms, then new ones in first-occurrence order
+    check_terms(terms[len(vocab) :])
+    add_keys, add_tf = from_tokens(tokens, add_lengths, added_at, stride)
+    keys, kept_postings = old_keys(indptr, doc_ids, new_id, stride)
+    # Both key lists are sorted and disjoint (different docs): insert, do not re-sort.
+    at = np.searchsorted(keys, add_keys)
+    keys = np.insert(keys, at, add_keys)
+    new_tf = np.insert(tf[kept_postings].astype(np.uint32), at, add_tf)
+    keys, used = drop_unused_terms(keys, len(terms), stride)
+    new_lengths = np.empty(n, dtype=np.int64)
+    new_lengths[kept] = lengths[new_id >= 0]
+    new_lengths[added_at] = add_lengths
+    return keys, new_tf, new_lengths, [terms[i] for i in used.tolist()]
+
+
+def check_terms(terms: list[str]) -> None:
+    """Tokens must be str without newlines (the saved vocabulary is newline-separated)."""
+    for t in terms:
+        if not isinstance(t, str):
+            raise TypeError(f"tokens must be str, got {type(t).__name__}: {t!r}")
+    if sum(t.count("\n") for t in terms):
+        bad = next(t for t in terms if "\n" in t)
+        raise ValueError(f"tokens must not contain a newline: {bad!r}")
