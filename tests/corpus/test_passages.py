@@ -9,8 +9,8 @@ from hypothesis import strategies as st
 
 from citebot.corpus import passages
 from citebot.corpus.articles import Corpus
-from citebot.corpus.passages import make_passages, split_sentences
 from tests.conftest import make_article
+from tests.corpus.objects import make_passages, split_sentences
 
 
 def test_offsets_hold_for_every_sentence_and_passage(shipped_corpus: Corpus) -> None:

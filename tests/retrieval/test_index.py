@@ -5,12 +5,12 @@ from __future__ import annotations
 import pytest
 
 from citebot.corpus.articles import Corpus
-from citebot.corpus.passages import make_passages, split_sentences
 from citebot.retrieval import index as index_module
 from citebot.retrieval import rerank as rerank_module
 from citebot.retrieval.index import Index
 from citebot.text.tokenizer import tokenize
 from tests.conftest import make_article
+from tests.corpus.objects import make_passages, split_sentences
 
 
 def tiny(n: int) -> Corpus:

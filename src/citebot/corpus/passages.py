@@ -38,8 +38,6 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
-from citebot.corpus.articles import Article
-
 _BLOCK_SPLIT = re.compile(r"\n[ \t]*\n\s*")
 _SENTENCE_END = re.compile(r"[.!?:;\"”’)\]]\s*$")
 
@@ -110,24 +108,8 @@ def _abbreviations() -> frozenset[str]:
     )
 
 
-def split_sentences(article: Article) -> list[Sentence]:
-    """Sentences of the article body, in order, with verbatim offsets."""
-    body = article.body
-    return [
-        Sentence(
-            article_id=article.id,
-            index=i,
-            paragraph=paragraph,
-            start=start,
-            end=end,
-            text=body[start:end],
-        )
-        for i, (start, end, paragraph) in enumerate(sentence_spans(body))
-    ]
-
-
 def sentence_spans(body: str) -> list[SentenceSpan]:
-    """(start, end, paragraph) of every sentence of `body`: `split_sentences` without objects."""
+    """(start, end, paragraph) of every sentence of `body`, in order, with verbatim offsets."""
     spans: list[SentenceSpan] = []
     for paragraph, (b_start, b_end) in enumerate(_blocks(body)):
         for l_start, l_end in _line_groups(body, b_start, b_end):
@@ -240,37 +222,10 @@ def _plain_split(text: str) -> list[tuple[int, int]] | None:
     return spans
 
 
-def make_passages(
-    article: Article,
-    sentences: list[Sentence],
-    *,
-    max_words: int = 200,
-    min_words: int = 20,
-) -> list[Passage]:
-    """Group sentences into overlapping passages (see the module docstring for the rules)."""
-    spans = [(s.start, s.end, s.paragraph) for s in sentences]
-    body = article.body
-    out: list[Passage] = []
-    for first, last in passage_bounds(body, spans, max_words=max_words, min_words=min_words):
-        start, end = spans[first][0], spans[last - 1][1]
-        out.append(
-            Passage(
-                article_id=article.id,
-                index=len(out),
-                start=start,
-                end=end,
-                text=body[start:end],
-                first_sentence=first,
-                last_sentence=last,
-            )
-        )
-    return out
-
-
 def passage_bounds(
     body: str, spans: list[SentenceSpan], *, max_words: int = 200, min_words: int = 20
 ) -> list[tuple[int, int]]:
-    """`[first_sentence, last_sentence)` of each passage: `make_passages` without objects."""
+    """`[first_sentence, last_sentence)` of each passage (the rules: see the module docstring)."""
     if max_words < 1 or min_words < 0:
         raise ValueError(f"max_words ({max_words}) must be >= 1 and min_words ({min_words}) >= 0")
     # Words are runs of non-space characters; str.split() is 3x faster than a regex.
