@@ -53,7 +53,7 @@ from citebot.reader.spans import (
     sentence_candidates,
     time_candidates,
 )
-from citebot.text import dates
+from citebot.text import date_grammar, dates
 from citebot.text.dates import find_time_expressions
 from citebot.text.tokenizer import Word, words
 
@@ -405,7 +405,8 @@ def test_patterns_skipped_by_their_cues_would_have_found_nothing(
     ]
     anchor = dt.date(2023, 9, 7)
     found = [find_time_expressions(t, anchor) for t in texts]
-    monkeypatch.setattr(dates, "_PLAN", dates._plan({}, dates._ALSO_NEEDS, dates._FIRST_START))
+    plan = date_grammar.plan({}, date_grammar.ALSO_NEEDS, date_grammar.FIRST_START)
+    monkeypatch.setattr(dates, "PLAN", plan)  # the plan `dates._scan` reads
     dates._scan.cache_clear()
     try:
         assert [find_time_expressions(t, anchor) for t in texts] == found
