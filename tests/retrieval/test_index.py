@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 
 from citebot.corpus.articles import Corpus
@@ -72,6 +74,30 @@ def test_search_within_one_article(shipped_corpus: Corpus) -> None:
     )
     assert index.passages_of("unknown-id") == range(0)
     assert index.search(tokenize("Hong Kong"), 5, "unknown-id") == []
+
+
+def test_index_answers_what_the_reader_may_ask() -> None:
+    """The index as the reader's corpus view: a term is mentioned by the corpus when a
+    passage has it, by one article when its title or a sentence has it; dates are the
+    articles'."""
+    index = Index.build(
+        Corpus(
+            articles=(
+                make_article("bridge", "The council opened the footbridge.", title="Lisbon"),
+                make_article("ferry", "The ferry crosses hourly.", date=dt.date(2020, 5, 1)),
+            )
+        )
+    )
+    (lisbon,) = tokenize("Lisbon")
+    (ferry,) = tokenize("ferry")
+    assert index.mentions(lisbon) and index.mentions(ferry)
+    assert index.mentions(lisbon, "bridge")  # the title counts
+    assert not index.mentions(lisbon, "ferry")
+    assert index.mentions(ferry, "ferry") and not index.mentions(ferry, "bridge")
+    assert not index.mentions("zanzibar") and not index.mentions("zanzibar", "ferry")
+    assert index.article_date("ferry") == dt.date(2020, 5, 1)
+    assert index.article_date("bridge") is None
+    assert index.idf("zanzibar") > index.idf(ferry) > 0
 
 
 def test_search_matches_rank_bm25_on_the_shipped_corpus(shipped_corpus: Corpus) -> None:

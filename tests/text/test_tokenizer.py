@@ -10,6 +10,7 @@ from citebot.text.tokenizer import (
     _NUMBER_RE,
     _WORD_RE,
     STOP_WORDS,
+    Runs,
     Word,
     _ascii_runs,
     _run,
@@ -19,6 +20,7 @@ from citebot.text.tokenizer import (
     fold,
     stem,
     tokenize,
+    tokenize_fast,
     words,
 )
 
@@ -156,3 +158,23 @@ def test_ascii_runs_are_the_patterns_runs(text: str) -> None:
     """Runs read token by token (edges stripped, letter tokens taken whole) are the runs
     the ASCII word pattern finds in the whole text."""
     assert _ascii_runs(text) == _ASCII_WORD_RE.findall(text)
+
+
+# The bulk path (`Runs`) the index builds with.
+_ALPHABET = st.sampled_from(
+    [*"abcXYZ019 .,;-'\n\t", "大公坊", "ﬁ", "Ⅻ", "3.5", "16,000", "the", "The", "é", "İ", "ß"]
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(_ALPHABET, max_size=40).map("".join))
+def test_fast_tokenize_equals_tokenize(text: str) -> None:
+    """Mapping word runs through the run table gives tokenize(text), CJK and numbers included."""
+    assert list(tokenize_fast(text, Runs())) == tokenize(text)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(st.characters(max_codepoint=127), max_size=60))
+def test_ascii_word_pattern_equals_the_general_one(text: str) -> None:
+    """On ASCII text the fast word pattern finds exactly text._WORD_RE's runs."""
+    assert _ASCII_WORD_RE.findall(text) == _WORD_RE.findall(text)
