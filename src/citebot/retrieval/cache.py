@@ -20,7 +20,7 @@ from citebot.corpus.articles import Corpus
 from citebot.retrieval.binfile import IndexFormatError
 from citebot.retrieval.bm25 import BM25Index
 from citebot.retrieval.index import BM25_B, BM25_DELTA, BM25_K1, Index, update
-from citebot.retrieval.offsets import Tables
+from citebot.retrieval.offsets import Offsets
 
 log = logging.getLogger(__name__)
 
@@ -71,7 +71,7 @@ def load_index(
             index = Index.build(corpus, progress=progress)
         else:
             index = update(*base, corpus, progress=progress)
-            index.tables.check(corpus.articles)
+            index.offsets.check(corpus.articles)
     _save(index, cache_dir, key)
     return index
 
@@ -92,16 +92,16 @@ def _path(cache_dir: Path, key: str, kind: str) -> Path:
 
 def _load(corpus: Corpus, cache_dir: Path, key: str) -> Index:
     """The cached index of exactly this corpus; raises if missing or not intact."""
-    tables, fields = Tables.load(_path(cache_dir, key, "tables"))
+    offsets, fields = Offsets.load(_path(cache_dir, key, "tables"))
     if fields.get("key") != key:
         raise IndexFormatError("the passage table was written for another corpus")
-    tables.check(corpus.articles)
-    return Index(corpus, tables, BM25Index.load(_path(cache_dir, key, "bm25")))
+    offsets.check(corpus.articles)
+    return Index(corpus, offsets, BM25Index.load(_path(cache_dir, key, "bm25")))
 
 
 def _newest_base(
     cache_dir: Path, key: str
-) -> tuple[list[tuple[str, str]], Tables, BM25Index] | None:
+) -> tuple[list[tuple[str, str]], Offsets, BM25Index] | None:
     """The newest intact cached index of another corpus version, to update from."""
     manifests = [p for p in cache_dir.glob("index-*.json") if p != _path(cache_dir, key, "json")]
     for path in sorted(manifests, key=_mtime, reverse=True)[:1]:
@@ -111,18 +111,18 @@ def _newest_base(
             if manifest["format"] != INDEX_FORMAT:
                 return None
             old_key = str(manifest["key"])
-            tables, fields = Tables.load(_path(cache_dir, old_key, "tables"))
+            offsets, fields = Offsets.load(_path(cache_dir, old_key, "tables"))
             if fields.get("manifest_sha256") != hashlib.sha256(raw).hexdigest():
                 raise IndexFormatError("the manifest does not match its passage table")
             bm25 = BM25Index.load(_path(cache_dir, old_key, "bm25"))
             if (bm25.k1, bm25.b, bm25.delta) != (BM25_K1, BM25_B, BM25_DELTA):
                 return None  # other parameters: every weight differs, build from scratch
             articles = [(str(a["id"]), str(a["hash"])) for a in manifest["articles"]]
-            if len(articles) != len(tables.article_passages) - 1 or bm25.n_docs != (
-                tables.n_passages
+            if len(articles) != len(offsets.article_passages) - 1 or bm25.n_docs != (
+                offsets.n_passages
             ):
                 raise IndexFormatError("the manifest, table and BM25 index disagree")
-            return articles, tables, bm25
+            return articles, offsets, bm25
         except (OSError, ValueError, KeyError, TypeError) as exc:
             log.info("not updating from %s (%s); building from scratch", path.name, exc)
     return None
@@ -130,7 +130,7 @@ def _newest_base(
 
 def _manifest(index: Index, key: str) -> bytes:
     """The JSON manifest: which corpus the index came from, article by article."""
-    ptr = index.tables.article_passages.tolist()
+    ptr = index.offsets.article_passages.tolist()
     articles = [
         {"id": a.id, "path": a.path, "hash": a.content_hash, "passages": [ptr[i], ptr[i + 1]]}
         for i, a in enumerate(index.corpus.articles)
@@ -140,7 +140,7 @@ def _manifest(index: Index, key: str) -> bytes:
         "key": key,
         "corpus_version": index.version,
         "passages": len(index.passages),
-        "sentences": int(index.tables.article_sentences[-1]),
+        "sentences": int(index.offsets.article_sentences[-1]),
         "files": {kind: _path(Path(), key, kind).name for kind in ("bm25", "tables")},
         "articles": articles,
     }
@@ -154,7 +154,7 @@ def _save(index: Index, cache_dir: Path, key: str) -> None:
     try:
         cache_dir.mkdir(parents=True, exist_ok=True)
         index.bm25.save(_path(cache_dir, key, "bm25"))
-        index.tables.save(_path(cache_dir, key, "tables"), fields)
+        index.offsets.save(_path(cache_dir, key, "tables"), fields)
         _write_atomic(_path(cache_dir, key, "json"), manifest)
         _prune(cache_dir, key)
     except OSError as exc:

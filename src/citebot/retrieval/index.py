@@ -52,10 +52,10 @@ from citebot.corpus.articles import Article, Corpus
 from citebot.corpus.passages import Passage, passage_bounds, sentence_spans
 from citebot.retrieval.bm25 import BM25Index
 from citebot.retrieval.offsets import (
+    Offsets,
+    OffsetsBuilder,
     PassageList,
     SentenceMap,
-    Tables,
-    TablesBuilder,
 )
 from citebot.retrieval.rerank import RERANK_DEPTH, reranked
 from citebot.retrieval.terms import TermIds, passage_terms
@@ -93,26 +93,26 @@ class Hit:
 class Index:
     """Sentences, passages and a BM25 model over a corpus."""
 
-    def __init__(self, corpus: Corpus, tables: Tables, bm25: BM25Index) -> None:
-        """Wrap a corpus and its checked tables and BM25 index; see `build` and `load_index`."""
-        if bm25.n_docs != tables.n_passages:
+    def __init__(self, corpus: Corpus, offsets: Offsets, bm25: BM25Index) -> None:
+        """Wrap a corpus and its checked offsets and BM25 index; see `build` and `load_index`."""
+        if bm25.n_docs != offsets.n_passages:
             raise ValueError(
                 f"the BM25 index has {bm25.n_docs} documents but there are "
-                f"{tables.n_passages} passages"
+                f"{offsets.n_passages} passages"
             )
         self.corpus = corpus
-        self.tables = tables
+        self.offsets = offsets
         self.bm25 = bm25
         self._positions = {a.id: i for i, a in enumerate(corpus.articles)}
-        self.sentences = SentenceMap(corpus.articles, self._positions, tables)
-        self.passages = PassageList(corpus.articles, tables)
+        self.sentences = SentenceMap(corpus.articles, self._positions, offsets)
+        self.passages = PassageList(corpus.articles, offsets)
         self._idf: dict[str, float] = {}  # `idf` of the terms asked for lately
         self._article_terms: dict[str, frozenset[str]] = {}  # `mentions`' articles, lately
 
     @classmethod
     def build(cls, corpus: Corpus, *, progress: bool = False) -> Index:
         """Split every article and index its passages (title words included)."""
-        builder = TablesBuilder()
+        builder = OffsetsBuilder()
         tokens = TermIds()
         for article in _progress(corpus.articles, progress, "indexing"):
             spans, bounds = _split(article)
@@ -128,7 +128,7 @@ class Index:
         """
         return update(
             [(a.id, a.content_hash) for a in self.corpus.articles],
-            self.tables,
+            self.offsets,
             self.bm25,
             corpus,
             progress=progress,
@@ -253,7 +253,7 @@ def rerank(
 
 def update(
     old_articles: Sequence[tuple[str, str]],
-    old_tables: Tables,
+    old_offsets: Offsets,
     old_bm25: BM25Index,
     corpus: Corpus,
     *,
@@ -268,11 +268,14 @@ def update(
     old = {key: i for i, key in enumerate(old_articles)}
     reuse = [old.get((a.id, a.content_hash)) for a in corpus.articles]
     kept = [i for i in reuse if i is not None]
-    old_p = old_tables.article_passages
+    old_p = old_offsets.article_passages
     kept_passages = sum(int(old_p[i + 1] - old_p[i]) for i in kept)
-    if any(b <= a for a, b in pairwise(kept)) or kept_passages < _MIN_REUSE * old_tables.n_passages:
+    if (
+        any(b <= a for a, b in pairwise(kept))
+        or kept_passages < _MIN_REUSE * old_offsets.n_passages
+    ):
         return Index.build(corpus, progress=progress)
-    builder = TablesBuilder()
+    builder = OffsetsBuilder()
     new_id = np.full(old_bm25.n_docs, -1, dtype=np.int64)
     added: list[list[str]] = []
     added_at: list[int] = []
@@ -281,7 +284,7 @@ def update(
     split = {a.id: _split(a) for a in _progress(fresh, progress, "indexing changes")}
     for article, i in zip(corpus.articles, reuse, strict=True):
         if i is not None:
-            builder.copy(old_tables, i)
+            builder.copy(old_offsets, i)
             lo, hi = int(old_p[i]), int(old_p[i + 1])
             new_id[lo:hi] = np.arange(next_id, next_id + hi - lo)
             next_id += hi - lo

@@ -1,8 +1,8 @@
-"""The sentence and passage tables of an index: offsets in numpy columns, objects on demand.
+"""Where every sentence and passage of an index is: offsets in numpy columns, objects on demand.
 
 A `Sentence` or `Passage` is fully described by a few integers, because its text is
 `article.body[start:end]`. Holding a million pydantic objects instead cost seconds to
-build, pickle and unpickle and most of the index's memory, so the tables keep only
+build, pickle and unpickle and most of the index's memory, so `Offsets` keeps only
 int32 columns (12 bytes a sentence, 8 a passage) and `SentenceMap` / `PassageList`
 make the objects when they are read, which the reader does for a few dozen per question.
 
@@ -31,11 +31,11 @@ from citebot.corpus.passages import Passage, Sentence
 from citebot.retrieval.binfile import IndexFormatError, read_arrays, write_arrays
 
 __all__ = [
+    "Offsets",
+    "OffsetsBuilder",
     "PassageList",
     "SentenceList",
     "SentenceMap",
-    "Tables",
-    "TablesBuilder",
     "sentences_apart",
 ]
 
@@ -60,7 +60,7 @@ I64 = npt.NDArray[np.int64]
 
 
 @dataclass(frozen=True, slots=True)
-class Tables:
+class Offsets:
     """Every sentence's and passage's offsets, as columns (see the module docstring)."""
 
     article_sentences: I64
@@ -81,7 +81,7 @@ class Tables:
         write_arrays(path, magic=_MAGIC, version=FORMAT_VERSION, fields=fields, arrays=arrays)
 
     @classmethod
-    def load(cls, path: Path) -> tuple[Tables, dict[str, Any]]:
+    def load(cls, path: Path) -> tuple[Offsets, dict[str, Any]]:
         """The memory-mapped columns of a saved file and its fields; IndexFormatError if bad."""
         fields, arrays = read_arrays(
             path, magic=_MAGIC, version=FORMAT_VERSION, what="passage table", dtypes=_DTYPES
@@ -127,8 +127,8 @@ class Tables:
         return np.repeat(np.arange(len(ptr) - 1, dtype=np.int64), np.diff(ptr))
 
 
-class TablesBuilder:
-    """Collects articles' rows: new ones, or ranges copied from an old `Tables`."""
+class OffsetsBuilder:
+    """Collects articles' rows: new ones, or ranges copied from an old `Offsets`."""
 
     def __init__(self) -> None:
         self._cols = {name: array("i") for name in _COLUMNS[2:]}
@@ -154,7 +154,7 @@ class TablesBuilder:
         self._sentences.append(len(spans))
         self._passages.append(len(bounds))
 
-    def copy(self, old: Tables, position: int) -> None:
+    def copy(self, old: Offsets, position: int) -> None:
         """Append the rows of article `position` of an old table unchanged."""
         last = self._runs[-1] if self._runs else None
         if last is not None and last[0] is old and last[2] == position:
@@ -165,7 +165,7 @@ class TablesBuilder:
         self._sentences.append(int(s[position + 1] - s[position]))
         self._passages.append(int(p[position + 1] - p[position]))
 
-    def finish(self) -> Tables:
+    def finish(self) -> Offsets:
         """The table of every article added, in order."""
         s_ptr = np.cumsum(np.asarray(self._sentences, dtype=np.int64))
         p_ptr = np.cumsum(np.asarray(self._passages, dtype=np.int64))
@@ -189,7 +189,7 @@ class TablesBuilder:
                         source = fresh[name] if run[0] is None else getattr(run[0], name)
                         out[name][lo:hi] = source[src_lo : src_lo + hi - lo]
             article += count
-        return Tables(article_sentences=s_ptr, article_passages=p_ptr, **out)
+        return Offsets(article_sentences=s_ptr, article_passages=p_ptr, **out)
 
 
 def sentences_apart(body: str, starts: Sequence[int], ends: Sequence[int]) -> bool:
@@ -205,13 +205,13 @@ def sentences_apart(body: str, starts: Sequence[int], ends: Sequence[int]) -> bo
 class SentenceList(Sequence[Sentence]):
     """One article's sentences, made from the table when read."""
 
-    __slots__ = ("_article", "_base", "_len", "_made", "_tables")
+    __slots__ = ("_article", "_base", "_len", "_made", "_offsets")
 
-    def __init__(self, article: Article, tables: Tables, position: int) -> None:
+    def __init__(self, article: Article, offsets: Offsets, position: int) -> None:
         self._article = article
-        self._tables = tables
-        self._base = int(tables.article_sentences[position])
-        self._len = int(tables.article_sentences[position + 1]) - self._base
+        self._offsets = offsets
+        self._base = int(offsets.article_sentences[position])
+        self._len = int(offsets.article_sentences[position + 1]) - self._base
         # The reader reads a sentence and its neighbours many times over: each is made once.
         self._made: list[Sentence | None] = [None] * self._len
 
@@ -242,26 +242,26 @@ class SentenceList(Sequence[Sentence]):
         made = self._made[i]
         if made is not None:
             return made.text
-        t, row = self._tables, self._base + i
+        t, row = self._offsets, self._base + i
         return self._article.body[int(t.sentence_start[row]) : int(t.sentence_end[row])]
 
     def texts(self, first: int, last: int) -> list[str]:
         """The texts of sentences [first, last) (0 <= first <= last <= len), read from the
         table at once, without making their objects."""
-        t, base, body = self._tables, self._base, self._article.body
+        t, base, body = self._offsets, self._base, self._article.body
         starts = t.sentence_start[base + first : base + last].tolist()
         ends = t.sentence_end[base + first : base + last].tolist()
         return [body[a:b] for a, b in zip(starts, ends, strict=True)]
 
     def paragraph(self, i: int) -> int:
         """The paragraph of sentence i (0 <= i < len), without making its object."""
-        return int(self._tables.sentence_paragraph[self._base + i])
+        return int(self._offsets.sentence_paragraph[self._base + i])
 
     def _make(self, i: int) -> Sentence:
         """Sentence i, made from the table the first time it is read."""
         made = self._made[i]
         if made is None:
-            t, row = self._tables, self._base + i
+            t, row = self._offsets, self._base + i
             start, end = int(t.sentence_start[row]), int(t.sentence_end[row])
             made = self._made[i] = Sentence(
                 article_id=self._article.id,
@@ -281,18 +281,18 @@ class SentenceMap(Mapping[str, SentenceList]):
     """`article id -> its sentences`, holding those of recently read articles only."""
 
     def __init__(
-        self, articles: Sequence[Article], positions: Mapping[str, int], tables: Tables
+        self, articles: Sequence[Article], positions: Mapping[str, int], offsets: Offsets
     ) -> None:
         self._articles = articles
         self._positions = positions
-        self._tables = tables
+        self._offsets = offsets
         self._recent: dict[str, SentenceList] = {}
 
     def __getitem__(self, article_id: str) -> SentenceList:
         found = self._recent.get(article_id)
         if found is None:
             position = self._positions[article_id]
-            found = SentenceList(self._articles[position], self._tables, position)
+            found = SentenceList(self._articles[position], self._offsets, position)
             if len(self._recent) >= _RECENT_ARTICLES:
                 # Oldest first out; under threads a lost race only makes a list twice.
                 self._recent.pop(next(iter(self._recent)), None)
@@ -309,13 +309,13 @@ class SentenceMap(Mapping[str, SentenceList]):
 class PassageList(Sequence[Passage]):
     """Every passage of the index, in id order, made from the table when read."""
 
-    def __init__(self, articles: Sequence[Article], tables: Tables) -> None:
+    def __init__(self, articles: Sequence[Article], offsets: Offsets) -> None:
         self._articles = articles
-        self._tables = tables
-        self._article_of = tables.article_of_passages()
+        self._offsets = offsets
+        self._article_of = offsets.article_of_passages()
 
     def __len__(self) -> int:
-        return self._tables.n_passages
+        return self._offsets.n_passages
 
     @overload
     def __getitem__(self, i: int) -> Passage: ...
@@ -329,7 +329,7 @@ class PassageList(Sequence[Passage]):
             i += n
         if not 0 <= i < n:
             raise IndexError(f"passage {i} out of range for {n} passages")
-        t = self._tables
+        t = self._offsets
         position = int(self._article_of[i])
         base = int(t.article_sentences[position])
         first, last = int(t.passage_first[i]), int(t.passage_last[i])
@@ -353,7 +353,7 @@ class PassageList(Sequence[Passage]):
 
     def take(self, ids: Sequence[int]) -> list[Passage]:
         """The passages of `ids` (each in range), their offsets read from the table at once."""
-        t = self._tables
+        t = self._offsets
         rows = np.asarray(ids, dtype=np.int64)
         positions, first, last = self.sentence_ranges(rows)
         base = t.article_sentences[positions]
@@ -387,7 +387,7 @@ class PassageList(Sequence[Passage]):
         `(article position, first, starts, ends)`, the starts and ends (offsets into the
         article's body) of its sentences `first, first + 1, ...`, with up to `around` more
         sentences of its article on either side. Read from the table at once for all."""
-        t = self._tables
+        t = self._offsets
         rows = np.asarray(ids, dtype=np.int64)
         positions, first, last = self.sentence_ranges(rows)
         base = t.article_sentences[positions]
@@ -410,7 +410,7 @@ class PassageList(Sequence[Passage]):
     def sentence_ranges(self, ids: I64) -> tuple[I64, I32, I32]:
         """The article position and the sentences `[first, last)` of each passage of `ids`,
         without making the passages."""
-        t = self._tables
+        t = self._offsets
         return self._article_of[ids], t.passage_first[ids], t.passage_last[ids]
 
     def __iter__(self) -> Iterator[Passage]:
@@ -418,5 +418,5 @@ class PassageList(Sequence[Passage]):
 
     def range_of(self, position: int) -> tuple[int, int]:
         """The passage ids `[lo, hi)` of the article at `position`."""
-        ptr = self._tables.article_passages
+        ptr = self._offsets.article_passages
         return int(ptr[position]), int(ptr[position + 1])

@@ -105,7 +105,7 @@ def _bonus_ceilings(
     every wanted pair of them (infinite when that is not known to bound it).
 
     A sentence's terms are among its passage's index terms when whitespace separates
-    the passage's sentences (`apart`, `tables.sentences_apart`): the index tokenised the
+    the passage's sentences (`apart`, `offsets.sentences_apart`): the index tokenised the
     text spanning them (and the title), and a word run never holds whitespace, so each
     sentence's runs are runs of that text. Every step then takes at least the values the
     exact bonus takes, and float sums of positive idfs (in the same order: adding 0.0 for
