@@ -82,7 +82,7 @@ def main(argv: list[str]) -> int:
         return subprocess.call([str(python), "-m", "pytest", *argv[1:]], cwd=ROOT)
     python = ensure_installed(None)
     if token_is_set():
-        return subprocess.call([str(python), "-m", "citebot.cli", "bot"], cwd=ROOT)
+        return subprocess.call([str(python), "-m", "bot"], cwd=ROOT)  # the bot's own entry point
     question = " ".join(argv) if argv else DEFAULT_QUESTION
     return subprocess.call([str(python), "-m", "citebot.cli", "ask", question], cwd=ROOT)
 

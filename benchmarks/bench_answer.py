@@ -55,8 +55,12 @@ ROOT = Path(__file__).resolve().parents[1]
 SRC = Path(sys.argv[sys.argv.index("--src") + 1]) if "--src" in sys.argv else ROOT / "src"
 sys.path.insert(0, str(SRC))
 
-from citebot.corpus import Article, Corpus  # noqa: E402
-from citebot.index import BM25_B, BM25_DELTA, BM25_K1  # noqa: E402
+from citebot import Article, Corpus  # noqa: E402
+
+try:
+    from citebot.retrieval.index import BM25_B, BM25_DELTA, BM25_K1
+except ImportError:  # a --baseline tree from before the package move (b1bd8a7 and older)
+    from citebot.index import BM25_B, BM25_DELTA, BM25_K1
 
 SEED = 20240607
 SIZES = {"10k": 10_000, "100k": 100_000, "1M": 1_000_000}
@@ -211,7 +215,7 @@ def load_work(work: Path) -> tuple[Corpus, list[dict[str, str]]]:
 
 def bags(work: Path) -> list[list[str]]:
     """Each passage's bag of index terms (term repeated tf times), read from our index file."""
-    from citebot.bm25 import BM25Index
+    from citebot.retrieval.bm25 import BM25Index
 
     (path,) = (work / "cache").glob("index-*.bm25")
     bm = BM25Index.load(path)
@@ -235,7 +239,7 @@ def bags(work: Path) -> list[list[str]]:
 
 
 def query_tokens(questions: list[dict[str, str]]) -> list[list[str]]:
-    from citebot.text import tokenize
+    from citebot.text.tokenizer import tokenize
 
     return [tokenize(q["question"]) for q in questions]
 
@@ -245,8 +249,9 @@ def query_tokens(questions: list[dict[str, str]]) -> list[list[str]]:
 
 def worker_build(n: int, work: Path) -> dict[str, Any]:
     """Generate, build, save; estimate what pysbd alone would cost."""
-    from citebot import passages
-    from citebot.index import Index, save_index
+    from citebot.corpus import passages
+    from citebot.retrieval.cache import save_index
+    from citebot.retrieval.index import Index
 
     t = time.perf_counter()
     articles, questions = make_corpus(n)
@@ -275,7 +280,10 @@ def worker_build(n: int, work: Path) -> dict[str, Any]:
 
 def clear_text_caches() -> None:
     """Forget every word, term and stem the tokenizer has cached, as a fresh process has."""
-    from citebot import text
+    try:
+        from citebot.text import tokenizer as text
+    except ImportError:  # a --baseline tree from before the package move
+        from citebot import text
 
     for value in vars(text).values():
         if hasattr(value, "cache_clear"):
@@ -296,8 +304,7 @@ def worker_serve(n: int, work: Path) -> dict[str, Any]:
     terms that the full answers computed).
     """
     import citebot
-    from citebot.index import load_index
-    from citebot.pipeline import Asker
+    from citebot import Asker, load_index  # exported by every tree, before and after the move
 
     corpus, questions = load_work(work)
     _ = corpus.version  # hashing the corpus is the corpus loader's cost, not the index's
@@ -353,7 +360,8 @@ def index_work(index: Any, query: list[str]) -> None:
 
 def worker_update(n: int, work: Path, verify: bool) -> dict[str, Any]:
     """Edit one article and add one; time the incremental reload; check it at small sizes."""
-    from citebot.index import Index, load_index
+    from citebot.retrieval.cache import load_index
+    from citebot.retrieval.index import Index
 
     corpus, questions = load_work(work)
     index = load_index(corpus, work / "cache")

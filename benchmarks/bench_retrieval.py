@@ -1,4 +1,4 @@
-"""Retrieval benchmark: citebot.bm25.BM25Index against bm25s and rank_bm25 on the same tokens.
+"""Retrieval benchmark: `retrieval.bm25.BM25Index` against bm25s and rank_bm25 on the same tokens.
 
 Run from the repository root:
 
@@ -164,7 +164,7 @@ def overlap(a: np.ndarray, b: list[list[int]]) -> float:
 
 def worker_ours_build(n: int, work: Path, traced: bool) -> dict[str, Any]:
     """Build, measure memory, save; write the query sets for the other workers."""
-    from citebot.bm25 import BM25Index
+    from citebot.retrieval.bm25 import BM25Index
 
     docs, words, used = make_corpus(n)
     queries = make_queries(docs, words, used)
@@ -199,7 +199,7 @@ def worker_ours_build(n: int, work: Path, traced: bool) -> dict[str, Any]:
 
 def worker_ours_query(n: int, work: Path) -> dict[str, Any]:
     """Load from disk (mmap) in a fresh process, then time top-10 for both query sets."""
-    from citebot.bm25 import BM25Index
+    from citebot.retrieval.bm25 import BM25Index
 
     queries = json.loads((work / "queries.json").read_text())
     t = time.perf_counter()

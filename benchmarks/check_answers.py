@@ -58,9 +58,8 @@ def main() -> None:
     args = p.parse_args()
 
     sys.path.insert(0, str(args.src))
-    from citebot.corpus import Corpus
-    from citebot.index import Index
-    from citebot.pipeline import Asker
+    # The package's exports: the same names in every tree, before and after the package move.
+    from citebot import Asker, Corpus, Index
 
     # Imported after citebot: bench_answer puts this tree's src first on the path.
     sys.path.insert(1, str(ROOT / "benchmarks"))

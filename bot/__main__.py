@@ -1,4 +1,7 @@
-"""Running the bot: `citebot bot`, or `python -m bot`.
+"""Running the bot: `citebot-bot`, `python -m bot`, or `citebot bot`.
+
+`citebot bot` finds `run` through the entry point group `citebot.commands`
+(pyproject.toml): the core never names this package.
 
 `run()` returns an exit code: 0 after a clean stop, 2 with one sentence on stderr
 when the bot cannot start as configured (no token, a rejected token, a bad

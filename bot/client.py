@@ -23,10 +23,10 @@ from bot.render import NO_MENTIONS, ReloadOutcome
 from bot.settings import BotSettings
 from bot.storage import AsyncStorage, StoredAnswer
 from citebot.cite import Answer
-from citebot.corpus import load_corpus
+from citebot.corpus.articles import load_corpus
 from citebot.errors import CitebotError
-from citebot.index import load_index
 from citebot.pipeline import Asker
+from citebot.retrieval.cache import load_index
 from citebot.settings import Settings
 
 log = logging.getLogger(__name__)

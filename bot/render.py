@@ -25,7 +25,7 @@ from typing import Any
 import discord
 
 from citebot.cite import Answer, Citation
-from citebot.corpus import Article
+from citebot.corpus.articles import Article
 
 NO_MENTIONS = discord.AllowedMentions.none()
 

@@ -3,9 +3,10 @@
 For each configuration the SQuAD corpus is indexed once per article part (all,
 train, heldout: the two halves of the articles sorted by title, each its own corpus)
 and every answerable question's passages are retrieved exactly as the reader
-retrieves them (`citebot.answer.collect`: the question's terms, its main verb
-twice, top 8). A question's rank is that of the first passage *starting* in its
-gold paragraph (`citebot.evaluate.paragraph_rank`), so recall@1/@5 here equal the
+retrieves them (`citebot.pipeline.retrieve`: the question's terms, top 8; the query
+here also repeats the main verb, which only the "repeats count" variant counts). A
+question's rank is that of the first passage *starting* in its
+gold paragraph (`citebot.evaluation.evaluate.paragraph_rank`), so recall@1/@5 here equal the
 eval's open-mode retrieval numbers when the configuration is the shipped one.
 
     .venv/bin/python scripts/retrieval_grid.py /work/shared/data/squad-dev-v2.0.json
@@ -28,15 +29,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from citebot import index as index_mod
-from citebot import passages as passages_mod
-from citebot.crossfit import article_folds
+from citebot.corpus import passages as passages_mod
 from citebot.errors import QuestionError
-from citebot.evaluate import ParagraphMap
-from citebot.index import Index
+from citebot.evaluation.crossfit import article_folds
+from citebot.evaluation.evaluate import ParagraphMap
+from citebot.evaluation.squad import SquadSet, load_squad
 from citebot.pipeline import _clean_question
-from citebot.question import Question, parse_question
-from citebot.squad import SquadSet, load_squad
+from citebot.reader.question import Question, parse_question
+from citebot.retrieval import index as index_mod
+from citebot.retrieval import rerank as rerank_mod
+from citebot.retrieval.index import Index
 
 DEPTH = 20  # ranks kept per question: recall@1, @5, @20
 
@@ -68,7 +70,7 @@ def patched(config: Config) -> Iterator[None]:
         setattr(mod, attr, value)
     bm25_saved = None
     if config.bm25:
-        from citebot import bm25 as bm25_mod
+        from citebot.retrieval import bm25 as bm25_mod
 
         original = bm25_mod.BM25Index.from_ids.__func__  # type: ignore[attr-defined]
 
@@ -83,7 +85,7 @@ def patched(config: Config) -> Iterator[None]:
         for mod, attr, value in reversed(saved):
             setattr(mod, attr, value)
         if bm25_saved is not None:
-            from citebot import bm25 as bm25_mod
+            from citebot.retrieval import bm25 as bm25_mod
 
             bm25_mod.BM25Index.from_ids = bm25_saved  # type: ignore[method-assign]
 
@@ -170,7 +172,7 @@ def _window_bounds(max_words: int, min_words: int) -> Callable[..., Any]:
 
 
 def _title_times(times: int) -> type:
-    from citebot.tokens import TermIds
+    from citebot.retrieval.terms import TermIds
 
     class Titled(TermIds):
         def add(self, article: Any, spans: Any, bounds: Any) -> None:
@@ -198,8 +200,8 @@ def _no_frame(q: Question) -> list[str]:
 def _repeats(index: Index, q: Question, query: list[str], k: int) -> list[int]:
     """`Index.search`, but BM25 counting a repeated query term each time (as before v4)."""
     unique = list(dict.fromkeys(query))
-    hits = index.bm25_search(query, max(k, index_mod.RERANK_DEPTH))
-    depth = index_mod.RERANK_DEPTH
+    hits = index.bm25_search(query, max(k, rerank_mod.RERANK_DEPTH))
+    depth = rerank_mod.RERANK_DEPTH
     return [h.passage.index for h in (index_mod.rerank(index, unique, hits[:depth]) + hits[depth:])]
 
 

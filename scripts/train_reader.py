@@ -26,30 +26,32 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
-from citebot.answer import Collected, collect, read
-from citebot.choice import allowed
-from citebot.crossfit import FOLDS, FoldModels, article_folds, write_folds
-from citebot.evaluate import Run, build_index, run_questions, summarize
-from citebot.features import (
+from citebot.evaluation.crossfit import FOLDS, FoldModels, article_folds, write_folds
+from citebot.evaluation.evaluate import Run, build_index, run_questions
+from citebot.evaluation.report import summarize
+from citebot.evaluation.squad import SquadSet, best_f1, load_squad, normalize_answer
+from citebot.pipeline import read_index, retrieve
+from citebot.reader.choice import allowed
+from citebot.reader.collect import Collected, collect
+from citebot.reader.features import (
     ANSWER_TYPES,
     CONFIDENCE_NAMES,
     DENSE_NAMES,
     HASH_DIM,
     answer_kind,
 )
-from citebot.index import Index
-from citebot.model import (
+from citebot.reader.model import (
     MODEL_FILE,
     ReaderModel,
     lbfgs,
     logistic_objective,
     softmax_objective,
 )
-from citebot.question import Question, parse_question
-from citebot.squad import SquadSet, best_f1, load_squad, normalize_answer
+from citebot.reader.question import Question, parse_question
+from citebot.retrieval.index import Index
 
 ROOT = Path(__file__).resolve().parents[1]
-OUT = ROOT / "src" / "citebot" / MODEL_FILE
+OUT = ROOT / "src" / "citebot" / "reader" / MODEL_FILE
 FOLDS_OUT = ROOT / "build" / "reader-folds"
 SETTINGS = {
     "l2": 3.0,  # per dense weight; the loss sums over questions
@@ -114,9 +116,15 @@ def gather(squad: SquadSet, index: Index, whole: Index | None = None) -> SpanDat
         if not parsed.terms:
             continue
         source = squad.articles[q.article].paragraph_id(q.paragraph)
-        data.exact += _add(data, parsed, q.answers, collect(index, parsed, source), q.article)
+        data.exact += _add(
+            data,
+            parsed,
+            q.answers,
+            collect(parsed, retrieve(index, parsed, source), index, source),
+            q.article,
+        )
         if whole is not None:
-            found = collect(whole, parsed, None)
+            found = collect(parsed, retrieve(whole, parsed), whole)
             _add(data, parsed, q.answers, found, q.article, SETTINGS["open_weight"])
     return data
 
@@ -133,7 +141,7 @@ def _add(
     whether a gold answer is exactly among them."""
     if not found.blocks:
         return False
-    # Train on the candidates the reader lets compete (see `answer.allowed`).
+    # Train on the candidates the reader lets compete (see `choice.allowed`).
     mask = allowed(parsed, found.features)
     if mask is None:
         mask = np.ones(len(found.features.dense), dtype=np.bool_)
@@ -203,7 +211,7 @@ def confidence_rows(
         if not parsed.terms:
             continue
         source = squad.articles[q.article].paragraph_id(q.paragraph)
-        reading = read(index, parsed, source, model=model)
+        reading = read_index(index, parsed, source, model=model)
         if reading.best is None or reading.best.span is None or reading.evidence is None:
             continue
         xs.append(reading.evidence)

@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from citebot.corpus import Article, Corpus, load_corpus
-from citebot.index import Index
+from citebot.corpus.articles import Article, Corpus, load_corpus
+from citebot.evaluation.squad import SquadSet, load_squad
 from citebot.pipeline import Asker
-from citebot.squad import SquadSet, load_squad
+from citebot.retrieval.index import Index
 
 ROOT = Path(__file__).resolve().parents[1]
 SHIPPED = ROOT / "corpus"

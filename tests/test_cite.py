@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from citebot.cite import QuoteMismatchError, cite
-from citebot.passages import Sentence
+from citebot.corpus.passages import Sentence
 from citebot.pipeline import Asker
 from tests.conftest import make_article
 

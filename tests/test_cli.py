@@ -1,14 +1,17 @@
-"""The `citebot` command line: ask, batch, sources, source, ingest."""
+"""The `citebot` command line: ask, batch, sources, source, ingest, extension commands."""
 
 from __future__ import annotations
 
 import io
 import json
+from importlib.metadata import EntryPoint
 from pathlib import Path
 
 import pytest
 
-from citebot.cli import main
+from citebot import cli
+from citebot.cli import COMMAND_GROUP, main
+from citebot.settings import Settings
 from tests.conftest import SHIPPED
 
 
@@ -159,3 +162,54 @@ def test_shipped_corpus_is_untouched_by_tests() -> None:
         "hksp-shenzhen-branch-2023.md",
         "seoul-mayor-hk-shenzhen-visit-2019.md",
     ]
+
+
+RECEIVED: list[Path] = []
+
+
+def record_corpus(settings: Settings) -> int:
+    """An extension command for the tests: remembers the corpus folder it was given."""
+    RECEIVED.append(settings.corpus_dir)
+    return 7
+
+
+def with_extensions(monkeypatch: pytest.MonkeyPatch, **values: str) -> None:
+    """Pretend installed packages declare these `citebot.commands` entry points."""
+    entries = {n: EntryPoint(n, v, COMMAND_GROUP) for n, v in values.items()}
+    monkeypatch.setattr(cli, "_extension_commands", lambda: entries)
+
+
+def test_extension_commands_run_with_the_settings(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """An entry point of `citebot.commands` becomes a command: it gets the settings
+    (with --corpus applied) and its return value is the exit code."""
+    with_extensions(monkeypatch, hello="tests.test_cli:record_corpus")
+    RECEIVED.clear()
+    assert main(["hello", "--corpus", str(tmp_path)]) == 7
+    assert [tmp_path] == RECEIVED
+
+
+def test_a_broken_extension_is_one_sentence(capsys: pytest.CaptureFixture[str]) -> None:
+    """An extension whose module cannot be imported: exit code 2 and one sentence."""
+    with pytest.MonkeyPatch.context() as mp:
+        with_extensions(mp, broken="no_such_module_anywhere:run")
+        code, _, err = run(capsys, "broken")
+    assert code == 2
+    assert err.startswith("citebot: the `broken` command is not available (")
+    assert err.count("\n") == 1 and "Traceback" not in err
+
+
+def test_an_extension_cannot_replace_a_built_in_command(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """An entry point named like a built-in command leaves the built-in in place."""
+    with_extensions(monkeypatch, sources="tests.test_cli:record_corpus")
+    RECEIVED.clear()
+    code, out, _ = run(capsys, "sources")
+    assert code == 0 and RECEIVED == [] and "hksp-shenzhen-branch-2023" in out
+
+
+def test_the_bot_command_is_declared_as_an_extension() -> None:
+    """The installed package declares `citebot bot` as the Discord adapter's entry point."""
+    assert cli._extension_commands()["bot"].value == "bot.__main__:run"

@@ -7,7 +7,7 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from citebot.corpus import load_corpus
+from citebot.corpus.articles import load_corpus
 from citebot.errors import QuestionError
 from citebot.pipeline import Asker
 
@@ -113,7 +113,7 @@ def test_any_file_loads_or_is_reported(tmp_path_factory, data: bytes, suffix: st
         assert problem.path == odd.name and problem.reason
     assert odd.read_bytes() == data
     # The corpus must also index and answer.
-    from citebot.index import Index
+    from citebot.retrieval.index import Index
 
     asker = Asker(Index.build(corpus))
     check(asker, "When did the bridge open?")

@@ -5,10 +5,11 @@ The pipeline, in data-flow order: corpus -> passages -> index -> answer -> cite.
 """
 
 from citebot.cite import Answer, Citation
-from citebot.corpus import Article, Corpus, load_corpus
+from citebot.corpus.articles import Article, Corpus, load_corpus
 from citebot.errors import CitebotError, CorpusError, QuestionError, UnknownSourceError
-from citebot.index import Index, load_index
 from citebot.pipeline import Asker
+from citebot.retrieval.cache import load_index
+from citebot.retrieval.index import Index
 
 __all__ = [
     "Answer",

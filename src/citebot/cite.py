@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from citebot.corpus import Article
+from citebot.corpus.articles import Article
+from citebot.corpus.passages import Sentence
 from citebot.errors import CitebotError
-from citebot.passages import Sentence
 
 
 class Citation(BaseModel):

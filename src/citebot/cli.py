@@ -1,4 +1,10 @@
-"""The `citebot` command: ask, sources, source, ingest, eval and bot."""
+"""The `citebot` command: ask, sources, source, ingest, eval, and installed extensions' commands.
+
+An extension adds a command through the entry point group `citebot.commands`: the
+entry point's name is the command, its object a function `run(settings) -> int`
+(`citebot bot` is the Discord adapter's, declared in pyproject.toml). The core thus
+never names the packages built on it.
+"""
 
 from __future__ import annotations
 
@@ -6,15 +12,16 @@ import argparse
 import json
 import logging
 import sys
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from importlib.metadata import EntryPoint, entry_points
 from pathlib import Path
 from typing import Any, TextIO
 
 from citebot.cite import Answer
-from citebot.corpus import Article, Corpus, load_corpus
+from citebot.corpus.articles import Article, Corpus, load_corpus
 from citebot.errors import CitebotError, CorpusError, QuestionError
-from citebot.index import load_index
 from citebot.pipeline import Asker
+from citebot.retrieval.cache import load_index
 from citebot.settings import Settings
 
 
@@ -75,10 +82,21 @@ def _parser() -> argparse.ArgumentParser:
     evaluate.add_argument("rest", nargs=argparse.REMAINDER)
     evaluate.set_defaults(run=_cmd_eval)
 
-    bot = sub.add_parser("bot", help="run the Discord bot (needs DISCORD_TOKEN)")
-    _corpus_option(bot)
-    bot.set_defaults(run=_cmd_bot)
+    for name, entry in sorted(_extension_commands().items()):
+        if name in sub.choices:  # an extension cannot replace a built-in command
+            continue
+        extension = sub.add_parser(name, help=f"run {entry.value} (an installed extension)")
+        _corpus_option(extension)
+        extension.set_defaults(run=_run_extension, entry=entry)
     return parser
+
+
+COMMAND_GROUP = "citebot.commands"
+
+
+def _extension_commands() -> dict[str, EntryPoint]:
+    """The commands installed packages declare, by name (nothing is imported yet)."""
+    return {entry.name: entry for entry in entry_points(group=COMMAND_GROUP)}
 
 
 def _corpus_option(parser: argparse.ArgumentParser) -> None:
@@ -211,7 +229,7 @@ def _cmd_source(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
-    from citebot.ingest import ingest_file
+    from citebot.corpus.ingest import ingest_file
 
     files: list[Path] = args.files
     failed = 0
@@ -243,20 +261,21 @@ def _cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
     rest: list[str] = args.rest
     if not rest or rest[0] != "squad":
         raise QuestionError("usage: citebot eval squad FILE [--mode open|gold] [--limit N]")
-    from citebot.evaluate import main as eval_main
+    from citebot.evaluation.evaluate import main as eval_main
 
     return eval_main(rest[1:])
 
 
-def _cmd_bot(args: argparse.Namespace, settings: Settings) -> int:
-    import importlib
-
-    try:  # discord is imported only by bot/, and only when the bot runs
-        bot_main = importlib.import_module("bot.__main__")
-    except ImportError as exc:
-        raise CitebotError(f"the Discord bot is not available ({exc})") from exc
-    code: int = bot_main.run(settings)
-    return code
+def _run_extension(args: argparse.Namespace, settings: Settings) -> int:
+    entry: EntryPoint = args.entry
+    try:  # imported only when its command runs: `citebot ask` never loads discord
+        run: Callable[[Settings], int] = entry.load()
+    except (ImportError, AttributeError) as exc:
+        raise CitebotError(
+            f"the `{entry.name}` command is not available ({exc}); reinstall citebot "
+            f"with its dependencies (pip install -e .)"
+        ) from exc
+    return int(run(settings))
 
 
 if __name__ == "__main__":

@@ -1,4 +1,9 @@
-"""corpus -> passages -> index -> answer -> cite: the one entry point the CLI and bot share."""
+"""corpus -> passages -> index -> reader -> cite: the one entry point the CLI and bot share.
+
+The one place the stages meet: retrieval finds the passages (`retrieve`), the reader
+reads them through the `reader.contract` protocols (the `Index` is its corpus view),
+and `cite` quotes the answer from the article body.
+"""
 
 from __future__ import annotations
 
@@ -8,16 +13,19 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
-from citebot.answer import Reading, read, recommended_min_confidence
 from citebot.cite import Answer, cite
-from citebot.corpus import Corpus, load_corpus
-from citebot.dates import describe
+from citebot.corpus.articles import Corpus, load_corpus
 from citebot.errors import QuestionError, UnknownSourceError
-from citebot.index import Index, load_index
-from citebot.model import ReaderModel
-from citebot.question import parse_question
+from citebot.reader.confidence import recommended_min_confidence
+from citebot.reader.model import ReaderModel
+from citebot.reader.question import Question, parse_question
+from citebot.reader.reading import Reading, read
+from citebot.retrieval.cache import load_index
+from citebot.retrieval.index import Hit, Index
+from citebot.text.dates import describe
 
 MAX_CITATIONS = 3
+TOP_PASSAGES = 8  # the passages the reader reads
 
 
 class Asker:
@@ -74,7 +82,7 @@ class Asker:
                 "that question has no words to search for; ask about a person, place, "
                 "event or thing in the articles"
             )
-        reading = read(self.index, parsed, source, model=self.model)
+        reading = read_index(self.index, parsed, source, model=self.model)
         return self._compose(text, reading, source)
 
     def _compose(self, text: str, reading: Reading, source: str | None = None) -> Answer:
@@ -135,6 +143,27 @@ class Asker:
             evidence=index.term_contributions(reading.question.terms, hit.passage.index),
             **common,
         )
+
+
+def retrieve(
+    index: Index, question: Question, source: str | None = None, k: int = TOP_PASSAGES
+) -> list[Hit]:
+    """The k passages the reader reads for a question, best first, optionally within one
+    article (BM25 over the question's terms, re-ranked: `retrieval.index`)."""
+    return index.search(question.terms, k, source)
+
+
+def read_index(
+    index: Index,
+    question: Question,
+    source: str | None = None,
+    *,
+    model: ReaderModel | None = None,
+    top_passages: int = TOP_PASSAGES,
+) -> Reading:
+    """Retrieve, then read: the reading `Asker.ask` composes its answer from."""
+    hits = retrieve(index, question, source, top_passages)
+    return read(question, hits, index, source, model=model)
 
 
 class Context(BaseModel):

@@ -12,9 +12,9 @@ import pytest
 import pytest_asyncio
 
 from bot.settings import BotSettings
-from citebot.corpus import load_corpus
-from citebot.index import Index
+from citebot.corpus.articles import load_corpus
 from citebot.pipeline import Asker
+from citebot.retrieval.index import Index
 from tests.conftest import SHIPPED
 from tests.emulator import DiscordEmulator
 from tests.emulator.fixtures import discord_emulator

@@ -9,8 +9,8 @@ import pytest
 
 from bot import client as bot_client
 from bot.settings import BotSettings
-from citebot.index import Index
 from citebot.pipeline import Asker
+from citebot.retrieval.index import Index
 from tests.bot.support import QUESTION, assert_never_pings, custom_ids, rows, running
 from tests.emulator import DiscordEmulator
 

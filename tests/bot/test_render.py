@@ -31,7 +31,7 @@ from bot.render import (
     render_why,
 )
 from citebot.cite import Answer, Citation
-from citebot.corpus import Article
+from citebot.corpus.articles import Article
 
 # Text that is hostile to a chat layout: Markdown, mentions, newlines, emoji, CJK, RTL.
 NASTY = st.sampled_from(

@@ -28,9 +28,9 @@ from bot.client import CitebotBot
 from bot.settings import BotSettings
 from bot.storage import Storage
 from citebot.cite import Answer
-from citebot.corpus import load_corpus
-from citebot.index import load_index
+from citebot.corpus.articles import load_corpus
 from citebot.pipeline import Asker
+from citebot.retrieval.cache import load_index
 from tests.bot.support import QUESTION, rows
 from tests.emulator import DiscordEmulator
 from tests.hardening.support import (

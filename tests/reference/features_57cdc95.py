@@ -23,8 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from citebot.question import AnswerType, Question
-from citebot.spantable import (
+from citebot.reader.candidates import (
     NAME_BITS,
     STATIC_NAMES,
     FloatArray,
@@ -33,7 +32,8 @@ from citebot.spantable import (
     has_capital,
     stable_hash,
 )
-from citebot.text import words
+from citebot.reader.question import AnswerType, Question
+from citebot.text.tokenizer import words
 
 ANSWER_TYPES = tuple(t.value for t in AnswerType)
 # Features of the candidate against the question.

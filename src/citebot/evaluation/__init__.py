@@ -1,0 +1,1 @@
+"""Evaluation: SQuAD files, their official scoring, cross-fitting and `citebot eval squad`."""

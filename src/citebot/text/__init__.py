@@ -1,0 +1,1 @@
+"""Text shared by every stage: the one tokenizer and temporal expressions."""
