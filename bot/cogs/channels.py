@@ -66,7 +66,7 @@ class Channels(commands.Cog):
             if speak_up and via == "mention":
                 await self._send(message, HINT, via)
             return
-        cooldown = bot.cooldowns.hit(message.author.id)
+        cooldown = await bot.take_question(message.author.id)
         if cooldown is not None:
             if speak_up:
                 await self._send(message, user_message(cooldown) or UNEXPECTED, via)
