@@ -121,7 +121,10 @@ class CitebotBot(commands.Bot):
             self.shared.listen_for_reloads(self._reload_announced)
         for extension in EXTENSIONS:
             await self.load_extension(extension)
-        await self._sync_commands()
+        # Commands belong to the application, not to a shard: with several processes, the
+        # one holding shard 0 registers them and the others leave Discord's rate limit alone.
+        if not self.settings.shard_ids or 0 in self.settings.shard_ids:
+            await self._sync_commands()
 
     async def _sync_commands(self) -> None:
         if not self.settings.guild_ids:

@@ -115,25 +115,23 @@ class PostgresStore:
     async def open(cls, url: str, *, pool_size: int = 10) -> PostgresStore:
         """Connect, migrate the schema, read the hash key; a StorageError says what is wrong."""
         where = redacted_url(url)
+        pool: asyncpg.Pool | None = None
         try:
+            # min_size=0: no background reconnecting (and its log noise) while the server is
+            # away; idle connections are still kept and reused.
             pool = await asyncpg.create_pool(
-                url, min_size=1, max_size=pool_size, timeout=5, command_timeout=30
+                url, min_size=0, max_size=pool_size, timeout=5, command_timeout=30
             )
-        except CONNECT_ERRORS as exc:
-            raise StorageError(
-                f"cannot connect to PostgreSQL at {where} ({type(exc).__name__}: {exc}); check "
-                "that the server runs and that CITEBOT_DATABASE_URL names it, its user and database"
-            ) from exc
-        try:
             key = await _migrate(pool, where)
-        except CONNECT_ERRORS as exc:
-            await pool.close()
-            raise StorageError(
-                f"cannot prepare PostgreSQL at {where} ({type(exc).__name__}: {exc}); the user "
-                "in CITEBOT_DATABASE_URL needs to create tables in that database"
-            ) from exc
-        except BaseException:
-            await pool.close()
+        except BaseException as exc:
+            if pool is not None:
+                await pool.close()
+            if isinstance(exc, CONNECT_ERRORS):
+                raise StorageError(
+                    f"cannot connect to PostgreSQL at {where} ({type(exc).__name__}: {exc}); "
+                    "check that the server runs, that CITEBOT_DATABASE_URL names it, its user "
+                    "and database, and that this user may create tables there"
+                ) from exc
             raise
         return cls(pool, key, where)
 
