@@ -1,4 +1,4 @@
-"""The `citebot` command: ask, sources, source, ingest, eval and bot."""
+"""The `citebot` command: ask, sources, source, ingest, eval, bot and db."""
 
 from __future__ import annotations
 
@@ -78,6 +78,14 @@ def _parser() -> argparse.ArgumentParser:
     bot = sub.add_parser("bot", help="run the Discord bot (needs DISCORD_TOKEN)")
     _corpus_option(bot)
     bot.set_defaults(run=_cmd_bot)
+
+    db = sub.add_parser("db", help="the bot's database (db migrate-sqlite FILE)")
+    db_sub = db.add_subparsers(dest="db_command", required=True, metavar="ACTION")
+    copy = db_sub.add_parser(
+        "migrate-sqlite", help="copy a SQLite file into PostgreSQL (CITEBOT_DATABASE_URL)"
+    )
+    copy.add_argument("file", type=Path, help="the bot's SQLite file (CITEBOT_DB_PATH)")
+    copy.set_defaults(run=_cmd_db_migrate)
     return parser
 
 
@@ -256,6 +264,24 @@ def _cmd_bot(args: argparse.Namespace, settings: Settings) -> int:
     except ImportError as exc:
         raise CitebotError(f"the Discord bot is not available ({exc})") from exc
     code: int = bot_main.run(settings)
+    return code
+
+
+def _cmd_db_migrate(args: argparse.Namespace, settings: Settings) -> int:
+    import importlib
+
+    try:  # the database code lives with the bot, which this core never imports otherwise
+        migrate = importlib.import_module("bot.migrate")
+        storage_error = importlib.import_module("bot.storage").StorageError
+        bot_settings = importlib.import_module("bot.settings").BotSettings.upgrade(settings)
+    except ImportError as exc:
+        raise CitebotError(f"the bot's database tools are not available ({exc})") from exc
+    except ValueError as exc:  # pydantic's ValidationError names the variable
+        raise CitebotError(f"bad setting: {exc}") from exc
+    try:
+        code: int = migrate.run(args.file, bot_settings)
+    except storage_error as exc:
+        raise CitebotError(str(exc)) from exc
     return code
 
 
