@@ -50,6 +50,12 @@ class BotProcess:
         async for raw in self._process.stderr:
             self.lines.append(raw.decode(errors="replace").rstrip())
 
+    def cpu_seconds(self) -> float:
+        """User + system CPU time the process has used so far (Linux /proc)."""
+        assert self._process is not None
+        stat = Path(f"/proc/{self._process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(stat[11]) + int(stat[12])) / os.sysconf("SC_CLK_TCK")
+
     def problems(self) -> list[str]:
         """Log lines at ERROR or above, and tracebacks."""
         return [line for line in self.lines if "ERROR" in line or "Traceback" in line]

@@ -132,9 +132,9 @@ async def test_reload_in_one_process_reloads_both(cluster: Cluster) -> None:
 async def test_killing_postgres_loses_no_acknowledged_answer_and_the_bot_keeps_answering(
     cluster: Cluster,
 ) -> None:
-    """PostgreSQL killed mid-run: both processes keep answering (without buttons); every answer
-    shown with buttons before is still there after the restart, and the answers given while it
-    was down are written once when it is back."""
+    """PostgreSQL killed mid-run: both processes keep answering (without buttons) and say a vote
+    was not saved; every answer shown with buttons before is still there after the restart, and
+    the answers given while it was down are written once when it is back."""
     before = await rows(cluster, "SELECT id FROM answers ORDER BY id")
     users = [cluster.user("outage-0"), cluster.user("outage-1")]
     acknowledged = [await ask(cluster, g, users[g]) for g in (0, 1)]
@@ -142,6 +142,11 @@ async def test_killing_postgres_loses_no_acknowledged_answer_and_the_bot_keeps_a
     cluster.postgres.kill()
     during = [await ask(cluster, g, users[g], "who opened the park?") for g in (0, 1)]
     assert all(r.components == [] and r.content for r in during)
+    vote = await cluster.emu.send_component_click(
+        button(acknowledged[0], "up"), acknowledged[0], user=users[0]
+    )
+    refused = await vote.wait_for_reply(15)
+    assert refused.ephemeral and "was not saved" in refused.content
     cluster.postgres.start()
     expected = len(before) + 4
     async with asyncio.timeout(30):
