@@ -147,15 +147,24 @@ async def test_killing_postgres_loses_no_acknowledged_answer_and_the_bot_keeps_a
     )
     refused = await vote.wait_for_reply(15)
     assert refused.ephemeral and "was not saved" in refused.content
+    # A follow-up (a reply to an answer) cannot read the earlier answer: asked afresh.
+    followup = await cluster.emu.send_message(
+        f"{cluster.emu.bot_user.mention} who opened the park?",
+        author=users[0],
+        channel=cluster.channels[0],
+        reply_to=acknowledged[0],
+    )
+    answered_anyway = await cluster.emu.wait_for_bot_message(reply_to=followup, timeout=15)
+    assert answered_anyway.content and answered_anyway.components == []
     cluster.postgres.start()
-    expected = len(before) + 4
+    expected = len(before) + 5  # two acknowledged, three kept while PostgreSQL was down
     async with asyncio.timeout(30):
         while (await rows(cluster, "SELECT COUNT(*) FROM answers"))[0][0] < expected:
             await asyncio.sleep(0.2)
-    after = await ask(cluster, 0, users[0])
+    after = await ask(cluster, 0, cluster.user("outage-after"))
     stored = await rows(cluster, "SELECT id, question FROM answers ORDER BY id")
     assert len(stored) == expected + 1
     assert {i for i, _ in stored} >= {i for (i,) in before} | set(acked_ids)
-    assert [q for _, q in stored].count("who opened the park?") == 2
+    assert [q for _, q in stored].count("who opened the park?") == 3
     assert button(after, "up")
     assert [p.problems() for p in cluster.processes] == [[], []]
