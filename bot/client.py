@@ -18,10 +18,11 @@ import yarl
 from discord import app_commands
 from discord.ext import commands
 
+from bot.database import Store, open_store
 from bot.errors import BotError, ConfigError, report_error
 from bot.render import NO_MENTIONS, ReloadOutcome
 from bot.settings import BotSettings
-from bot.storage import StorageError, Store, StoredAnswer, StoreUnavailable, open_store
+from bot.storage import StorageError, StoredAnswer, StoreUnavailable
 from citebot.cite import Answer
 from citebot.corpus import load_corpus
 from citebot.errors import CitebotError

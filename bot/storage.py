@@ -14,11 +14,8 @@ the database, key included: this is pseudonymous, not anonymous.)
 `Storage` is synchronous and owned by one thread; `AsyncStorage` runs it on a
 dedicated single-thread executor so the event loop never waits on the disk.
 
-`Store` is what the bot uses: `AsyncStorage` (this file, the default) and
-`PostgresStore` (bot/pgstore.py, when CITEBOT_DATABASE_URL is set) both provide it,
-with the same rules, and `open_store` picks one from the settings. A new operation is
-one more method here, on `Storage`/`AsyncStorage`, and on `PostgresStore`; the
-shared tests in tests/bot/test_store.py then run it against both.
+The bot uses them through `bot.database.Store`, which `PostgresStore` (bot/pgstore.py)
+provides as well; the types below are shared by both backends.
 """
 
 from __future__ import annotations
@@ -36,12 +33,9 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, ParamSpec, Protocol, TypeVar
+from typing import ParamSpec, TypeVar
 
 from citebot.cite import Answer
-
-if TYPE_CHECKING:
-    from bot.settings import BotSettings
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -124,43 +118,6 @@ def hash_question(key: bytes, question: str) -> str:
     """The keyed hash that stands for a question whose text is not kept."""
     digest = hmac.new(key, normalize_question(question).encode(), hashlib.sha256)
     return digest.hexdigest()[:32]
-
-
-class Store(Protocol):
-    """The bot's database, whichever backend; every write is committed when its await returns."""
-
-    #: Where the data lives, for log lines (a path, or a URL without its password).
-    where: str
-
-    async def record_answer(
-        self,
-        answer: Answer,
-        *,
-        via: str,
-        log_question: bool,
-        guild_id: int | None = None,
-        channel_id: int | None = None,
-    ) -> StoredAnswer: ...
-
-    async def get_answer(self, answer_id: int) -> StoredAnswer | None: ...
-
-    async def record_feedback(self, answer_id: int, user_id: int, vote: int) -> bool: ...
-
-    async def feedback_for(self, answer_id: int) -> list[tuple[int, int]]: ...
-
-    async def stats(self, top: int = 5) -> Stats: ...
-
-    async def close(self) -> None: ...
-
-
-async def open_store(settings: BotSettings) -> Store:
-    """PostgreSQL when CITEBOT_DATABASE_URL is set, else the SQLite file at CITEBOT_DB_PATH."""
-    if settings.database_url is not None:
-        # Imported here: asyncpg is loaded only by bots that use it.
-        from bot.pgstore import PostgresStore
-
-        return await PostgresStore.open(settings.database_url.get_secret_value())
-    return await AsyncStorage.open(settings.db_path)
 
 
 class Storage:

@@ -14,8 +14,9 @@ import pytest
 import pytest_asyncio
 from pydantic import SecretStr
 
+from bot.database import Store, open_store
 from bot.settings import BotSettings
-from bot.storage import AsyncStorage, Store, open_store
+from bot.storage import AsyncStorage
 from tests.bot.test_storage import abstained, answered
 
 Opener = Callable[[], Awaitable[Store]]
