@@ -118,9 +118,10 @@ class PostgresStore:
         pool: asyncpg.Pool | None = None
         try:
             # min_size=0: no background reconnecting (and its log noise) while the server is
-            # away; idle connections are still kept and reused.
+            # away; idle connections are still kept and reused. The timeouts bound how long an
+            # answer waits for a server that stopped answering before it is sent without buttons.
             pool = await asyncpg.create_pool(
-                url, min_size=0, max_size=pool_size, timeout=5, command_timeout=30
+                url, min_size=0, max_size=pool_size, timeout=5, command_timeout=10
             )
             key = await _migrate(pool, where)
         except BaseException as exc:
