@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import sys
+from collections.abc import Sequence
 
 import discord
 from pydantic import ValidationError
@@ -40,8 +41,10 @@ NO_INTENT = (
 )
 
 
-def run(settings: Settings) -> int:
-    """Run the bot until it is stopped; the exit code."""
+def run(settings: Settings, argv: Sequence[str] = ()) -> int:
+    """Run the bot until it is stopped; the exit code. (`citebot bot` takes no arguments.)"""
+    if argv:
+        return _fail(f"`citebot bot` takes no arguments, got {' '.join(argv)!r}")
     _configure_logging()
     try:
         bot_settings = BotSettings.upgrade(settings)

@@ -11,23 +11,27 @@ import gc
 import logging
 import sqlite3
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import discord
 import yarl
 from discord import app_commands
 from discord.ext import commands
 
+from bot.database import Store, open_store
 from bot.errors import BotError, ConfigError, report_error
 from bot.render import NO_MENTIONS, ReloadOutcome
 from bot.settings import BotSettings
-from bot.storage import AsyncStorage, StoredAnswer
+from bot.storage import StorageError, StoredAnswer, StoreUnavailable
 from citebot.cite import Answer
 from citebot.corpus.articles import load_corpus
 from citebot.errors import CitebotError
 from citebot.pipeline import Asker
 from citebot.retrieval.cache import load_index
 from citebot.settings import Settings
+
+if TYPE_CHECKING:
+    from bot.shared import Shared
 
 log = logging.getLogger(__name__)
 
@@ -92,7 +96,9 @@ class CitebotBot(commands.Bot):
         )
         self.settings = settings
         self._asker = asker
-        self._store: AsyncStorage | None = None
+        self._store: Store | None = None
+        #: Redis, when CITEBOT_REDIS_URL is set: cooldowns and reloads across processes.
+        self.shared: Shared | None = None
         workers = settings.max_concurrent_questions
         # At most `workers` questions are computed at once; the rest wait on the semaphore
         # (on the event loop, costing nothing) instead of queueing inside the executor.
@@ -108,10 +114,18 @@ class CitebotBot(commands.Bot):
             self._asker = await asyncio.to_thread(self._load_asker)
         for problem in self._asker.corpus.problems:
             log.warning("skipped %s", problem)
-        self._store = await AsyncStorage.open(self.settings.db_path)
+        self._store = await open_store(self.settings)
+        if self.settings.redis_url is not None:
+            from bot.shared import Shared  # redis is imported only by bots that use it
+
+            self.shared = await Shared.connect(self.settings.redis_url.get_secret_value())
+            self.shared.listen_for_reloads(self._reload_announced)
         for extension in EXTENSIONS:
             await self.load_extension(extension)
-        await self._sync_commands()
+        # Commands belong to the application, not to a shard: with several processes, the
+        # one holding shard 0 registers them and the others leave Discord's rate limit alone.
+        if not self.settings.shard_ids or 0 in self.settings.shard_ids:
+            await self._sync_commands()
 
     async def _sync_commands(self) -> None:
         if not self.settings.guild_ids:
@@ -135,6 +149,9 @@ class CitebotBot(commands.Bot):
         try:
             await super().close()
         finally:
+            if self.shared is not None:
+                shared, self.shared = self.shared, None
+                await shared.close()
             if self._store is not None:
                 store, self._store = self._store, None
                 await store.close()
@@ -158,10 +175,18 @@ class CitebotBot(commands.Bot):
         return self._asker
 
     @property
-    def store(self) -> AsyncStorage:
+    def store(self) -> Store:
         if self._store is None:
             raise BotError("The bot is still starting; try again in a moment.")
         return self._store
+
+    async def take_question(
+        self, user_id: int, now: float | None = None
+    ) -> app_commands.CommandOnCooldown | None:
+        """One question from the user's cooldown bucket (shared by every process with Redis)."""
+        if self.shared is not None:
+            return await self.shared.take_question(user_id, self.cooldowns, now)
+        return self.cooldowns.hit(user_id, now)
 
     def titles(self) -> dict[str, str]:
         return {a.id: a.title for a in self.asker.corpus.articles}
@@ -188,7 +213,8 @@ class CitebotBot(commands.Bot):
 
         None when the database refuses the write (locked for longer than its busy timeout,
         which SQLite spends retrying; a full disk): that is logged as an error, and the
-        answer is still sent, without the buttons that need its row.
+        answer is still sent, without the buttons that need its row. A PostgreSQL server
+        out of reach keeps the answer and writes it when it is back (a warning).
         """
         try:
             return await self.store.record_answer(
@@ -199,11 +225,14 @@ class CitebotBot(commands.Bot):
                 guild_id=guild_id,
                 channel_id=channel_id,
             )
-        except sqlite3.Error as exc:
+        except StoreUnavailable as exc:
+            log.warning("could not store a %s answer yet (%s); sent without buttons", via, exc)
+            return None
+        except (sqlite3.Error, StorageError) as exc:
             log.error(
                 "could not store a %s answer in %s (%s); it is sent without its buttons",
                 via,
-                self.settings.db_path,
+                self.store.where,
                 exc,
             )
             return None
@@ -231,11 +260,12 @@ class CitebotBot(commands.Bot):
         _freeze_heap()
         return asker
 
-    async def reload_corpus(self) -> ReloadOutcome:
+    async def reload_corpus(self, *, announce: bool = True) -> ReloadOutcome:
         """Re-read the corpus off the event loop and swap the Asker in one assignment.
 
         Questions already running finish on the Asker they started with. If the folder
         cannot be read at all, the current Asker keeps serving and the error is returned.
+        With Redis, a successful reload is announced so that the other processes reload.
         """
         async with self._reload_lock:
             old = self.asker
@@ -253,6 +283,9 @@ class CitebotBot(commands.Bot):
             self._asker = new
             before, after = set(old.corpus.ids), set(new.corpus.ids)
             log.info("reloaded the corpus: %s -> %s", old.index.version, new.index.version)
+            if announce and self.shared is not None:
+                heard = await self.shared.announce_reload(new.index.version)
+                log.info("told the other processes to reload (%d listening)", max(0, heard - 1))
             return ReloadOutcome(
                 ok=True,
                 articles=len(new.corpus.articles),
@@ -262,6 +295,14 @@ class CitebotBot(commands.Bot):
                 removed=sorted(before - after),
                 problems=[(p.path, p.reason) for p in new.corpus.problems],
             )
+
+    async def _reload_announced(self, version: str) -> None:
+        """Another process reloaded: do the same, unless this one already serves `version`."""
+        if self._asker is not None and self._asker.index.version == version:
+            return
+        outcome = await self.reload_corpus(announce=False)
+        if not outcome.ok:
+            log.warning("could not follow another process's reload: %s", outcome.error)
 
 
 def _freeze_heap() -> None:
@@ -280,7 +321,7 @@ def _freeze_heap() -> None:
 
 
 class ShardedCitebotBot(CitebotBot, commands.AutoShardedBot):
-    """The same bot on several gateway shards (CITEBOT_SHARD_COUNT)."""
+    """The same bot on several gateway shards (CITEBOT_SHARD_COUNT, CITEBOT_SHARD_IDS)."""
 
 
 def point_discord_at(settings: BotSettings) -> None:
@@ -303,5 +344,11 @@ def create_bot(settings: Settings, asker: Asker | None = None, **options: Any) -
     settings = BotSettings.upgrade(settings)
     point_discord_at(settings)
     if settings.shard_count is not None:
-        return ShardedCitebotBot(settings, asker, shard_count=settings.shard_count, **options)
+        return ShardedCitebotBot(
+            settings,
+            asker,
+            shard_count=settings.shard_count,
+            shard_ids=settings.shard_ids or None,  # None: every shard in this process
+            **options,
+        )
     return CitebotBot(settings, asker, **options)

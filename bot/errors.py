@@ -14,6 +14,7 @@ import discord
 from discord import app_commands
 
 from bot.render import NO_MENTIONS, code, escape_line, render_error, sentence
+from bot.storage import StoreUnavailable
 from citebot.errors import CitebotError, QuestionError, UnknownSourceError
 
 log = logging.getLogger(__name__)
@@ -58,6 +59,8 @@ def user_message(error: BaseException) -> str | None:
         return sentence(escape_line(str(error)))
     if isinstance(error, BotError):
         return str(error)
+    if isinstance(error, StoreUnavailable):
+        return "The database is out of reach right now, so this was not saved; try again soon."
     return None
 
 

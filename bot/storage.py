@@ -13,6 +13,9 @@ the database, key included: this is pseudonymous, not anonymous.)
 
 `Storage` is synchronous and owned by one thread; `AsyncStorage` runs it on a
 dedicated single-thread executor so the event loop never waits on the disk.
+
+The bot uses them through `bot.database.Store`, which `PostgresStore` (bot/pgstore.py)
+provides as well; the types below are shared by both backends.
 """
 
 from __future__ import annotations
@@ -73,6 +76,10 @@ class StorageError(Exception):
     """The database cannot be used as it is; the message says what to do."""
 
 
+class StoreUnavailable(StorageError):
+    """The database server cannot be reached right now; the write was not made."""
+
+
 @dataclass(frozen=True, slots=True)
 class StoredAnswer:
     """One question's row: its id (used in button custom ids) and the Answer given."""
@@ -105,6 +112,12 @@ class Stats:
 def normalize_question(question: str) -> str:
     """Case-folded, white space collapsed: what makes two questions "the same" for /stats."""
     return re.sub(r"\s+", " ", question).strip().casefold()
+
+
+def hash_question(key: bytes, question: str) -> str:
+    """The keyed hash that stands for a question whose text is not kept."""
+    digest = hmac.new(key, normalize_question(question).encode(), hashlib.sha256)
+    return digest.hexdigest()[:32]
 
 
 class Storage:
@@ -173,8 +186,7 @@ class Storage:
         return key
 
     def question_hash(self, question: str) -> str:
-        digest = hmac.new(self._key, normalize_question(question).encode(), hashlib.sha256)
-        return digest.hexdigest()[:32]
+        return hash_question(self._key, question)
 
     def record_answer(
         self,
@@ -309,6 +321,7 @@ class AsyncStorage:
 
     def __init__(self, storage: Storage, executor: ThreadPoolExecutor) -> None:
         self.storage = storage
+        self.where = str(storage.path)
         self._executor = executor
 
     @classmethod
@@ -348,6 +361,9 @@ class AsyncStorage:
 
     async def record_feedback(self, answer_id: int, user_id: int, vote: int) -> bool:
         return await self._run(self.storage.record_feedback, answer_id, user_id, vote)
+
+    async def feedback_for(self, answer_id: int) -> list[tuple[int, int]]:
+        return await self._run(self.storage.feedback_for, answer_id)
 
     async def stats(self, top: int = 5) -> Stats:
         return await self._run(self.storage.stats, top)

@@ -10,6 +10,9 @@ from citebot.corpus.articles import Article, Corpus, load_corpus
 from citebot.evaluation.squad import SquadSet, load_squad
 from citebot.pipeline import Asker
 from citebot.retrieval.index import Index
+from tests.services import pg_server, postgres_url, redis_srv, redis_url
+
+__all__ = ["pg_server", "postgres_url", "redis_srv", "redis_url"]
 
 ROOT = Path(__file__).resolve().parents[1]
 SHIPPED = ROOT / "corpus"

@@ -164,12 +164,13 @@ def test_shipped_corpus_is_untouched_by_tests() -> None:
     ]
 
 
-RECEIVED: list[Path] = []
+RECEIVED: list[Path | str] = []
 
 
-def record_corpus(settings: Settings) -> int:
-    """An extension command for the tests: remembers the corpus folder it was given."""
+def record_corpus(settings: Settings, argv: list[str]) -> int:
+    """An extension command for the tests: remembers the corpus folder and arguments given."""
     RECEIVED.append(settings.corpus_dir)
+    RECEIVED.extend(argv)
     return 7
 
 
@@ -183,11 +184,11 @@ def test_extension_commands_run_with_the_settings(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     """An entry point of `citebot.commands` becomes a command: it gets the settings
-    (with --corpus applied) and its return value is the exit code."""
+    (with --corpus applied) and its own arguments, and its return value is the exit code."""
     with_extensions(monkeypatch, hello="tests.test_cli:record_corpus")
     RECEIVED.clear()
-    assert main(["hello", "--corpus", str(tmp_path)]) == 7
-    assert [tmp_path] == RECEIVED
+    assert main(["hello", "--corpus", str(tmp_path), "world", "--loud"]) == 7
+    assert [tmp_path, "world", "--loud"] == RECEIVED
 
 
 def test_a_broken_extension_is_one_sentence(capsys: pytest.CaptureFixture[str]) -> None:

@@ -176,7 +176,7 @@ async def autocomplete_articles(
 
 async def ask_cooldown(interaction: discord.Interaction[Any]) -> bool:
     """Per-user cooldown on asking (raises CommandOnCooldown, answered by on_error)."""
-    error = citebot(interaction).cooldowns.hit(
+    error = await citebot(interaction).take_question(
         interaction.user.id, interaction.created_at.timestamp()
     )
     if error is not None:

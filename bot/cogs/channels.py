@@ -21,7 +21,7 @@ from bot.chat import answer_id_in, looks_like_question, strip_mention
 from bot.cogs.ask import answer_view
 from bot.errors import UNEXPECTED, user_message
 from bot.render import NO_MENTIONS, clip, escape_line, render_answer, render_error, thread_name
-from bot.storage import StoredAnswer
+from bot.storage import StorageError, StoredAnswer
 from citebot.cite import Answer
 
 if TYPE_CHECKING:
@@ -46,7 +46,11 @@ class Channels(commands.Cog):
             return
         text = strip_mention(message.content, me.id)
         mentioned = me.id in message.raw_mentions  # written in the text, not just a reply's ping
-        previous = await self._replied_answer(message)
+        try:
+            previous = await self._replied_answer(message)
+        except StorageError as exc:  # the database is away: answer it as a new question
+            log.warning("could not read the answer message %s replies to: %s", message.id, exc)
+            previous = None
         # A reply to an answer is a follow-up when it asks something ("thanks!" is not).
         if previous is not None and (mentioned or looks_like_question(text)):
             via = "followup"
@@ -66,7 +70,7 @@ class Channels(commands.Cog):
             if speak_up and via == "mention":
                 await self._send(message, HINT, via)
             return
-        cooldown = bot.cooldowns.hit(message.author.id)
+        cooldown = await bot.take_question(message.author.id)
         if cooldown is not None:
             if speak_up:
                 await self._send(message, user_message(cooldown) or UNEXPECTED, via)

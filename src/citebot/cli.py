@@ -1,8 +1,9 @@
 """The `citebot` command: ask, sources, source, ingest, eval, and installed extensions' commands.
 
 An extension adds a command through the entry point group `citebot.commands`: the
-entry point's name is the command, its object a function `run(settings) -> int`
-(`citebot bot` is the Discord adapter's, declared in pyproject.toml). The core thus
+entry point's name is the command, its object a function `run(settings, argv) -> int`
+taking the command's own arguments (`citebot bot` and `citebot db` are the Discord
+adapter's, declared in pyproject.toml). The core thus
 never names the packages built on it.
 """
 
@@ -87,6 +88,7 @@ def _parser() -> argparse.ArgumentParser:
             continue
         extension = sub.add_parser(name, help=f"run {entry.value} (an installed extension)")
         _corpus_option(extension)
+        extension.add_argument("rest", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
         extension.set_defaults(run=_run_extension, entry=entry)
     return parser
 
@@ -269,13 +271,13 @@ def _cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
 def _run_extension(args: argparse.Namespace, settings: Settings) -> int:
     entry: EntryPoint = args.entry
     try:  # imported only when its command runs: `citebot ask` never loads discord
-        run: Callable[[Settings], int] = entry.load()
+        run: Callable[[Settings, list[str]], int] = entry.load()
     except (ImportError, AttributeError) as exc:
         raise CitebotError(
             f"the `{entry.name}` command is not available ({exc}); reinstall citebot "
             f"with its dependencies (pip install -e .)"
         ) from exc
-    return int(run(settings))
+    return int(run(settings, list(args.rest)))
 
 
 if __name__ == "__main__":

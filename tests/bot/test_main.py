@@ -20,6 +20,7 @@ from citebot.cli import main as cli_main
 from citebot.pipeline import Asker
 from tests.bot.support import READY, TEST_TIMEOUT, running
 from tests.emulator import DiscordEmulator
+from tests.services import free_port
 
 
 @contextlib.contextmanager
@@ -190,3 +191,53 @@ async def test_a_guild_the_bot_is_not_in_stops_it_with_a_sentence(
     err = capsys.readouterr().err
     assert err.startswith("citebot: cannot register commands in guild 12345: the bot is not in it")
     assert err.count("\n") == 1
+
+
+def test_shard_ids_without_a_count_stop_with_one_sentence(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """CITEBOT_SHARD_IDS alone stops `citebot bot` (exit 2) saying that the count is needed."""
+    monkeypatch.setenv("DISCORD_TOKEN", "x")
+    monkeypatch.setenv("CITEBOT_SHARD_IDS", "1")
+    assert cli_main(["bot"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("citebot: bad setting: CITEBOT_SHARD_IDS:")
+    assert "need CITEBOT_SHARD_COUNT" in err and "Traceback" not in err
+
+
+async def test_shard_ids_run_only_those_shards(
+    emu: DiscordEmulator, settings: BotSettings, asker: Asker
+) -> None:
+    """CITEBOT_SHARD_IDS=1 of CITEBOT_SHARD_COUNT=2: this process identifies shard 1 only."""
+    settings = settings.model_copy(update={"shard_count": 2, "shard_ids": [1]})
+    bot = create_bot(settings, asker)
+    assert isinstance(bot, commands.AutoShardedBot) and bot.shard_ids == [1]
+    async with asyncio.timeout(TEST_TIMEOUT), emu.run_client(bot, guild_ready_timeout=READY):
+        pass
+    assert [tuple(i["shard"]) for i in emu.identifies] == [(1, 2)]
+
+
+async def test_an_unreachable_database_or_redis_stops_with_one_sentence(
+    settings: BotSettings, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A PostgreSQL or Redis URL nothing answers at: exit 2, the place (no password), no traceback."""
+    port = free_port()
+    for update in (
+        {"database_url": SecretStr(f"postgresql://bot:pw@127.0.0.1:{port}/citebot")},
+        {"redis_url": SecretStr(f"redis://:pw@127.0.0.1:{port}/0")},
+    ):
+        async with DiscordEmulator() as emu:
+            broken = settings.model_copy(
+                update={
+                    **update,
+                    "discord_token": SecretStr("x"),
+                    "discord_api_base": emu.api_base,
+                    "discord_gateway_url": emu.gateway_url,
+                }
+            )
+            with restored_endpoints():
+                code = await asyncio.wait_for(asyncio.to_thread(run, broken), TEST_TIMEOUT)
+        assert code == 2
+        err = capsys.readouterr().err
+        assert err.startswith("citebot: cannot ") and f"127.0.0.1:{port}" in err, err
+        assert ":pw@" not in err and "Traceback" not in err

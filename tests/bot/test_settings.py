@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from bot.settings import BotSettings
+from bot.settings import BotSettings, redacted_url
 from citebot.settings import Settings
 
 
@@ -101,3 +101,39 @@ def test_upgrade_keeps_core_values_and_reads_bot_values(
     assert upgraded.discord_token is not None
     assert upgraded.discord_token.get_secret_value() == "tok"
     assert BotSettings.upgrade(upgraded) is upgraded
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"CITEBOT_SHARD_IDS": "0"}, "shard ids need CITEBOT_SHARD_COUNT"),
+        ({"CITEBOT_SHARD_IDS": "1,2", "CITEBOT_SHARD_COUNT": "2"}, "shard 2 does not exist"),
+        ({"CITEBOT_SHARD_IDS": "1,1", "CITEBOT_SHARD_COUNT": "2"}, "listed twice"),
+        ({"CITEBOT_SHARD_IDS": "one", "CITEBOT_SHARD_COUNT": "2"}, "'one' is not a Discord id"),
+        ({"CITEBOT_DATABASE_URL": "mysql://x/y"}, "must start with postgresql://"),
+        ({"CITEBOT_REDIS_URL": "http://x"}, "must start with redis://"),
+    ],
+)
+def test_a_bad_scale_out_setting_is_refused_with_a_sentence(
+    monkeypatch: pytest.MonkeyPatch, env: dict[str, str], message: str
+) -> None:
+    """Shard ids without a count, out of range or twice, and foreign URLs name what to fix."""
+    with pytest.raises(ValidationError, match=message):
+        from_env(monkeypatch, **env)
+
+
+def test_shard_ids_and_urls_are_read(monkeypatch: pytest.MonkeyPatch) -> None:
+    """CITEBOT_SHARD_IDS is sorted; the URLs are secrets (a password never shows); blank is unset."""
+    settings = from_env(
+        monkeypatch,
+        CITEBOT_SHARD_COUNT="4",
+        CITEBOT_SHARD_IDS="3,1",
+        CITEBOT_DATABASE_URL="postgresql://bot:s3cret@db.example:5432/citebot",
+        CITEBOT_REDIS_URL="",
+    )
+    assert settings.shard_ids == [1, 3]
+    assert settings.database_url is not None and settings.redis_url is None
+    assert "s3cret" not in repr(settings) and "s3cret" not in settings.model_dump_json()
+    assert redacted_url(settings.database_url.get_secret_value()) == (
+        "postgresql://bot:***@db.example:5432/citebot"
+    )
