@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+import statistics
+from pathlib import Path
 
 from hypothesis import given
 from hypothesis import strategies as st
@@ -13,6 +15,7 @@ from citebot.cite import Answer, Citation
 from citebot.context import ContextGroup
 from citebot.corpus import Article, Corpus
 from citebot.passages import Sentence
+from citebot.pipeline import Asker
 from tests.bot.test_render import LONG_TEXT, MENTION, SLOW, TEXT, answers, articles, assert_sendable
 
 QUOTE = "The park opened in Futian on Thursday, marking an effort."
@@ -169,3 +172,15 @@ def test_quoted_text_cannot_mention_or_break_the_layout() -> None:
     assert "\\*\\*__**this**__\\*\\*" in text
     assert "\n> \\# heading" in text  # the quote's second line stays inside the block quote
     assert NO_MENTIONS.to_dict() == {"parse": []}
+
+
+def test_the_fixed_question_set_stays_within_the_phone_budget(asker: Asker) -> None:
+    """Over tests/data/reply-questions.txt: median at most 5 lines and 600 characters, none
+    over Discord's 2,000 (the layout was a median of 7 lines and 742 characters before)."""
+    text = (Path(__file__).parents[1] / "data" / "reply-questions.txt").read_text("utf-8")
+    questions = [line.strip() for line in text.splitlines() if line.strip()]
+    replies = [render_answer(asker.ask(q), asker.corpus) for q in questions]
+    assert len(replies) >= 40
+    assert statistics.median(len(r.splitlines()) for r in replies) <= 5
+    assert statistics.median(length(r) for r in replies) <= 600
+    assert max(length(r) for r in replies) <= 2000
