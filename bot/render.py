@@ -379,7 +379,7 @@ def render_stats(stats: StatsView) -> discord.Embed:
 
     embed.add_field(name="Questions asked", value=str(stats.asked))
     embed.add_field(name="Answered", value=share(stats.answered))
-    embed.add_field(name="Not found in the sources", value=share(stats.abstained))
+    embed.add_field(name="No answer (the articles don't say)", value=share(stats.abstained))
     embed.add_field(name="Feedback", value=f"👍 {stats.helpful} · 👎 {stats.unhelpful}")
     if stats.corpus_version:
         embed.add_field(name="Corpus version", value=code(stats.corpus_version, 40))

@@ -109,7 +109,7 @@ async def test_stats_counts_questions_answers_feedback_and_unanswered(
     fields = {f["name"]: f["value"] for f in stats.embeds[0]["fields"]}
     assert fields["Questions asked"] == "3"
     assert fields["Answered"] == "1 (33%)"
-    assert fields["Not found in the sources"] == "2 (67%)"
+    assert fields["No answer (the articles don't say)"] == "2 (67%)"
     assert fields["Feedback"] == "👍 1 · 👎 0"
     assert fields["Most frequent unanswered questions"] == f"2× {tokyo}"
     assert rows(settings.db_path, "SELECT COUNT(*) FROM answers WHERE answered = 0") == [(2,)]

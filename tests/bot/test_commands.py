@@ -110,6 +110,23 @@ async def test_an_answer_with_a_known_url_links_the_article_and_offers_to_read_i
     assert first["label"] == "Read the article"
 
 
+async def test_a_less_sure_answer_is_shown_as_a_possible_answer(
+    emu: DiscordEmulator, settings: BotSettings, asker: Asker
+) -> None:
+    """Below the answer threshold the headline reads "Possible answer — check the quote:"
+    and Why says so in words; the tier is stored with the answer."""
+    unsure = Asker(asker.index, min_confidence=0.0, answer_confidence=1.0)
+    async with running(emu, settings, unsure):
+        reply = await (await emu.send_slash_command("ask", {"question": QUESTION})).wait_for_reply()
+        why = await (await emu.send_component_click(custom_ids(reply)[1])).wait_for_reply()
+    assert reply.content.splitlines()[1] == (
+        "Possible answer — check the quote: **Thursday, 7 September 2023**"
+    )
+    assert "a possible answer: the quote is worth checking" in why.embeds[0]["description"]
+    (stored,) = rows(settings.db_path, "SELECT answer_json FROM answers")[0]
+    assert '"tier":"possible"' in stored
+
+
 async def test_private_ask_is_ephemeral_and_its_text_is_not_stored(
     emu: DiscordEmulator, settings: BotSettings, asker: Asker
 ) -> None:
