@@ -29,19 +29,22 @@ def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
 def test_ask_prints_question_tier_headline_quote_and_one_line_per_article(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    """Text output: the question, the tier with the resolved value, the quote, each article once."""
+    """Text output: the question, the tier with the resolved value, the quote, each article
+    once (the shipped reader's confidence here, 0.47, is in the possible-answer tier)."""
     code, out, _ = run(capsys, "ask", "when did the Hetao park open?")
     assert code == 0
     lines = out.splitlines()
     assert lines[0] == "Q: when did the Hetao park open?"
-    assert lines[1] == "Answer: Thursday, 7 September 2023"
+    assert lines[1] == "Possible answer — check the quote: Thursday, 7 September 2023"
     assert "on Thursday, marking the latest effort" in out
     sources = [line for line in lines if line.startswith("  [")]
     assert sources == [
         "  [1] Hong Kong Science Park opens branch in Shenzhen as neighbouring cities move "
         "forward with collaboration on tech hub — 7 September 2023"
     ]
-    assert lines[-1].startswith("Confidence: 0.") and lines[-1].endswith("(tier: answer)")
+    assert lines[-1].startswith("Confidence: 0.") and lines[-1].endswith("(tier: possible)")
+    code, out, _ = run(capsys, "ask", "How many companies are in the Shenzhen park?")
+    assert out.splitlines()[1] == "Answer: 16" and out.endswith("(tier: answer)\n")
 
 
 def test_ask_text_of_an_abstention_says_which_words_nothing_mentions(

@@ -71,7 +71,11 @@ async def test_ask_shows_question_headline_marked_quote_and_the_article(
 
     assert inter.callbacks[0] == {"type": 5}  # deferred ("thinking"), public
     lines = reply.content.splitlines()
-    assert lines[:2] == [f"-# {QUESTION}", "**Thursday, 7 September 2023**"]
+    # The shipped reader's confidence in this answer (0.47) is below its answer tier.
+    assert lines[:2] == [
+        f"-# {QUESTION}",
+        "Possible answer — check the quote: **Thursday, 7 September 2023**",
+    ]
     assert lines[2].startswith("> The Hong Kong Science Park opened a new branch")
     assert "southern Shenzhen __**on Thursday**__, marking" in lines[2]
     assert lines[3:] == [
@@ -110,21 +114,31 @@ async def test_an_answer_with_a_known_url_links_the_article_and_offers_to_read_i
     assert first["label"] == "Read the article"
 
 
-async def test_a_less_sure_answer_is_shown_as_a_possible_answer(
+async def test_a_sure_answer_is_the_headline_and_a_less_sure_one_says_to_check(
     emu: DiscordEmulator, settings: BotSettings, asker: Asker
 ) -> None:
-    """Below the answer threshold the headline reads "Possible answer — check the quote:"
-    and Why says so in words; the tier is stored with the answer."""
+    """At or above the answer threshold the value alone is the headline; below it the
+    headline reads "Possible answer — check the quote:", and Why says which in words. The
+    tier is stored with the answer."""
+    sure = Asker(asker.index, min_confidence=0.0, answer_confidence=0.0)
     unsure = Asker(asker.index, min_confidence=0.0, answer_confidence=1.0)
-    async with running(emu, settings, unsure):
-        reply = await (await emu.send_slash_command("ask", {"question": QUESTION})).wait_for_reply()
-        why = await (await emu.send_component_click(custom_ids(reply)[1])).wait_for_reply()
-    assert reply.content.splitlines()[1] == (
-        "Possible answer — check the quote: **Thursday, 7 September 2023**"
-    )
-    assert "a possible answer: the quote is worth checking" in why.embeds[0]["description"]
-    (stored,) = rows(settings.db_path, "SELECT answer_json FROM answers")[0]
-    assert '"tier":"possible"' in stored
+    replies, whys = [], []
+    for reader in (sure, unsure):
+        async with running(emu, settings, reader):
+            reply = await (
+                await emu.send_slash_command("ask", {"question": QUESTION})
+            ).wait_for_reply()
+            why = await (await emu.send_component_click(custom_ids(reply)[1])).wait_for_reply()
+        replies.append(reply.content.splitlines()[1])
+        whys.append(why.embeds[0]["description"])
+    assert replies == [
+        "**Thursday, 7 September 2023**",
+        "Possible answer — check the quote: **Thursday, 7 September 2023**",
+    ]
+    assert "This is an answer the articles support well" in whys[0]
+    assert "This is a possible answer: the quote is worth checking" in whys[1]
+    stored = [json for (json,) in rows(settings.db_path, "SELECT answer_json FROM answers")]
+    assert '"tier":"answer"' in stored[0] and '"tier":"possible"' in stored[1]
 
 
 async def test_private_ask_is_ephemeral_and_its_text_is_not_stored(
