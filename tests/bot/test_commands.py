@@ -94,6 +94,24 @@ async def test_ask_shows_question_headline_marked_quote_and_the_article(
     assert_never_pings(emu)
 
 
+async def test_more_context_is_offered_only_when_there_is_more_to_read(
+    emu: DiscordEmulator, settings: BotSettings, corpus_dir: Path
+) -> None:
+    """An answer quoted from a one-sentence article, whose words no other sentence has,
+    gets no More context button; Why and the votes are still there."""
+    (corpus_dir / "bridge.md").write_text(
+        "---\nid: bridge\ntitle: Footbridge\ndate: 2024-01-02\n---\n\n"
+        "The Tagus footbridge opened in 1990.\n",
+        encoding="utf-8",
+    )
+    async with running(emu, settings):
+        reply = await (
+            await emu.send_slash_command("ask", {"question": "When did the Tagus footbridge open?"})
+        ).wait_for_reply()
+    assert "__**1990**__" in reply.content
+    assert [i.split(":")[2] for i in custom_ids(reply)] == ["why", "up", "down"]
+
+
 async def test_an_answer_with_a_known_url_links_the_article_and_offers_to_read_it(
     emu: DiscordEmulator, settings: BotSettings, corpus_dir: Path
 ) -> None:
@@ -281,6 +299,9 @@ async def test_sources_pages_with_buttons_that_survive_a_restart(
     add_articles(corpus_dir, 12)  # 14 articles: two pages
     async with running(emu, settings):  # loads the corpus folder itself
         listing = await (await emu.send_slash_command("sources")).wait_for_reply()
+        assert listing.ephemeral  # only the asker sees it unless public:true
+        assert "[Extra article number 0]" not in listing.embeds[0]["description"]  # no URL
+        assert "`extra-00`" not in listing.embeds[0]["description"]  # no ids
         assert listing.embeds[0]["footer"]["text"].startswith("Page 1 of 2 · 14 articles")
         assert custom_ids(listing) == ["citebot:sources:0", "citebot:sources:2"]
         buttons = listing.components[0]["components"]
