@@ -182,3 +182,18 @@ def test_shipped_corpus_is_untouched_by_tests() -> None:
         "hksp-shenzhen-branch-2023.md",
         "seoul-mayor-hk-shenzhen-visit-2019.md",
     ]
+
+
+def test_answer_confidence_setting_moves_the_answer_tier(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """CITEBOT_ANSWER_CONFIDENCE=0 makes every answer a headline; 1 makes it a possible one."""
+    question = "How many companies are in the Shenzhen park?"
+    monkeypatch.setenv("CITEBOT_ANSWER_CONFIDENCE", "1")
+    _, unsure, _ = run(capsys, "ask", question, "--json")
+    monkeypatch.setenv("CITEBOT_ANSWER_CONFIDENCE", "0")
+    _, sure, _ = run(capsys, "ask", "when did the Hetao park open?", "--json")
+    assert json.loads(unsure)["tier"] == "possible" and json.loads(sure)["tier"] == "answer"
+    monkeypatch.setenv("CITEBOT_ANSWER_CONFIDENCE", "2")
+    code, _, err = run(capsys, "ask", question)
+    assert code == 2 and "answer_confidence" in err

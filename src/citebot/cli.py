@@ -101,6 +101,7 @@ def _asker(settings: Settings) -> Asker:
     return Asker(
         load_index(corpus, cache, progress=sys.stderr.isatty()),
         min_confidence=settings.min_confidence,
+        answer_confidence=settings.answer_confidence,
         max_question_chars=settings.max_question_chars,
     )
 
