@@ -18,6 +18,7 @@ are wrapped in <angle brackets> so Discord adds no preview card.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -46,6 +47,7 @@ HIGHLIGHT = ("__**", "**__")
 COLOUR = discord.Colour.blurple()
 
 Escape = Callable[[str], str]
+_SHORT_MENTION = re.compile(r"@(?=[!&]?[0-9])")
 
 
 # ---------------------------------------------------------------- measuring, escaping, cutting
@@ -59,7 +61,9 @@ def length(text: str) -> int:
 def escape(text: str) -> str:
     """Markdown and mentions escaped: shows as written, pings nobody, breaks no layout."""
     text = text.replace("\r\n", "\n").replace("\r", "\n")
-    return discord.utils.escape_mentions(discord.utils.escape_markdown(text))
+    text = discord.utils.escape_mentions(discord.utils.escape_markdown(text))
+    # discord.py breaks only ids of 17-20 digits; "<@&123>" must not look like a mention either.
+    return _SHORT_MENTION.sub("@\u200b", text)
 
 
 def escape_line(text: str) -> str:
