@@ -1,4 +1,5 @@
-"""Tiers: the thresholds chosen from readings, stored beside the model, applied by the Asker."""
+"""Tiers (thresholds chosen from readings, stored beside the model, applied by the Asker)
+and what an abstention suggests."""
 
 from __future__ import annotations
 
@@ -111,3 +112,16 @@ def test_the_shipped_model_carries_its_answer_threshold() -> None:
         >= tiers["possible"]
         == load_model().meta["min_confidence"]
     )
+
+
+def test_an_abstention_suggests_only_articles_whose_title_shares_a_word(
+    shipped_asker: Asker,
+) -> None:
+    """A question about the Seoul mayor in Tokyo suggests the Seoul article; one about a
+    world cup suggests nothing (retrieval alone ranks every article above zero)."""
+    related = shipped_asker.ask("What did the Seoul mayor eat for breakfast in Tokyo?")
+    unrelated = shipped_asker.ask("Who won the world cup in Tokyo?")
+    assert not related.answered and related.suggestions == ["seoul-mayor-hk-shenzhen-visit-2019"]
+    assert related.unknown_words == ["eat", "breakfast", "Tokyo"]
+    assert not unrelated.answered and unrelated.suggestions == []
+    assert unrelated.passages  # articles were retrieved, and still none is suggested
