@@ -255,6 +255,7 @@ class CitebotBot(commands.Bot):
         asker = Asker(
             index,
             min_confidence=settings.min_confidence,
+            answer_confidence=settings.answer_confidence,
             max_question_chars=settings.max_question_chars,
         )
         _freeze_heap()

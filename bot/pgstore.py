@@ -228,6 +228,18 @@ class PostgresStore:
             return False
         return True
 
+    async def clear_feedback(self, answer_id: int, user_id: int) -> bool:
+        """Take back a user's vote on an answer (a second click); False when there was none."""
+        if not 0 < answer_id <= BIGINT_MAX:
+            return False
+        status = await self._call(
+            "execute",
+            "DELETE FROM feedback WHERE answer_id = $1 AND user_id = $2",
+            answer_id,
+            user_id,
+        )
+        return str(status).split()[-1] != "0"  # asyncpg's status: "DELETE <rows>"
+
     async def feedback_for(self, answer_id: int) -> list[tuple[int, int]]:
         """(user id, vote) pairs for one answer."""
         rows = await self._call(

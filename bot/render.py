@@ -18,13 +18,13 @@ are wrapped in <angle brackets> so Discord adds no preview card.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Mapping, Sequence
+import re
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import discord
 
-from citebot.cite import Answer, Citation
 from citebot.corpus.articles import Article
 
 NO_MENTIONS = discord.AllowedMentions.none()
@@ -47,6 +47,7 @@ HIGHLIGHT = ("__**", "**__")
 COLOUR = discord.Colour.blurple()
 
 Escape = Callable[[str], str]
+_SHORT_MENTION = re.compile(r"@(?=[!&]?[0-9])")
 
 
 # ---------------------------------------------------------------- measuring, escaping, cutting
@@ -60,7 +61,9 @@ def length(text: str) -> int:
 def escape(text: str) -> str:
     """Markdown and mentions escaped: shows as written, pings nobody, breaks no layout."""
     text = text.replace("\r\n", "\n").replace("\r", "\n")
-    return discord.utils.escape_mentions(discord.utils.escape_markdown(text))
+    text = discord.utils.escape_mentions(discord.utils.escape_markdown(text))
+    # discord.py breaks only ids of 17-20 digits; "<@&123>" must not look like a mention either.
+    return _SHORT_MENTION.sub("@\u200b", text)
 
 
 def escape_line(text: str) -> str:
@@ -218,103 +221,7 @@ def embed_problems(embed: discord.Embed) -> list[str]:
     return problems
 
 
-# ---------------------------------------------------------------- answers
-
-
-@dataclass(frozen=True)
-class _Budget:
-    """Character caps for the parts of an answer; tried from generous to terse."""
-
-    answer: int
-    quote: int
-    title: int
-    source: int
-    url: int
-    other_quotes: int
-    article_id: int
-    citations: int
-
-
-_BUDGETS = (
-    _Budget(300, 1100, 200, 100, 300, 300, 130, 5),
-    _Budget(200, 800, 140, 80, 200, 160, 100, 5),
-    _Budget(160, 600, 100, 60, 120, 0, 64, 5),
-    _Budget(120, 400, 60, 40, 0, 0, 40, 3),
-)
-
-
-def render_answer(answer: Answer, titles: Mapping[str, str], *, note: str | None = None) -> str:
-    """The message for an Answer: an abstention, or the answer, its quote and numbered sources.
-
-    `titles` maps article ids to titles (for an abstention's closest articles); `note`
-    is an extra first line (e.g. which earlier answer a follow-up continues).
-    """
-    if not answer.answered or not answer.citations:
-        return _render_abstention(answer, titles, note)
-    for budget in _BUDGETS:
-        text = _render_answered(answer, budget, note)
-        if fits_content(text):
-            return text
-    # Unreachable with the budgets above (the last one sums to well under 2,000).
-    return clip(answer.answer or answer.quote or "…", CONTENT_MAX // 2)
-
-
-def _quote_span(answer: Answer, first: Citation) -> tuple[int, int]:
-    """The answer's offsets inside the first citation's quote (or an empty span)."""
-    if answer.answer_start is not None and answer.answer_end is not None:
-        start, end = answer.answer_start - first.start, answer.answer_end - first.start
-        if 0 <= start < end <= len(first.quote) and first.quote[start:end] == answer.answer:
-            return start, end
-    if answer.answer:
-        found = first.quote.find(answer.answer)
-        if found >= 0:
-            return found, found + len(answer.answer)
-    return 0, 0
-
-
-def _render_answered(answer: Answer, budget: _Budget, note: str | None) -> str:
-    first = answer.citations[0]
-    lines = []
-    if note:
-        lines.append("*" + clip(note, 200, escape_line) + "*")
-    shown_answer = clip(answer.answer or "", budget.answer, escape_line)
-    head = f"**{shown_answer}**" if shown_answer.strip() else "Answer:"
-    shown_value = answer.normalized_text or answer.normalized
-    if shown_value and plain(shown_value).casefold() != plain(answer.answer or "").casefold():
-        head += " → " + clip(shown_value, 100, escape_line)
-    lines.append(head)
-    start, end = _quote_span(answer, first)
-    lines.append("> " + highlight(first.quote, start, end, budget.quote) + " [1]")
-    lines.append("")
-    lines.append("**Sources**")
-    seen: dict[str, int] = {}
-    shown = answer.citations[: budget.citations]
-    for citation in shown:
-        earlier = seen.get(citation.article_id)
-        if earlier is None:
-            seen[citation.article_id] = citation.n
-            lines.append(f"**[{citation.n}]** " + _source_line(citation, budget))
-        else:
-            lines.append(f"**[{citation.n}]** same article as [{earlier}]")
-        if citation is not first and budget.other_quotes:
-            lines.append("> " + clip(citation.quote, budget.other_quotes, escape_quoted))
-    hidden = len(answer.citations) - len(shown)
-    if hidden > 0:
-        lines.append(f"…and {hidden} more")
-    return "\n".join(lines)
-
-
-def _source_line(citation: Citation, budget: _Budget) -> str:
-    parts = [
-        clip(citation.title, budget.title, escape_line),
-        long_date(citation.date),
-        or_else(clip(citation.source or "", budget.source, escape_line), "source not stated"),
-    ]
-    link = link_text(citation.url, budget.url)
-    if link:
-        parts.append(link)
-    parts.append(code(citation.article_id, budget.article_id))
-    return parts[0] + " — " + " · ".join(parts[1:])
+# ---------------------------------------------------------------- links
 
 
 def link_text(url: str | None, limit: int) -> str | None:
@@ -335,92 +242,6 @@ def link_text(url: str | None, limit: int) -> str | None:
     return f"<{safe}>"
 
 
-def _render_abstention(answer: Answer, titles: Mapping[str, str], note: str | None) -> str:
-    lines = []
-    if note:
-        lines.append("*" + clip(note, 200, escape_line) + "*")
-    reason = clip(answer.message, 400, escape_line) if answer.message else None
-    lines.append(f"Not found in the sources: {reason}." if reason else "Not found in the sources.")
-    suggestions = answer.suggestions[:5]
-    if suggestions:
-        lines.append("Closest articles:")
-        for article_id in suggestions:
-            title = titles.get(article_id)
-            shown_id = code(article_id, 110)
-            if title:
-                lines.append(f"• **{clip(title, 200, escape_line)}** ({shown_id})")
-            else:
-                lines.append(f"• {shown_id}")
-    return "\n".join(lines)
-
-
-def render_context(
-    title: str, article_id: str, text: str, start: int, end: int, *, changed: bool = False
-) -> str:
-    """The paragraph around an answer, the answer marked; `changed` when it is the old quote."""
-    head = f"Context from *{clip(title, 200, escape_line)}* ({code(article_id, 110)}):"
-    if changed:
-        head = (
-            "The article has changed since this answer; this is the sentence it quoted, "
-            f"from *{clip(title, 200, escape_line)}* ({code(article_id, 110)}):"
-        )
-    room = CONTENT_MAX - length(head) - length("\n> ")
-    return head + "\n> " + highlight(text, start, end, room)
-
-
-def render_why(
-    answer: Answer, *, threshold: float, current_version: str | None, question_logged: bool
-) -> discord.Embed:
-    """How the answer was chosen: matched terms and their weight, confidence, type, version."""
-    if answer.answered:
-        description = (
-            f"**{clip(answer.answer or '', 300, escape_line)}** was taken from source [1] with "
-            f"confidence **{answer.confidence:.2f}**; the bot answers at {threshold:.2f} or more."
-        )
-    else:
-        reason = clip(answer.message or "no passage matched well enough", 400, escape_line)
-        description = (
-            f"No answer: {reason}. Confidence **{answer.confidence:.2f}**; "
-            f"the bot answers at {threshold:.2f} or more."
-        )
-    if question_logged and answer.question:
-        description = f"Question: {clip(answer.question, 600, escape_line)}\n\n{description}"
-    embed = discord.Embed(title="Why this answer", description=description, colour=COLOUR)
-    embed.add_field(name="Matched terms", value=_evidence_lines(answer.evidence), inline=False)
-    embed.add_field(
-        name="Answer type", value=or_else(clip(answer.answer_type or "", 100), "unknown")
-    )
-    version = answer.corpus_version or "unknown"
-    shown = code(version, 40)
-    if current_version and current_version != answer.corpus_version:
-        shown += f" (the articles changed since; now {code(current_version, 40)})"
-    else:
-        shown += " (current)"
-    embed.add_field(name="Corpus version", value=shown)
-    embed.set_footer(
-        text="Term weights are each word's BM25 contribution to the passage the answer came from."
-    )
-    return embed
-
-
-def _evidence_lines(evidence: Mapping[str, float], limit: int = FIELD_VALUE_MAX) -> str:
-    if not evidence:
-        return "No word of the question matched this passage."
-    total = sum(max(v, 0.0) for v in evidence.values()) or 1.0
-    ranked = sorted(evidence.items(), key=lambda kv: (-kv[1], kv[0]))
-    lines: list[str] = []
-    used = 0
-    for i, (term, weight) in enumerate(ranked):
-        line = f"{code(term, 60)} {weight:.2f} ({max(weight, 0.0) / total:.0%})"
-        more = f"…and {len(ranked) - i} more"
-        if used + length(line) + 1 + length(more) > limit:
-            lines.append(more)
-            break
-        lines.append(line)
-        used += length(line) + 1
-    return "\n".join(lines)
-
-
 # ---------------------------------------------------------------- articles
 
 
@@ -428,25 +249,25 @@ def page_count(total: int, per_page: int = SOURCES_PER_PAGE) -> int:
     return max(1, -(-total // per_page))
 
 
-def render_sources_page(
-    articles: Sequence[Article], page: int, *, version: str | None = None
-) -> tuple[discord.Embed, int, int]:
+def render_sources_page(articles: Sequence[Article], page: int) -> tuple[discord.Embed, int, int]:
     """One page of the article list (page clamped to what exists): (embed, page, pages)."""
     pages = page_count(len(articles))
     page = max(1, min(page, pages))
     chosen = articles[(page - 1) * SOURCES_PER_PAGE : page * SOURCES_PER_PAGE]
     lines = []
     for n, article in enumerate(chosen, start=(page - 1) * SOURCES_PER_PAGE + 1):
-        date = article.date.isoformat() if article.date else "undated"
-        lines.append(
-            f"**{n}.** {clip(article.title, 200, escape_line)} — {date} · {code(article.id, 130)}"
-        )
+        title = clip(article.title.replace("[", "(").replace("]", ")"), 200, escape_line)
+        link = link_text(article.url, 600)
+        parts = [f"[{title}]({link})" if link else title]
+        if article.date:
+            parts.append(long_date(article.date.isoformat()))
+        if article.source and article.source.strip():
+            parts.append(clip(article.source, 80, escape_line))
+        lines.append(f"**{n}.** " + " · ".join(parts))
     description = "\n".join(lines) or "No articles are loaded."
     embed = discord.Embed(title="Sources", description=description, colour=COLOUR)
     footer = f"Page {page} of {pages} · {len(articles)} article{'s' * (len(articles) != 1)}"
-    if version:
-        footer += f" · corpus version {plain(version)[:40]}"
-    embed.set_footer(text=footer + " · /source <id> shows one")
+    embed.set_footer(text=footer + " · /source shows one")
     return embed, page, pages
 
 
@@ -457,8 +278,8 @@ def first_paragraph(body: str) -> str:
     return body.strip()
 
 
-def render_source(article: Article, *, passages: int, sentences: int) -> discord.Embed:
-    """One article: title, date, source, link, first paragraph, how it is indexed."""
+def render_source(article: Article) -> discord.Embed:
+    """One article: title (linked when a URL is known), its first paragraph, date, source."""
     embed = discord.Embed(
         title=clip(article.title, EMBED_TITLE_MAX, escape_line),
         description=clip(first_paragraph(article.body), 1500),
@@ -466,22 +287,11 @@ def render_source(article: Article, *, passages: int, sentences: int) -> discord
     )
     if article.url and link_text(article.url, 2000):
         embed.url = article.url
-    embed.add_field(
-        name="Date", value=long_date(article.date.isoformat() if article.date else None)
-    )
-    embed.add_field(
-        name="Source",
-        value=or_else(clip(article.source or "", 300, escape_line), "source not stated"),
-    )
-    embed.add_field(
-        name="Link", value=link_text(article.url, FIELD_VALUE_MAX) or "no link", inline=False
-    )
-    embed.add_field(name="Id", value=code(article.id, 140))
-    embed.add_field(
-        name="Indexed as",
-        value=f"{passages} passage{'s' * (passages != 1)}, "
-        f"{sentences} sentence{'s' * (sentences != 1)}",
-    )
+    if article.date:
+        embed.add_field(name="Date", value=long_date(article.date.isoformat()))
+    source = clip(article.source or "", 300, escape_line)
+    if source.strip():
+        embed.add_field(name="Source", value=source)
     return embed
 
 
@@ -518,9 +328,9 @@ def render_help(bot_name: str, *, auto_answer: bool) -> discord.Embed:
     name = clip(bot_name, 80, escape_line)
     description = (
         f"{name} answers questions about the articles it was given. Every answer is copied "
-        "word for word from an article, with the sentence it comes from and numbered sources; "
-        "when the articles do not say, it answers *not found in the sources* and names the "
-        "closest articles."
+        "word for word from an article, with the sentence it comes from and the article; "
+        "a *possible answer* is one worth checking against its quote, and when the articles "
+        "do not say, it says so and which words nothing in them mentions."
     )
     embed = discord.Embed(title=f"How to use {name}", description=description, colour=COLOUR)
     embed.add_field(
@@ -544,8 +354,9 @@ def render_help(bot_name: str, *, auto_answer: bool) -> discord.Embed:
     embed.add_field(name="Asking in a channel", value=asking, inline=False)
     embed.add_field(
         name="Under each answer",
-        value="**Show context** the paragraph around it · **Why this answer** the matched "
-        "words and confidence · 👍 / 👎 tell the maintainers whether it helped",
+        value="**Read the article** opens it · **More context** the sentences around the "
+        "quote · **Why this answer** the words that counted and how sure it is · 👍 / 👎 "
+        "tell the maintainers whether it helped (click again to take your vote back)",
         inline=False,
     )
     return embed
@@ -561,6 +372,7 @@ class StatsView:
     helpful: int
     unhelpful: int
     top_unanswered: Sequence[tuple[str | None, str, int]] = ()
+    corpus_version: str | None = None
 
 
 def render_stats(stats: StatsView) -> discord.Embed:
@@ -571,8 +383,10 @@ def render_stats(stats: StatsView) -> discord.Embed:
 
     embed.add_field(name="Questions asked", value=str(stats.asked))
     embed.add_field(name="Answered", value=share(stats.answered))
-    embed.add_field(name="Not found in the sources", value=share(stats.abstained))
+    embed.add_field(name="No answer (the articles don't say)", value=share(stats.abstained))
     embed.add_field(name="Feedback", value=f"👍 {stats.helpful} · 👎 {stats.unhelpful}")
+    if stats.corpus_version:
+        embed.add_field(name="Corpus version", value=code(stats.corpus_version, 40))
     lines: list[str] = []
     used = 0
     for question, digest, count in stats.top_unanswered:

@@ -261,6 +261,14 @@ class Storage:
             )
         return True
 
+    def clear_feedback(self, answer_id: int, user_id: int) -> bool:
+        """Take back a user's vote on an answer (a second click); False when there was none."""
+        with self._transaction():
+            cursor = self._db.execute(
+                "DELETE FROM feedback WHERE answer_id = ? AND user_id = ?", (answer_id, user_id)
+            )
+        return cursor.rowcount > 0
+
     def feedback_for(self, answer_id: int) -> list[tuple[int, int]]:
         """(user id, vote) pairs for one answer."""
         rows = self._db.execute(
@@ -361,6 +369,9 @@ class AsyncStorage:
 
     async def record_feedback(self, answer_id: int, user_id: int, vote: int) -> bool:
         return await self._run(self.storage.record_feedback, answer_id, user_id, vote)
+
+    async def clear_feedback(self, answer_id: int, user_id: int) -> bool:
+        return await self._run(self.storage.clear_feedback, answer_id, user_id)
 
     async def feedback_for(self, answer_id: int) -> list[tuple[int, int]]:
         return await self._run(self.storage.feedback_for, answer_id)

@@ -29,13 +29,35 @@ def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
     return code, out, err
 
 
-def test_ask_prints_answer_quote_and_sources(capsys: pytest.CaptureFixture[str]) -> None:
-    """Text output shows the answer, the quote and numbered sources."""
+def test_ask_prints_question_tier_headline_quote_and_one_line_per_article(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Text output: the question, the tier with the resolved value, the quote, each article
+    once (the shipped reader's confidence here, 0.47, is in the possible-answer tier)."""
     code, out, _ = run(capsys, "ask", "when did the Hetao park open?")
     assert code == 0
-    assert "Answer: on Thursday  (Thursday, 7 September 2023)" in out
+    lines = out.splitlines()
+    assert lines[0] == "Q: when did the Hetao park open?"
+    assert lines[1] == "Possible answer — check the quote: Thursday, 7 September 2023"
     assert "on Thursday, marking the latest effort" in out
-    assert "[1] Hong Kong Science Park opens branch in Shenzhen" in out
+    sources = [line for line in lines if line.startswith("  [")]
+    assert sources == [
+        "  [1] Hong Kong Science Park opens branch in Shenzhen as neighbouring cities move "
+        "forward with collaboration on tech hub — 7 September 2023"
+    ]
+    assert lines[-1].startswith("Confidence: 0.") and lines[-1].endswith("(tier: possible)")
+    code, out, _ = run(capsys, "ask", "How many companies are in the Shenzhen park?")
+    assert out.splitlines()[1] == "Answer: 16" and out.endswith("(tier: answer)\n")
+
+
+def test_ask_text_of_an_abstention_says_which_words_nothing_mentions(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """No answer: the articles don't say, the unknown words, tier none."""
+    code, out, _ = run(capsys, "ask", "Who won the world cup in Tokyo?")
+    assert code == 0
+    assert "No answer: the articles don't say. Nothing in them mentions cup, Tokyo." in out
+    assert out.splitlines()[-1].endswith("(tier: none)")
 
 
 def test_ask_json_and_source(capsys: pytest.CaptureFixture[str]) -> None:
@@ -49,6 +71,7 @@ def test_ask_json_and_source(capsys: pytest.CaptureFixture[str]) -> None:
         and data["answered"]
         and data["citations"][0]["article_id"] == ("hksp-shenzhen-branch-2023")
     )
+    assert data["tier"] in ("answer", "possible")
 
 
 def test_bad_questions_exit_2_with_a_sentence(capsys: pytest.CaptureFixture[str]) -> None:
@@ -214,3 +237,18 @@ def test_an_extension_cannot_replace_a_built_in_command(
 def test_the_bot_command_is_declared_as_an_extension() -> None:
     """The installed package declares `citebot bot` as the Discord adapter's entry point."""
     assert cli._extension_commands()["bot"].value == "bot.__main__:run"
+
+
+def test_answer_confidence_setting_moves_the_answer_tier(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """CITEBOT_ANSWER_CONFIDENCE=0 makes every answer a headline; 1 makes it a possible one."""
+    question = "How many companies are in the Shenzhen park?"
+    monkeypatch.setenv("CITEBOT_ANSWER_CONFIDENCE", "1")
+    _, unsure, _ = run(capsys, "ask", question, "--json")
+    monkeypatch.setenv("CITEBOT_ANSWER_CONFIDENCE", "0")
+    _, sure, _ = run(capsys, "ask", "when did the Hetao park open?", "--json")
+    assert json.loads(unsure)["tier"] == "possible" and json.loads(sure)["tier"] == "answer"
+    monkeypatch.setenv("CITEBOT_ANSWER_CONFIDENCE", "2")
+    code, _, err = run(capsys, "ask", question)
+    assert code == 2 and "answer_confidence" in err

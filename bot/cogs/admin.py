@@ -60,6 +60,7 @@ class Admin(commands.Cog):
             helpful=stats.helpful,
             unhelpful=stats.unhelpful,
             top_unanswered=[(u.question, u.question_hash, u.count) for u in stats.top_unanswered],
+            corpus_version=self.bot.asker.index.version,
         )
         await interaction.response.send_message(
             embed=render_stats(view), ephemeral=True, allowed_mentions=NO_MENTIONS

@@ -18,9 +18,10 @@ import discord
 from discord.ext import commands
 
 from bot.chat import answer_id_in, looks_like_question, strip_mention
-from bot.cogs.ask import answer_view
-from bot.errors import UNEXPECTED, user_message
-from bot.render import NO_MENTIONS, clip, escape_line, render_answer, render_error, thread_name
+from bot.cogs.ask import answer_view, load_answer
+from bot.errors import UNEXPECTED, BotError, user_message
+from bot.render import NO_MENTIONS, render_error, thread_name
+from bot.reply import render_answer
 from bot.storage import StorageError, StoredAnswer
 from citebot.cite import Answer
 
@@ -46,13 +47,9 @@ class Channels(commands.Cog):
             return
         text = strip_mention(message.content, me.id)
         mentioned = me.id in message.raw_mentions  # written in the text, not just a reply's ping
-        try:
-            previous = await self._replied_answer(message)
-        except StorageError as exc:  # the database is away: answer it as a new question
-            log.warning("could not read the answer message %s replies to: %s", message.id, exc)
-            previous = None
+        replied, previous = await self._replied_answer(message)
         # A reply to an answer is a follow-up when it asks something ("thanks!" is not).
-        if previous is not None and (mentioned or looks_like_question(text)):
+        if replied and (mentioned or looks_like_question(text)):
             via = "followup"
         elif mentioned:
             via = "mention"
@@ -91,20 +88,21 @@ class Channels(commands.Cog):
             if speak_up:
                 await self._send(message, render_error(reply), via)
             return
-        content = render_answer(answer, bot.titles(), note=note)
-        await self._send(message, content, via, view=answer_view(stored), question=text)
+        content = render_answer(answer, bot.asker.corpus, note=note)
+        await self._send(message, content, via, view=answer_view(bot, stored), question=text)
 
-    async def _replied_answer(self, message: discord.Message) -> StoredAnswer | None:
-        """The stored answer this message replies to, when it replies to one of ours."""
+    async def _replied_answer(self, message: discord.Message) -> tuple[bool, StoredAnswer | None]:
+        """Whether the message replies to one of our answers, and that answer when it can
+        be read (a follow-up on an answer that is gone is answered as a new question)."""
         reference = message.reference
         me = self.bot.user
         if reference is None or me is None:
-            return None
+            return False, None
         # Discord sends the replied-to message with the reply; no extra request is made.
         replied = reference.resolved if isinstance(reference.resolved, discord.Message) else None
         replied = replied or reference.cached_message
         if replied is None or replied.author.id != me.id:
-            return None
+            return False, None
         custom_ids = [
             child.custom_id
             for row in replied.components
@@ -114,8 +112,13 @@ class Channels(commands.Cog):
         ]
         answer_id = answer_id_in(custom_ids)
         if answer_id is None:
-            return None
-        return await self.bot.store.get_answer(answer_id)
+            return False, None
+        try:
+            return True, await load_answer(self.bot, answer_id)
+        except (BotError, StorageError) as exc:  # gone, unreadable or the database away:
+            # the reply is answered as a new question
+            log.info("message %s replies to answer %s: %s", message.id, answer_id, exc)
+            return True, None
 
     async def _answer(self, text: str, previous: StoredAnswer | None) -> tuple[Answer, str | None]:
         """Answer `text`; a follow-up searches the earlier answer's article first."""
@@ -126,7 +129,8 @@ class Channels(commands.Cog):
             if article is not None:
                 answer = await bot.ask(text, source=article_id)
                 if answer.answered:
-                    return answer, f"Following up in “{clip(article.title, 150, escape_line)}”"
+                    # Raw: the reply escapes and clips it with the question line.
+                    return answer, f"following up in “{article.title}”"
         return await bot.ask(text), None
 
     async def _send(

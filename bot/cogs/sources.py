@@ -62,9 +62,7 @@ class SourcesPageButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template
 def sources_message(bot: CitebotBot, page: int) -> tuple[discord.Embed, discord.ui.View | None]:
     """The embed of one page and its Previous/Next buttons (none for a single page)."""
     asker = bot.asker
-    embed, page, pages = render_sources_page(
-        asker.corpus.articles, page, version=asker.index.version
-    )
+    embed, page, pages = render_sources_page(asker.corpus.articles, page)
     if pages == 1:
         return embed, None
     view = discord.ui.View(timeout=None)
@@ -80,31 +78,44 @@ class Sources(commands.Cog):
     def __init__(self, bot: CitebotBot) -> None:
         self.bot = bot
 
+    # Both answer privately unless asked to post: a list of articles is something one
+    # person looks up, and would otherwise push the channel's conversation out of sight.
     @app_commands.command(name="sources")
-    @app_commands.describe(page="Which page of the list to show (10 articles a page)")
+    @app_commands.describe(
+        page="Which page of the list to show (10 articles a page)",
+        public="Post the list in the channel for everyone (by default only you see it)",
+    )
     async def sources(
-        self, interaction: discord.Interaction[CitebotBot], page: app_commands.Range[int, 1] = 1
+        self,
+        interaction: discord.Interaction[CitebotBot],
+        page: app_commands.Range[int, 1] = 1,
+        public: bool = False,
     ) -> None:
-        """List every article the bot answers from: title, date and id."""
+        """List every article the bot answers from: title, date and source."""
         embed, view = sources_message(self.bot, page)
         await interaction.response.send_message(
-            embed=embed, view=view or discord.utils.MISSING, allowed_mentions=NO_MENTIONS
+            embed=embed,
+            view=view or discord.utils.MISSING,
+            ephemeral=not public,
+            allowed_mentions=NO_MENTIONS,
         )
 
     @app_commands.command(name="source")
-    @app_commands.describe(article="The article's id (start typing a title or id to pick one)")
+    @app_commands.describe(
+        article="The article (start typing its title to pick one)",
+        public="Post the article in the channel for everyone (by default only you see it)",
+    )
     @app_commands.autocomplete(article=autocomplete_articles)
-    async def source(self, interaction: discord.Interaction[CitebotBot], article: str) -> None:
-        """Show one article: title, date, source, link and its first paragraph."""
+    async def source(
+        self, interaction: discord.Interaction[CitebotBot], article: str, public: bool = False
+    ) -> None:
+        """Show one article: title, link, date, source and its first paragraph."""
         asker = self.bot.asker
         found = asker.corpus.get(article.strip())
         if found is None:
             raise UnknownSourceError(article, asker.corpus.ids)
-        passages = len(asker.index.passages_of(found.id))
-        sentences = len(asker.index.sentences.get(found.id, []))
         await interaction.response.send_message(
-            embed=render_source(found, passages=passages, sentences=sentences),
-            allowed_mentions=NO_MENTIONS,
+            embed=render_source(found), ephemeral=not public, allowed_mentions=NO_MENTIONS
         )
 
 

@@ -7,17 +7,28 @@ is not verbatim cannot be produced, whatever happens upstream.
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+import math
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from citebot.corpus.articles import Article
 from citebot.corpus.passages import Sentence
 from citebot.errors import CitebotError
 
+# How sure the answer is, in words: "answer" (the headline), "possible" (shown as
+# "Possible answer — check the quote"), "none" (an abstention). The confidences that
+# separate them are chosen per reader model by scripts/choose_tiers.py.
+Tier = Literal["answer", "possible", "none"]
+TIERS: tuple[Tier, ...] = ("answer", "possible", "none")
+
 
 class Citation(BaseModel):
     """A numbered source: the article's metadata and the exact sentence quoted from it."""
 
-    model_config = ConfigDict(frozen=True)
+    # Every number is finite: JSON has no infinity, and a stored answer holding one
+    # (written as null) could not be read back by the buttons under it.
+    model_config = ConfigDict(frozen=True, allow_inf_nan=False)
 
     n: int
     article_id: str
@@ -34,7 +45,7 @@ class Citation(BaseModel):
 class Answer(BaseModel):
     """The answer to one question (an abstention is an Answer with `answered` false)."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, allow_inf_nan=False)
 
     question: str
     answered: bool
@@ -42,6 +53,7 @@ class Answer(BaseModel):
     normalized: str | None = Field(default=None, description="e.g. a resolved date, 2023-09-07")
     quote: str | None = None
     confidence: float = 0.0
+    tier: Tier = Field(default="none", description="answer, possible (check the quote) or none")
     citations: list[Citation] = Field(default_factory=list)
     suggestions: list[str] = Field(default_factory=list, description="closest article ids")
     # More than the contract asks, for the bot's "why this answer" and for evaluation:
@@ -53,6 +65,17 @@ class Answer(BaseModel):
     evidence: dict[str, float] = Field(default_factory=dict, description="term -> BM25 weight")
     passages: list[int] = Field(default_factory=list, description="retrieved passage indexes")
     corpus_version: str | None = None
+    unknown_words: list[str] = Field(
+        default_factory=list, description="question words no article mentions, as written"
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _tier_of_older_answers(cls, data: Any) -> Any:
+        """Answers stored before tiers existed read as "answer" (answered) or "none"."""
+        if isinstance(data, dict) and "tier" not in data:
+            return {**data, "tier": "answer" if data.get("answered") else "none"}
+        return data
 
 
 class QuoteMismatchError(CitebotError):
@@ -76,5 +99,10 @@ def cite(n: int, article: Article, sentence: Sentence, score: float) -> Citation
         quote=quote,
         start=sentence.start,
         end=sentence.end,
-        score=round(score, 4),
+        score=finite(score),
     )
+
+
+def finite(value: float, digits: int = 4) -> float:
+    """`value` rounded, or 0.0 when it is not a finite number (a ruled-out candidate's -inf)."""
+    return round(value, digits) if math.isfinite(value) else 0.0

@@ -10,6 +10,7 @@ never names the packages built on it.
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import json
 import logging
 import sys
@@ -120,6 +121,7 @@ def _asker(settings: Settings) -> Asker:
     return Asker(
         load_index(corpus, cache, progress=sys.stderr.isatty()),
         min_confidence=settings.min_confidence,
+        answer_confidence=settings.answer_confidence,
         max_question_chars=settings.max_question_chars,
     )
 
@@ -175,26 +177,45 @@ def _batch_items(lines: Iterable[str]) -> Iterator[tuple[str, str | None]]:
         yield line, None
 
 
+TIER_HEADS = {"answer": "Answer:", "possible": "Possible answer — check the quote:"}
+
+
 def render(answer: Answer) -> str:
-    """A readable answer: the span, the quote, numbered sources."""
-    if not answer.answered:
-        lines = [
-            f"Not found in the sources: {answer.message}."
-            if answer.message
-            else "Not found in the sources."
-        ]
+    """A readable answer, as the bot lays it out: question, tier and headline, quote, and
+    one line per cited article."""
+    lines = [f"Q: {answer.question}"]
+    if not answer.answered or not answer.citations:
+        said = "No answer: the articles don't say."
+        if answer.unknown_words:
+            said += f" Nothing in them mentions {', '.join(answer.unknown_words[:4])}."
+        lines.append(said)
         if answer.suggestions:
-            lines.append("Closest articles: " + ", ".join(answer.suggestions))
+            lines.append(f"  Closest article: {answer.suggestions[0]}")
+        lines.append(f"Confidence: {answer.confidence:.2f} (tier: none)")
         return "\n".join(lines)
-    value = f"  ({answer.normalized_text or answer.normalized})" if answer.normalized else ""
-    lines = [f"Answer: {answer.answer}{value}", f"  “{answer.quote}” [1]", "", "Sources:"]
+    headline = answer.normalized_text or answer.answer
+    lines.append(f"{TIER_HEADS.get(answer.tier, 'Answer:')} {headline}")
+    if answer.normalized_text and answer.answer != answer.normalized_text:
+        lines.append(f"  (the article says “{answer.answer}”)")
+    lines.append(f"  “{answer.quote}”")
+    seen: set[str] = set()
     for c in answer.citations:
-        meta = ", ".join(x for x in (c.date, c.source or "source not stated", c.url) if x)
-        lines.append(f"  [{c.n}] {c.title} — {meta} ({c.article_id})")
-        if c.n > 1:
-            lines.append(f"      “{c.quote}”")
-    lines.append(f"Confidence: {answer.confidence:.2f}")
+        if c.article_id in seen:
+            continue
+        seen.add(c.article_id)
+        meta = ", ".join(x for x in (c.source, long_date(c.date), c.url) if x)
+        lines.append(f"  [{len(seen)}] {c.title}" + (f" — {meta}" if meta else ""))
+    lines.append(f"Confidence: {answer.confidence:.2f} (tier: {answer.tier})")
     return "\n".join(lines)
+
+
+def long_date(iso: str | None) -> str | None:
+    """An ISO date as "7 September 2023", the one format the bot uses too."""
+    try:
+        day = dt.date.fromisoformat(iso) if iso else None
+    except ValueError:
+        return iso
+    return f"{day.day} {day:%B %Y}" if day else None
 
 
 def _article_summary(article: Article) -> dict[str, Any]:

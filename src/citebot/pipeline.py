@@ -7,22 +7,24 @@ and `cite` quotes the answer from the article body.
 
 from __future__ import annotations
 
+import math
 import re
 from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
-from citebot.cite import Answer, cite
+from citebot.cite import Answer, Tier, cite, finite
 from citebot.corpus.articles import Corpus, load_corpus
 from citebot.errors import QuestionError, UnknownSourceError
 from citebot.reader.confidence import recommended_min_confidence
-from citebot.reader.model import ReaderModel
+from citebot.reader.model import ReaderModel, load_model
 from citebot.reader.question import Question, parse_question
 from citebot.reader.reading import Reading, read
 from citebot.retrieval.cache import load_index
 from citebot.retrieval.index import Hit, Index
 from citebot.text.dates import describe
+from citebot.text.tokenizer import term_set, words
 
 MAX_CITATIONS = 3
 TOP_PASSAGES = 8  # the passages the reader reads
@@ -38,16 +40,26 @@ class Asker:
         min_confidence: float | None = None,
         max_question_chars: int = 500,
         model: ReaderModel | None = None,
+        answer_confidence: float | None = None,
     ) -> None:
         """`min_confidence`: abstain below it; None takes the threshold chosen for the
-        shipped reader model (`recommended_min_confidence`). `model`: the reader's
-        weights, by default the shipped ones (the evaluation passes fold models)."""
+        shipped reader model (`recommended_min_confidence`). `answer_confidence`: from
+        it up the answer is the headline, below it a "possible answer"; None takes the
+        reader model's (`answer_threshold`). `model`: the reader's weights, by default
+        the shipped ones (the evaluation passes fold models)."""
         if min_confidence is None:
             min_confidence = recommended_min_confidence()
-        if not 0.0 <= min_confidence <= 1.0:
-            raise ValueError(f"min_confidence must be within [0, 1], got {min_confidence}")
+        if answer_confidence is None:
+            answer_confidence = answer_threshold(model)
+        for name, value in (
+            ("min_confidence", min_confidence),
+            ("answer_confidence", answer_confidence),
+        ):
+            if not 0.0 <= value <= 1.0:
+                raise ValueError(f"{name} must be within [0, 1], got {value}")
         self.index = index
         self.min_confidence = min_confidence
+        self.answer_confidence = answer_confidence
         self.max_question_chars = max_question_chars
         self.model = model
 
@@ -85,34 +97,36 @@ class Asker:
         reading = read_index(self.index, parsed, source, model=self.model)
         return self._compose(text, reading, source)
 
+    def tier(self, confidence: float) -> Tier:
+        """The tier an answer of this confidence is given."""
+        if confidence < self.min_confidence:
+            return "none"
+        return "answer" if confidence >= self.answer_confidence else "possible"
+
     def _compose(self, text: str, reading: Reading, source: str | None = None) -> Answer:
         index = self.index
         best = reading.best
-        suggestions = list(dict.fromkeys(h.passage.article_id for h in reading.hits))[:3]
+        confidence = finite(reading.confidence)
         common: dict[str, Any] = {
             "question": text,
-            "confidence": round(reading.confidence, 4),
+            "confidence": confidence,
             "answer_type": reading.question.answer_type.value,
             "passages": [h.passage.index for h in reading.hits],
             "corpus_version": index.version,
         }
-        if best is None or best.span is None or reading.confidence < self.min_confidence:
-            if reading.missing:
-                scope = f"the article `{source}`" if source is not None else "the sources"
-                message = f"nothing in {scope} mentions {', '.join(reading.missing[:3])}"
-            elif best is None:
-                message = "no passage of the sources answers this kind of question"
-            else:
-                message = f"the best match is too weak (confidence {reading.confidence:.2f})"
-            return Answer(
-                answered=False, answer=None, suggestions=suggestions, message=message, **common
-            )
+        # A best candidate the gate ruled out scores -inf: it is no answer at all.
+        usable = best is not None and best.span is not None and math.isfinite(best.score)
+        if best is None or best.span is None or not usable or self.tier(confidence) == "none":
+            return self._abstain(text, reading, source, common)
         sentence = best.sentence
         article = index.article(sentence.article_id)
         citations = [cite(1, article, sentence, best.score)]
         for other in reading.ranked[1:]:
             if len(citations) >= MAX_CITATIONS:
                 break
+            # Only sentences the span model scored and did not rule out (-inf) are cited.
+            if other.span is None or not math.isfinite(other.score):
+                continue
             if other.coverage < 0.5 * best.coverage or other.text == sentence.text:
                 continue
             citations.append(
@@ -130,8 +144,10 @@ class Asker:
             if h.passage.article_id == article.id
             and h.passage.first_sentence <= sentence.index < h.passage.last_sentence
         )
+        evidence = index.term_contributions(reading.question.terms, hit.passage.index)
         return Answer(
             answered=True,
+            tier=self.tier(confidence),
             answer=span.text,
             normalized=span.value,
             quote=citations[0].quote,
@@ -140,9 +156,66 @@ class Asker:
             answer_start=sentence.start + span.start,
             answer_end=sentence.start + span.end,
             normalized_text=describe(span.value) if span.value else None,
-            evidence=index.term_contributions(reading.question.terms, hit.passage.index),
+            evidence={term: finite(weight) for term, weight in evidence.items()},
             **common,
         )
+
+    def _abstain(
+        self, text: str, reading: Reading, source: str | None, common: dict[str, Any]
+    ) -> Answer:
+        """The abstention: which question words nothing mentions, and related articles."""
+        unknown = self.unknown_words(text, reading.missing)
+        best = reading.best
+        if unknown:
+            scope = f"the article `{source}`" if source is not None else "the articles"
+            message = f"nothing in {scope} mentions {', '.join(unknown[:3])}"
+        elif best is None or best.span is None:
+            message = "no passage of the articles answers this kind of question"
+        else:
+            message = f"the best match is too weak (confidence {common['confidence']:.2f})"
+        # An article is suggested only when its title shares a content word with the
+        # question: every retrieved passage scores above zero (BM25+ credits absent terms
+        # too), so being retrieved alone says nothing about being related.
+        asked = term_set(text)
+        suggestions = [
+            article_id
+            for article_id in dict.fromkeys(h.passage.article_id for h in reading.hits)
+            if asked & term_set(self.index.article(article_id).title)
+        ][:3]
+        return Answer(
+            answered=False,
+            answer=None,
+            suggestions=suggestions,
+            message=message,
+            unknown_words=unknown,
+            **common,
+        )
+
+    def unknown_words(self, text: str, names: list[str]) -> list[str]:
+        """The question's words (as written) and `names` that no article mentions."""
+        found = [
+            text[w.start : w.end]
+            for w in words(text)
+            if not w.is_stop and not self.index.mentions(w.term)
+        ]
+        seen = {w.casefold() for w in found}
+        for name in names:
+            if not any(part.casefold() in seen for part in name.split()):
+                found.append(name)
+        return list(dict.fromkeys(found))
+
+
+def answer_threshold(model: ReaderModel | None = None) -> float:
+    """The confidence from which an answer is the headline rather than a "possible answer".
+
+    Chosen per reader model by scripts/choose_tiers.py and kept in its file's `tiers`;
+    a model without one (a fold model) has no possible-answer tier.
+    """
+    meta = (model if model is not None else load_model()).meta
+    tiers = meta.get("tiers")
+    if isinstance(tiers, dict) and isinstance(tiers.get("answer"), int | float):
+        return float(tiers["answer"])
+    return float(meta.get("min_confidence", 0.0))
 
 
 def retrieve(

@@ -35,6 +35,8 @@ class Settings(BaseSettings):
     use_cache: bool = True
     # None: the threshold chosen with the shipped reader model (recommended_min_confidence)
     min_confidence: float | None = Field(default=None, ge=0.0, le=1.0)
+    # None: the model's answer tier (pipeline.answer_threshold); below it, a possible answer
+    answer_confidence: float | None = Field(default=None, ge=0.0, le=1.0)
     max_question_chars: int = Field(default=500, ge=10, le=10_000)
     discord_token: SecretStr | None = Field(
         default=None, validation_alias=AliasChoices("DISCORD_TOKEN", "CITEBOT_DISCORD_TOKEN")

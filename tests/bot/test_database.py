@@ -102,6 +102,18 @@ async def test_one_vote_per_user_and_answer_whichever_connection_takes_it(opener
         await one.record_feedback(stored.id, 1, 0)
 
 
+async def test_a_vote_taken_back_through_any_connection_is_gone(opener: Opener) -> None:
+    """Clearing a vote deletes that user's row only; clearing again reports nothing to clear."""
+    one, two = await opener(), await opener()
+    stored = await one.record_answer(answered(), via="slash", log_question=True)
+    assert await one.record_feedback(stored.id, 1, 1)
+    assert await one.record_feedback(stored.id, 2, -1)
+    assert await two.clear_feedback(stored.id, 1)
+    assert await one.feedback_for(stored.id) == [(2, -1)]
+    assert not await one.clear_feedback(stored.id, 1)
+    assert not await two.clear_feedback(stored.id + 100, 2)
+
+
 async def test_concurrent_writers_get_distinct_ids_and_lose_nothing(opener: Opener) -> None:
     """Forty answers written at once through two connections: forty rows, forty distinct ids."""
     one, two = await opener(), await opener()

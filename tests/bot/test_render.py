@@ -13,7 +13,6 @@ from hypothesis import strategies as st
 from bot import render
 from bot.render import (
     CONTENT_MAX,
-    NO_MENTIONS,
     ReloadOutcome,
     StatsView,
     article_choices,
@@ -21,14 +20,11 @@ from bot.render import (
     embed_problems,
     highlight,
     length,
-    render_answer,
-    render_context,
     render_help,
     render_reload,
     render_source,
     render_sources_page,
     render_stats,
-    render_why,
 )
 from citebot.cite import Answer, Citation
 from citebot.corpus.articles import Article
@@ -97,6 +93,8 @@ def answers(draw: st.DrawFn) -> Answer:
         normalized_text=draw(st.one_of(st.none(), LONG_TEXT)),
         quote=cites[0].quote if cites else None,
         confidence=draw(st.floats(0, 1)),
+        tier=draw(st.sampled_from(["answer", "possible"])) if is_answered else "none",
+        unknown_words=draw(st.lists(LONG_TEXT, max_size=6)),
         citations=cites if is_answered else [],
         suggestions=draw(st.lists(TEXT, max_size=8)),
         answer_start=start,
@@ -138,43 +136,14 @@ SLOW = settings(
 
 
 @SLOW
-@given(answers(), st.dictionaries(TEXT, LONG_TEXT, max_size=5), st.one_of(st.none(), LONG_TEXT))
-def test_any_answer_fits_one_message_and_pings_nobody(
-    answer: Answer, titles: dict[str, str], note: str | None
-) -> None:
-    """Whatever the lengths and characters, an answer is 1-2,000 characters with no live mention."""
-    assert_sendable(render_answer(answer, titles, note=note))
-
-
-@SLOW
-@given(answers(), st.floats(0, 1), st.one_of(st.none(), TEXT), st.booleans())
-def test_any_why_embed_is_within_embed_limits(
-    answer: Answer, threshold: float, version: str | None, logged: bool
-) -> None:
-    """The "Why this answer" embed keeps every embed limit for any evidence and question."""
-    embed = render_why(answer, threshold=threshold, current_version=version, question_logged=logged)
-    assert embed_problems(embed) == []
-    assert not MENTION.search(str(embed.to_dict()))
-
-
-@SLOW
-@given(LONG_TEXT, TEXT, LONG_TEXT, st.integers(-5, 10_000), st.integers(-5, 10_000), st.booleans())
-def test_any_context_fits(
-    title: str, article_id: str, text: str, a: int, b: int, changed: bool
-) -> None:
-    """A context message fits whatever the paragraph's length and the span's offsets."""
-    assert_sendable(render_context(title, article_id, text, a, b, changed=changed))
-
-
-@SLOW
 @given(st.lists(articles(), max_size=30), st.integers(-3, 10))
 def test_any_sources_page_and_article_embed_fit(arts: list[Article], page: int) -> None:
     """Article list pages and the one-article embed keep every embed limit."""
-    embed, shown, pages = render_sources_page(arts, page, version="817c869291649262")
+    embed, shown, pages = render_sources_page(arts, page)
     assert embed_problems(embed) == []
     assert 1 <= shown <= pages
     for article in arts[:3]:
-        assert embed_problems(render_source(article, passages=3, sentences=9)) == []
+        assert embed_problems(render_source(article)) == []
 
 
 @SLOW
@@ -235,69 +204,6 @@ def test_clip_fits_ends_with_an_ellipsis_and_never_splits_an_escape(text: str, l
         unescaped = re.sub(r"\\(.)", r"\1", body.replace("@\u200b", "@"), flags=re.DOTALL)
         assert text.startswith(unescaped)
         assert render.escape(unescaped) == body
-
-
-def test_answer_layout_bold_answer_marked_quote_numbered_sources() -> None:
-    """The answer is bold with its date, the span is marked inside the quote, sources numbered."""
-    quote = "The park opened in Futian on Thursday, marking an effort."
-    first = Citation(
-        n=1, article_id="hksp-2023", title="Park *opens* branch", date="2023-09-07", source=None,
-        url=None, quote=quote, start=100, end=100 + len(quote), score=1.0,
-    )  # fmt: skip
-    second = first.model_copy(
-        update={"n": 2, "article_id": "other", "title": "Other", "source": "China Daily",
-                "url": "https://example.org/a_b", "quote": "Second quote."}
-    )  # fmt: skip
-    answer = Answer(
-        question="when did it open?", answered=True, answer="on Thursday", quote=quote,
-        citations=[first, second], answer_start=100 + quote.index("on Thursday"),
-        answer_end=100 + quote.index("on Thursday") + 11, normalized="2023-09-07",
-        normalized_text="Thursday, 7 September 2023",
-    )  # fmt: skip
-    text = render_answer(answer, {})
-    assert text.splitlines()[0] == "**on Thursday** → Thursday, 7 September 2023"
-    assert text.splitlines()[1] == (
-        "> The park opened in Futian __**on Thursday**__, marking an effort. [1]"
-    )
-    assert (
-        "**[1]** Park \\*opens\\* branch — 7 September 2023 · source not stated · `hksp-2023`"
-        in text
-    )
-    assert (
-        "**[2]** Other — 7 September 2023 · China Daily · <https://example.org/a_b> · `other`"
-        in text
-    )
-    assert "> Second quote." in text
-
-
-def test_abstention_says_not_found_and_names_closest_articles() -> None:
-    """An abstention says "not found in the sources" and lists the closest titles with ids."""
-    answer = Answer(
-        question="q", answered=False, answer=None, message="nothing in the sources mentions Tokyo",
-        suggestions=["a-1", "b-2"],
-    )  # fmt: skip
-    text = render_answer(answer, {"a-1": "First title"})
-    assert text.splitlines() == [
-        "Not found in the sources: nothing in the sources mentions Tokyo.",
-        "Closest articles:",
-        "• **First title** (`a-1`)",
-        "• `b-2`",
-    ]
-
-
-def test_quoted_text_cannot_mention_or_break_the_layout() -> None:
-    """@everyone, user mentions and Markdown in an article are shown, escaped, not obeyed."""
-    quote = "@everyone look at <@123456789012345678> and **this** > that\n# heading"
-    cite = Citation(n=1, article_id="x", title="@here **T**", date=None, source=None, url=None,
-                    quote=quote, start=0, end=len(quote), score=1.0)  # fmt: skip
-    answer = Answer(question="q", answered=True, answer="this", quote=quote, citations=[cite],
-                    answer_start=quote.index("this"), answer_end=quote.index("this") + 4)  # fmt: skip
-    text = render_answer(answer, {})
-    assert not MENTION.search(text)
-    assert "@\u200beveryone" in text and "@\u200bhere" in text
-    assert "\\*\\*__**this**__\\*\\*" in text
-    assert "\n> \\# heading" in text  # the quote's second line stays inside the block quote
-    assert NO_MENTIONS.to_dict() == {"parse": []}
 
 
 def test_a_huge_quote_is_cut_around_the_span_at_word_boundaries() -> None:

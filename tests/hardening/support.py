@@ -94,7 +94,31 @@ def is_answer(content: str) -> bool:
     Which one a question gets is the reader's business (and changes with it); these
     tests are about the answer arriving, so either will do.
     """
-    return "**Sources**" in content or content.startswith("Not found in the sources")
+    return is_answered(content) or is_abstention(content)
+
+
+def is_answered(content: str) -> bool:
+    """An answer message: the question line, a headline, the quote, an article line."""
+    lines = content.splitlines()
+    return (
+        len(lines) >= 4
+        and lines[0].startswith("-# ")
+        and any(line.startswith("> ") for line in lines)
+        and lines[-1].startswith("-# ")
+    )
+
+
+def is_abstention(content: str) -> bool:
+    return "The articles don't say." in content
+
+
+def voted(message: StoredMessage, action: str) -> bool:
+    """Whether the answer message shows a vote of this kind ("up", "down"): coloured, counted."""
+    for row in message.components:
+        for item in row.get("components", []):
+            if str(item.get("custom_id", "")).split(":")[2:3] == [action]:
+                return item["style"] in (3, 4) and bool(item.get("label"))
+    raise AssertionError(f"no {action!r} button under {message.content[:60]!r}")
 
 
 def button(message: StoredMessage, action: str) -> str:

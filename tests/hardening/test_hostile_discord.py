@@ -31,6 +31,8 @@ from tests.hardening.support import (
     LogCapture,
     assert_cannot_ping,
     assert_clean_run,
+    is_abstention,
+    is_answered,
     serving,
     texts_of,
 )
@@ -122,9 +124,9 @@ def kind_of_reply(content: str) -> str:
     """What a reply is: an answer, an abstention, the mention hint, or a refusal."""
     assert content.strip(), "an empty reply"
     assert content != UNEXPECTED, "the bot failed on this input"
-    if "**Sources**" in content and "[1]" in content:
+    if is_answered(content):
         return "answer"
-    if content.startswith("Not found in the sources"):
+    if is_abstention(content):
         return "abstention"
     if content == HINT:
         return "hint"
@@ -291,11 +293,11 @@ async def test_hostile_articles_are_quoted_within_limits_and_ping_nobody(
             replies.append(await inter.wait_for_reply())
             mention = await emu.send_message(f"{emu.bot_user.mention} {question}")
             replies.append(await emu.wait_for_bot_message(reply_to=mention))
-        answered = [r for r in replies if "**Sources**" in r.content]
+        answered = [r for r in replies if is_answered(r.content)]
         for reply in answered:
             for row in reply.components:
                 for button in row["components"]:
-                    if button["custom_id"].split(":")[2] in ("context", "why"):
+                    if button.get("custom_id", "::").split(":")[2] in ("context", "why"):
                         click = await emu.send_component_click(button["custom_id"], reply)
                         replies.append(await click.wait_for_reply())
         for article_id in (MENTIONS_ID, LONG_ID, TITLE_ID):

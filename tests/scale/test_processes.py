@@ -82,10 +82,11 @@ async def test_a_vote_through_either_process_is_one_row(cluster: Cluster) -> Non
     user = cluster.user("voter")
     reply = await ask(cluster, 0, user)
     answer_id = int(button(reply, "up").rsplit(":", 1)[1])
-    thanks = await (
-        await emu.send_component_click(button(reply, "up"), reply, user=user)
-    ).wait_for_reply()
-    assert "recorded" in thanks.content
+    # A vote answers by redrawing the message with the vote shown (no separate reply).
+    await (await emu.send_component_click(button(reply, "up"), reply, user=user)).wait_for_reply()
+    assert await rows(
+        cluster, "SELECT user_id, vote FROM feedback WHERE answer_id = $1", answer_id
+    ) == [(user.id, 1)]
     down = button(reply, "down")
     # The same message's button, delivered from guild 1's channel, so to the other process.
     record: InteractionRecord = await emu._send_interaction(
@@ -95,7 +96,7 @@ async def test_a_vote_through_either_process_is_one_row(cluster: Cluster) -> Non
         channel=cluster.channels[1],
         message=message_json(emu, reply),
     )
-    assert "recorded" in (await record.wait_for_reply(15)).content
+    await record.wait_for_reply(15)
     assert await rows(
         cluster, "SELECT user_id, vote FROM feedback WHERE answer_id = $1", answer_id
     ) == [(user.id, -1)]
@@ -126,7 +127,7 @@ async def test_reload_in_one_process_reloads_both(cluster: Cluster) -> None:
     reply = await ask(
         cluster, 1, cluster.user("reader"), "when did the fresh library in Riverton open?"
     )
-    assert is_answer(reply.content) and "fresh-library" in reply.content
+    assert is_answer(reply.content) and "A fresh library" in reply.content
 
 
 async def test_killing_postgres_loses_no_acknowledged_answer_and_the_bot_keeps_answering(

@@ -77,7 +77,7 @@ def collect(
     """
     hits = list(hits)
     weights = term_weights(corpus, question)
-    missing = [e for e in question.entities if not _known(corpus, e, article_id)]
+    missing = missing_names(question, corpus, article_id)
     if not hits or not weights:
         return Collected(weights, hits, missing, [], [])
     ranked = rank_sentences(corpus, question, weights, hits)
@@ -123,6 +123,13 @@ def with_blocks(
     made = block_features(question, weights, [(t, e, s.text) for s, t, e in chosen])
     blocks = [Block(s, table, *made.sentence(j)) for j, (s, table, _) in enumerate(chosen)]
     return Collected(weights, found.hits, found.missing, ranked, blocks, made)
+
+
+def missing_names(
+    question: Question, corpus: CorpusView, article_id: str | None = None
+) -> list[str]:
+    """The names of the question that the corpus (or the one article asked about) never uses."""
+    return [e for e in question.entities if not _known(corpus, e, article_id)]
 
 
 def _known(corpus: CorpusView, entity: str, article_id: str | None = None) -> bool:

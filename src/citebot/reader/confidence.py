@@ -76,7 +76,7 @@ def confidence_features(
         max(min(top, 20.0), -20.0) / 10.0,
         block.scored.coverage,
         block.scored.context,
-        _names_missing(question, near),
+        names_missing(question, near),
         *_mismatches(question, found.weights, block.scored.sentence, near),
         float(type_found),
         float(block.dense[i, _OVERLAP]),
@@ -157,7 +157,7 @@ def _lead(ranked: list[ScoredSentence]) -> float:
     return ranked[0].coverage - (ranked[1].coverage if len(ranked) > 1 else 0.0)
 
 
-def _names_missing(question: Question, near: frozenset[str]) -> float:
+def names_missing(question: Question, near: frozenset[str]) -> float:
     """Share of the question's names with no word in the sentence or its neighbours
     (`near`: their terms, `near_terms`)."""
     if not question.entities:

@@ -1,0 +1,213 @@
+"""Choose the confidence tiers (answer / possible answer / no answer) from a readings file.
+
+The readings are one JSON object per question, as `citebot eval squad ... --out FILE`
+writes them, whatever reader produced them; each needs `confidence` (the reader's
+confidence in its best answer), `raw_f1` (that answer's token F1 against the gold
+answers, 0 for an unanswerable question) and `prediction` (null when nothing was
+proposed). Readings must be cross-fitted (each article read by a model fitted
+without it), or the tiers will promise more than the reader does.
+
+For the shipped reader (`scripts/train_reader.py` writes the fold models and the model
+file; re-run this script after every retraining, which drops the old tiers):
+
+    .venv/bin/citebot eval squad /work/shared/data/squad-dev-v2.0.json --mode gold \\
+        --folds build/reader-folds --out build/readings-gold.jsonl
+    .venv/bin/python scripts/choose_tiers.py build/readings-gold.jsonl \\
+        --write src/citebot/reader_model.json
+
+The rules (thresholds in 0.01 steps, a reading "right" when its F1 is at least 0.5):
+
+* possible answer (`min_confidence`, below it the bot abstains): the highest threshold
+  at which the answerable questions are still answered 90 % of the time (the rule the
+  training script uses);
+* answer: the lowest threshold, not below the first, from which every higher one
+  keeps the answers it gives to answerable questions right at least 80 % of the time.
+  Thresholds answering fewer than 50 questions are not held to the rule: their
+  precision is noise.
+
+Why answerable questions: the confidence model is calibrated on them (it estimates the
+chance that the answer is right when the text holds one), and half of SQuAD 2.0's
+questions are unanswerable ones written to look answerable from the very paragraph
+they are asked of, far more than people asking about the bot's own articles ask. The
+table shows precision both ways: on the shipped reader, counting every unanswerable
+question answered as wrong would need a threshold of 0.88 and leave the answer tier
+1.4 % of the questions.
+
+`--write FILE` stores both in the JSON object in FILE (`min_confidence` and `tiers`;
+every other key is kept), which is where `citebot.pipeline` reads them. Without it the
+script only prints the tier table (precision and share of each tier).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+RIGHT_F1 = 0.5
+ANSWER_RATE = 0.90
+ANSWER_PRECISION = 0.80
+MIN_COUNT = 50
+STEPS = [round(k / 100, 2) for k in range(101)]
+
+
+@dataclass(frozen=True)
+class Reading:
+    """One question's best answer: its confidence, whether it is right, whether any exists."""
+
+    confidence: float
+    right: bool
+    proposed: bool
+    answerable: bool
+
+
+class ReadingsError(Exception):
+    """The readings file cannot be used; the message names the line and what is wrong."""
+
+
+def load_readings(path: Path) -> list[Reading]:
+    """Every reading of a JSON-lines file (blank lines skipped)."""
+    try:
+        lines = path.read_text("utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ReadingsError(f"cannot read {path} ({exc})") from exc
+    readings = []
+    for number, line in enumerate(lines, start=1):
+        if line.strip():
+            readings.append(_reading(json.loads(line), f"{path}:{number}"))
+    if not readings:
+        raise ReadingsError(f"{path} holds no readings; write it with citebot eval squad --out")
+    return readings
+
+
+def _reading(item: Any, where: str) -> Reading:
+    try:
+        confidence, f1 = float(item["confidence"]), float(item["raw_f1"])
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ReadingsError(f"{where} lacks a numeric confidence or raw_f1 ({exc})") from exc
+    proposed = item.get("prediction") is not None
+    answerable = not item.get("unanswerable", False)
+    return Reading(confidence, proposed and answerable and f1 >= RIGHT_F1, proposed, answerable)
+
+
+def answered(readings: Sequence[Reading], low: float, high: float = 2.0) -> list[Reading]:
+    """The readings a tier from `low` (included) to `high` (excluded) answers."""
+    return [r for r in readings if r.proposed and low <= r.confidence < high]
+
+
+def precision(readings: Sequence[Reading]) -> float:
+    return sum(r.right for r in readings) / len(readings) if readings else 0.0
+
+
+def choose(readings: Sequence[Reading]) -> tuple[float, float]:
+    """(possible, answer): the two thresholds, by the rules of the module docstring."""
+    answerable = [r for r in readings if r.answerable] or list(readings)
+    possible = 0.0
+    for t in STEPS:
+        if len(answered(answerable, t)) >= ANSWER_RATE * len(answerable):
+            possible = t
+    answer = STEPS[-1]
+    for t in reversed([t for t in STEPS if t >= possible]):
+        given = answered(answerable, t)
+        if len(given) >= MIN_COUNT and precision(given) < ANSWER_PRECISION:
+            break
+        answer = t
+    return possible, answer
+
+
+def tier_table(readings: Sequence[Reading], possible: float, answer: float) -> list[dict[str, Any]]:
+    """Each tier's share of the questions and precision (share right among those it answers)."""
+    total = len(readings)
+    answerable = max(sum(r.answerable for r in readings), 1)
+    tiers = [
+        ("answer", answered(readings, answer)),
+        ("possible answer", answered(readings, possible, answer)),
+    ]
+    rows = []
+    for name, given in tiers:
+        rows.append(
+            {
+                "tier": name,
+                "from": answer if name == "answer" else possible,
+                "share": round(100 * len(given) / total, 1),
+                "share_answerable": round(100 * sum(r.answerable for r in given) / answerable, 1),
+                "precision": round(100 * precision(given), 1),
+                # The rule's measure (see the module docstring); the bot's own traffic
+                # has some unanswerable questions, so its precision lies between the two.
+                "precision_answerable": round(
+                    100 * precision([r for r in given if r.answerable]), 1
+                ),
+            }
+        )
+    abstained = total - sum(len(given) for _, given in tiers)
+    answerable_left = answerable - sum(r.answerable for _, given in tiers for r in given)
+    rows.append(
+        {
+            "tier": "no answer",
+            "from": 0.0,
+            "share": round(100 * abstained / total, 1),
+            "share_answerable": round(100 * answerable_left / answerable, 1),
+        }
+    )
+    return rows
+
+
+def write_tiers(path: Path, possible: float, answer: float, source: str) -> None:
+    """Set `min_confidence` and `tiers` in the JSON object of `path`, keeping every other key."""
+    data = json.loads(path.read_text("utf-8"))
+    if not isinstance(data, dict):
+        raise ReadingsError(f"{path} does not hold a JSON object")
+    data["min_confidence"] = possible
+    data["tiers"] = {
+        "possible": possible,
+        "answer": answer,
+        "readings": source,
+        "command": f".venv/bin/python scripts/choose_tiers.py {source} --write {path}",
+        "rule": f"possible: answerable questions answered {ANSWER_RATE:.0%}; answer: answers "
+        f"to answerable questions right (F1 >= {RIGHT_F1}) {ANSWER_PRECISION:.0%} of the time "
+        "at it and every higher threshold",
+    }
+    # One top-level key per line, as scripts/train_reader.py writes the model file.
+    body = ",\n".join(
+        f" {json.dumps(k)}: {json.dumps(v, ensure_ascii=False)}" for k, v in data.items()
+    )
+    path.write_text("{\n" + body + "\n}\n", "utf-8")
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("readings", type=Path, help="JSON lines from citebot eval squad --out")
+    parser.add_argument("--write", type=Path, metavar="MODEL.json", help="store the thresholds")
+    args = parser.parse_args(argv)
+    try:
+        readings = load_readings(args.readings)
+        possible, answer = choose(readings)
+        if args.write is not None:
+            write_tiers(args.write, possible, answer, str(args.readings))
+    except (ReadingsError, json.JSONDecodeError, OSError) as exc:
+        print(f"choose_tiers: {exc}", file=sys.stderr)
+        return 2
+    print(
+        f"{len(readings)} readings; possible answer from {possible:.2f}, answer from {answer:.2f}"
+    )
+    print(
+        "| tier | confidence from | share of all questions | of answerable ones "
+        "| right (F1 >= 0.5), answerable | right, all answered |"
+    )
+    print("|---|---|---|---|---|---|")
+    for row in tier_table(readings, possible, answer):
+        right = f"{row['precision']:.1f} %" if "precision" in row else "–"
+        only = f"{row['precision_answerable']:.1f} %" if "precision" in row else "–"
+        print(
+            f"| {row['tier']} | {row['from']:.2f} | {row['share']:.1f} % "
+            f"| {row['share_answerable']:.1f} % | {only} | {right} |"
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))

@@ -1,0 +1,127 @@
+"""Tiers (thresholds chosen from readings, stored beside the model, applied by the Asker)
+and what an abstention suggests."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import sys
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+from citebot.pipeline import Asker, answer_threshold
+from citebot.reader.model import load_model
+from citebot.retrieval.index import Index
+
+ROOT = Path(__file__).resolve().parents[2]
+QUESTION = "when did the Hetao park open?"
+
+
+@pytest.fixture(scope="module")
+def choose_tiers() -> ModuleType:
+    """scripts/choose_tiers.py, imported as a module."""
+    spec = importlib.util.spec_from_file_location(
+        "choose_tiers", ROOT / "scripts" / "choose_tiers.py"
+    )
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["choose_tiers"] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def readings_file(path: Path) -> Path:
+    """1,000 readings: right when confidence >= 0.6 (and one in five below), a tenth of
+    them unanswerable; written as `citebot eval squad --out` writes them."""
+    lines = []
+    for k in range(1000):
+        confidence = k / 1000
+        unanswerable = k % 10 == 0
+        right = not unanswerable and (confidence >= 0.6 or k % 5 == 1)
+        item = {"id": str(k), "confidence": confidence, "raw_f1": 1.0 if right else 0.0}
+        item |= {"prediction": "x", "unanswerable": unanswerable, "gold": []}
+        lines.append(json.dumps(item))
+    path.write_text("\n".join(lines) + "\n", "utf-8")
+    return path
+
+
+def test_the_answer_tier_is_right_at_least_80_percent_of_the_time(
+    choose_tiers: ModuleType, tmp_path: Path
+) -> None:
+    """The answer threshold is the lowest from which every higher one keeps 80 % of the
+    answerable questions' answers right; the possible threshold keeps 90 % of them answered."""
+    readings = choose_tiers.load_readings(readings_file(tmp_path / "r.jsonl"))
+    answerable = [r for r in readings if r.answerable]
+    possible, answer = choose_tiers.choose(readings)
+    assert possible == 0.1  # answerable ones are spread evenly: 90 % lie above 0.1
+    assert choose_tiers.precision(choose_tiers.answered(answerable, answer)) >= 0.8
+    lower = choose_tiers.answered(answerable, round(answer - 0.01, 2))
+    assert choose_tiers.precision(lower) < 0.8  # the lowest that holds, not a safe guess
+    table = {row["tier"]: row for row in choose_tiers.tier_table(readings, possible, answer)}
+    assert table["answer"]["precision_answerable"] >= 80.0
+    assert table["answer"]["precision"] < table["answer"]["precision_answerable"]
+    assert sum(row["share"] for row in table.values()) == pytest.approx(100.0, abs=0.2)
+
+
+def test_the_script_writes_the_thresholds_into_the_model_file_keeping_the_rest(
+    choose_tiers: ModuleType, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """--write sets min_confidence and tiers in the JSON object and keeps every other key."""
+    model = tmp_path / "model.json"
+    model.write_text(json.dumps({"format": 1, "dense": [1.0], "min_confidence": 0.5}), "utf-8")
+    code = choose_tiers.main([str(readings_file(tmp_path / "r.jsonl")), "--write", str(model)])
+    data = json.loads(model.read_text("utf-8"))
+    assert code == 0 and data["format"] == 1 and data["dense"] == [1.0]
+    assert data["min_confidence"] == data["tiers"]["possible"] == 0.1
+    assert 0.1 < data["tiers"]["answer"] < 0.7
+    out = capsys.readouterr().out
+    assert "| answer |" in out and "| possible answer |" in out and "| no answer |" in out
+
+
+def test_a_bad_readings_file_is_refused_with_the_line(
+    choose_tiers: ModuleType, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A line without a confidence: exit 2 and a message naming the file and line."""
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"confidence": 0.5, "raw_f1": 1}\n{"raw_f1": 1}\n', "utf-8")
+    assert choose_tiers.main([str(bad)]) == 2
+    assert f"{bad}:2 lacks a numeric confidence" in capsys.readouterr().err
+
+
+def test_the_asker_gives_each_answer_its_tier(shipped_asker: Asker) -> None:
+    """Below min_confidence no answer; from answer_confidence "answer"; between, "possible"."""
+    index: Index = shipped_asker.index
+    confidence = shipped_asker.ask(QUESTION).confidence
+    below = Asker(index, min_confidence=0.0, answer_confidence=min(confidence + 0.01, 1.0))
+    above = Asker(index, min_confidence=0.0, answer_confidence=confidence)
+    none = Asker(index, min_confidence=min(confidence + 0.01, 1.0), answer_confidence=1.0)
+    assert below.ask(QUESTION).tier == "possible"
+    assert above.ask(QUESTION).tier == "answer"
+    refused = none.ask(QUESTION)
+    assert refused.tier == "none" and not refused.answered
+
+
+def test_the_shipped_model_carries_its_answer_threshold() -> None:
+    """The threshold the pipeline uses comes from the model file's tiers."""
+    tiers = load_model().meta["tiers"]
+    assert (
+        answer_threshold()
+        == tiers["answer"]
+        >= tiers["possible"]
+        == load_model().meta["min_confidence"]
+    )
+
+
+def test_an_abstention_suggests_only_articles_whose_title_shares_a_word(
+    shipped_asker: Asker,
+) -> None:
+    """A question about the Seoul mayor in Tokyo suggests the Seoul article; one about a
+    world cup suggests nothing (retrieval alone ranks every article above zero)."""
+    related = shipped_asker.ask("What did the Seoul mayor eat for breakfast in Tokyo?")
+    unrelated = shipped_asker.ask("Who won the world cup in Tokyo?")
+    assert not related.answered and related.suggestions == ["seoul-mayor-hk-shenzhen-visit-2019"]
+    assert related.unknown_words == ["eat", "breakfast", "Tokyo"]
+    assert not unrelated.answered and unrelated.suggestions == []
+    assert unrelated.passages  # articles were retrieved, and still none is suggested
