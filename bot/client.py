@@ -216,7 +216,9 @@ class CitebotBot(commands.Bot):
         """
         settings = self.settings
         corpus = load_corpus(
-            settings.corpus_dir, previous=previous.corpus if previous is not None else None
+            settings.corpus_dir,
+            previous=previous.corpus if previous is not None else None,
+            cache_dir=settings.cache_dir if settings.use_cache else None,
         )
         index = load_index(
             corpus,

@@ -95,7 +95,11 @@ def _corpus_option(parser: argparse.ArgumentParser) -> None:
 
 
 def _load(settings: Settings, *, progress: bool = True) -> Corpus:
-    corpus = load_corpus(settings.corpus_dir, progress=progress and sys.stderr.isatty())
+    corpus = load_corpus(
+        settings.corpus_dir,
+        progress=progress and sys.stderr.isatty(),
+        cache_dir=settings.cache_dir if settings.use_cache else None,
+    )
     for problem in corpus.problems:
         print(f"warning: skipped {problem}", file=sys.stderr)
     return corpus

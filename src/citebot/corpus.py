@@ -20,7 +20,7 @@ from typing import Any
 
 import frontmatter
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator
 
 from citebot.dates import find_dateline, parse_date
 from citebot.errors import CorpusError
@@ -105,6 +105,10 @@ class Corpus(BaseModel):
 
     articles: tuple[Article, ...]
     problems: tuple[Problem, ...] = ()
+    # The files the articles were read from now: path -> (size, mtime ns), and when the
+    # folder was scanned; a reload parses only files whose stat data differ.
+    _files: dict[str, tuple[int, int]] = PrivateAttr(default_factory=dict)
+    _scanned_ns: int = PrivateAttr(default=0)
 
     @functools.cached_property
     def version(self) -> str:
@@ -301,31 +305,60 @@ def _from_html(name: str, html: str) -> tuple[dict[str, Any], str, list[str]]:
 
 def iter_article_files(directory: Path) -> list[Path]:
     """Article files of a corpus folder, sorted; README files and hidden files are not articles."""
-    return sorted(
-        p
-        for p in directory.rglob("*")
-        if p.is_file()
-        and p.suffix.lower() in ARTICLE_SUFFIXES
-        and not p.name.startswith(".")
-        and p.stem.lower() != "readme"
-    )
+    from citebot.corpus_snapshot import scan
+
+    return [directory / rel for rel in scan(directory)]
 
 
 def load_corpus(
-    directory: Path, *, progress: bool = False, previous: Corpus | None = None
+    directory: Path,
+    *,
+    progress: bool = False,
+    previous: Corpus | None = None,
+    cache_dir: Path | None = None,
 ) -> Corpus:
     """Load every article of a folder; files that fail are listed in `problems`, not raised.
 
-    With `previous` (a reload), an article whose file now fails keeps its previous
-    version, and its problem says so: a broken edit never removes an article.
+    Only new files and files whose size or mtime changed are parsed: the others are
+    taken from `previous` (a reload) or from the snapshot in `cache_dir`, which is
+    rewritten when anything was parsed (`citebot.corpus_snapshot`). With `previous`,
+    an article whose file now fails keeps its previous version, and its problem says
+    so: a broken edit never removes an article.
     """
+    from citebot import corpus_snapshot as snap
+
     if not directory.is_dir():
         raise CorpusError(str(directory), "no such folder; set CITEBOT_CORPUS_DIR or --corpus")
-    files = iter_article_files(directory)
-    corpus = load_files(files, root=directory, progress=progress)
-    if previous is None or not corpus.problems:
-        return corpus
-    return _carry_over(corpus, previous)
+    scanned_ns = snap.now_ns()
+    stats = snap.scan(directory)
+    snapshot = snap.snapshot_path(cache_dir, directory) if cache_dir is not None else None
+    if previous is not None and previous._scanned_ns:
+        known = {a.path: a for a in previous.articles if a.path}
+        reusable = snap.trusted(previous._files, previous._scanned_ns)
+    elif snapshot is not None:
+        known, known_stats, known_ns = snap.load_snapshot(snapshot)
+        reusable = snap.trusted(known_stats, known_ns)
+    else:
+        known, reusable = {}, {}
+    # In path order: of two files with the same id, the first one's is kept.
+    loaded: dict[str, Article | Problem | None] = {}
+    todo = []
+    for rel, stat in stats.items():
+        loaded[rel] = known[rel] if reusable.get(rel) == stat and rel in known else None
+        if loaded[rel] is None:
+            todo.append(rel)
+    for path in _progress([directory / rel for rel in todo], progress, "loading"):
+        name = str(path.relative_to(directory))
+        loaded[name] = _parse_file(path, name)
+    corpus = _assemble(loaded)
+    files = {a.path: stats[a.path] for a in corpus.articles if a.path in stats}
+    if snapshot is not None and (todo or len(known) != len(loaded)):
+        by_path = {a.path: a for a in corpus.articles if a.path}
+        snap.save_snapshot(snapshot, by_path, files, scanned_ns)
+    if previous is not None and corpus.problems:
+        corpus = _carry_over(corpus, previous)
+    corpus._files, corpus._scanned_ns = files, scanned_ns
+    return corpus
 
 
 def _carry_over(corpus: Corpus, previous: Corpus) -> Corpus:
@@ -351,37 +384,49 @@ def load_files(
     files: Sequence[Path], *, root: Path | None = None, progress: bool = False
 ) -> Corpus:
     """Load the given files as one corpus, keeping the first of two files with the same id."""
+    loaded: dict[str, Article | Problem] = {}
+    for path in _progress(files, progress, "loading"):
+        name = str(path.relative_to(root)) if root else str(path)
+        loaded[name] = _parse_file(path, name)
+    return _assemble(loaded)
+
+
+def _parse_file(path: Path, name: str) -> Article | Problem:
+    """One file's article, or the problem that stops it loading."""
+    try:
+        article, _notes = parse_article(name, path.read_bytes())
+    except CorpusError as exc:
+        return Problem(path=name, reason=exc.reason)
+    except OSError as exc:
+        return Problem(path=name, reason=f"cannot be read ({exc.strerror})")
+    except Exception as exc:  # a parser bug on odd input must not stop the corpus
+        log.exception("unexpected error loading %s", name)
+        return Problem(path=name, reason=f"could not be parsed ({type(exc).__name__}: {exc})")
+    return article
+
+
+def _assemble(loaded: Mapping[str, Article | Problem | None]) -> Corpus:
+    """The corpus of files loaded in order, keeping the first of two with the same id."""
     articles: list[Article] = []
     problems: list[Problem] = []
     seen: dict[str, str] = {}
-    for path in _progress(files, progress, "loading"):
-        name = str(path.relative_to(root)) if root else str(path)
-        try:
-            article, _notes = parse_article(name, path.read_bytes())
-        except CorpusError as exc:
-            problems.append(Problem(path=name, reason=exc.reason))
+    for name, item in loaded.items():
+        if item is None:
             continue
-        except OSError as exc:
-            problems.append(Problem(path=name, reason=f"cannot be read ({exc.strerror})"))
-            continue
-        except Exception as exc:  # a parser bug on odd input must not stop the corpus
-            log.exception("unexpected error loading %s", name)
-            problems.append(
-                Problem(path=name, reason=f"could not be parsed ({type(exc).__name__}: {exc})")
-            )
-            continue
-        if article.id in seen:
+        if isinstance(item, Problem):
+            problems.append(item)
+        elif item.id in seen:
             problems.append(
                 Problem(
                     path=name,
-                    reason=f"duplicate id {article.id!r} (also in {seen[article.id]}); "
+                    reason=f"duplicate id {item.id!r} (also in {seen[item.id]}); "
                     "give one of them another `id:` in its front matter",
                 )
             )
-            continue
-        seen[article.id] = name
-        articles.append(article)
-    return Corpus(articles=tuple(articles), problems=tuple(problems))
+        else:
+            seen[item.id] = name
+            articles.append(item)
+    return Corpus.model_construct(articles=tuple(articles), problems=tuple(problems))
 
 
 def _progress(items: Sequence[Path], enabled: bool, label: str) -> Iterable[Path]:

@@ -1,0 +1,152 @@
+"""Start-up from the cache: unchanged files are not read again, changed ones alone are."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import time
+from pathlib import Path
+
+import pytest
+
+from citebot import corpus as corpus_module
+from citebot.corpus import Corpus, load_corpus
+from citebot.corpus_snapshot import snapshot_path
+from tests.conftest import SHIPPED
+
+OLD = time.time() - 3600  # an mtime far from any scan: trusted
+
+
+def age(folder: Path) -> None:
+    """Give every file an mtime an hour ago (a file written just now is re-checked)."""
+    for path in folder.rglob("*"):
+        if path.is_file():
+            os.utime(path, (OLD, OLD))
+
+
+@pytest.fixture
+def folder(tmp_path: Path) -> Path:
+    """A copy of the shipped corpus, aged."""
+    target = tmp_path / "corpus"
+    shutil.copytree(SHIPPED, target)
+    age(target)
+    return target
+
+
+@pytest.fixture
+def parsed(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The names of the files `parse_article` is called on from now on."""
+    calls: list[str] = []
+    real = corpus_module.parse_article
+
+    def counting(name: str, raw: bytes) -> tuple[object, list[str]]:
+        calls.append(name)
+        return real(name, raw)
+
+    monkeypatch.setattr(corpus_module, "parse_article", counting)
+    return calls
+
+
+def same(a: Corpus, b: Corpus) -> None:
+    assert a.articles == b.articles
+    assert [x.content_hash for x in a.articles] == [x.content_hash for x in b.articles]
+    assert a.version == b.version
+    assert a.problems == b.problems
+
+
+def test_unchanged_folder_is_read_from_the_snapshot(
+    folder: Path, tmp_path: Path, parsed: list[str]
+) -> None:
+    """The second load parses no file and gives the same corpus, hashes and version."""
+    first = load_corpus(folder, cache_dir=tmp_path / "cache")
+    assert len(parsed) == len(first.articles) + len(first.problems)
+    parsed.clear()
+    second = load_corpus(folder, cache_dir=tmp_path / "cache")
+    assert parsed == []
+    same(second, first)
+    same(second, load_corpus(folder))
+
+
+def test_changed_new_and_deleted_files(folder: Path, tmp_path: Path, parsed: list[str]) -> None:
+    """An edited file (even the same size) and a new file are parsed alone; a deleted one goes."""
+    cache = tmp_path / "cache"
+    first = load_corpus(folder, cache_dir=cache)
+    victim = Path(first.articles[0].path or "")
+    edited = Path(first.articles[1].path or "")
+    text = (folder / edited).read_text()
+    (folder / edited).write_text(text.replace("a", "b", 1))  # same size, new mtime
+    (folder / victim).unlink()
+    (folder / "late.md").write_text("# Late news\n\nThe ferry terminal opened on Friday.\n")
+    parsed.clear()
+    second = load_corpus(folder, cache_dir=cache)
+    assert sorted(parsed) == sorted([str(edited), "late.md"])
+    same(second, load_corpus(folder))
+    assert second.get("late") is not None
+    assert all(a.path != str(victim) for a in second.articles)
+
+
+def test_file_written_during_the_scan_second_is_checked_again(
+    folder: Path, tmp_path: Path, parsed: list[str]
+) -> None:
+    """A file whose mtime is within two seconds of the snapshot's scan is parsed again (racy)."""
+    cache = tmp_path / "cache"
+    (folder / "fresh.md").write_text("# Fresh\n\nWritten just now.\n")
+    load_corpus(folder, cache_dir=cache)
+    parsed.clear()
+    load_corpus(folder, cache_dir=cache)
+    assert parsed == ["fresh.md"]
+
+
+def test_reload_with_previous_parses_only_changes(folder: Path, parsed: list[str]) -> None:
+    """A reload (previous corpus, no cache folder) parses only the files that changed."""
+    first = load_corpus(folder)
+    (folder / "late.md").write_text("# Late news\n\nThe ferry terminal opened on Friday.\n")
+    parsed.clear()
+    second = load_corpus(folder, previous=first)
+    assert parsed == ["late.md"]
+    same(second, load_corpus(folder))
+
+
+def test_broken_files_are_reported_every_time(
+    folder: Path, tmp_path: Path, parsed: list[str]
+) -> None:
+    """A file that failed is not kept in the snapshot: it is parsed and reported again."""
+    (folder / "bad.md").write_bytes(b"\xff\xfe\x00bad")
+    age(folder)
+    first = load_corpus(folder, cache_dir=tmp_path / "cache")
+    parsed.clear()
+    second = load_corpus(folder, cache_dir=tmp_path / "cache")
+    assert parsed == ["bad.md"]
+    assert [p.path for p in second.problems] == [p.path for p in first.problems]
+    assert "bad.md" in [p.path for p in second.problems]
+
+
+def test_duplicate_ids_keep_the_first_file_in_path_order(folder: Path, tmp_path: Path) -> None:
+    """A new file that sorts before an old one with the same id wins, as on a fresh load."""
+    (folder / "z.md").write_text("---\nid: twin\ntitle: Later\n---\n\nThe z text.\n")
+    age(folder)
+    cache = tmp_path / "cache"
+    load_corpus(folder, cache_dir=cache)
+    (folder / "a.md").write_text("---\nid: twin\ntitle: Earlier\n---\n\nThe a text.\n")
+    again = load_corpus(folder, cache_dir=cache)
+    same(again, load_corpus(folder))
+    twin = again.get("twin")
+    assert twin is not None
+    assert twin.title == "Earlier"
+
+
+def test_corrupt_snapshot_is_ignored(
+    folder: Path, tmp_path: Path, parsed: list[str], caplog: pytest.LogCaptureFixture
+) -> None:
+    """A damaged snapshot is logged and every file is read again; the result is unchanged."""
+    cache = tmp_path / "cache"
+    first = load_corpus(folder, cache_dir=cache)
+    path = snapshot_path(cache, folder)
+    data = bytearray(path.read_bytes())
+    data[-10] ^= 0xFF
+    path.write_bytes(bytes(data))
+    parsed.clear()
+    again = load_corpus(folder, cache_dir=cache)
+    assert len(parsed) == len(first.articles) + len(first.problems)
+    assert "unusable" in caplog.text
+    same(again, first)
