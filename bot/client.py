@@ -36,6 +36,7 @@ EXTENSIONS = (
     "bot.cogs.sources",
     "bot.cogs.channels",
     "bot.cogs.admin",
+    "bot.cogs.feeds",
     "bot.cogs.help",
 )
 

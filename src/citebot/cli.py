@@ -261,7 +261,7 @@ def _ingest_urls(urls: list[str], settings: Settings, *, force: bool) -> int:
     failed = 0
     for url in urls:
         try:
-            target = add_page(fetcher, settings.corpus_dir, url, force=force)
+            target, _article = add_page(fetcher, settings.corpus_dir, url, force=force)
         except (FetchError, OSError) as exc:
             failed += 1
             print(f"error: {exc}", file=sys.stderr)

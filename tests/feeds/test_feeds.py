@@ -12,7 +12,7 @@ from citebot.feeds.feeds import FEEDS_DIR, feed_states, folder_of, poll_all, pol
 from citebot.feeds.fetch import Fetcher
 from citebot.index import Index
 from citebot.pipeline import Asker
-from tests.feeds.conftest import Route, Site
+from tests.feeds.server import Route, Site
 
 FERRY = [
     "The harbour authority opened a third ferry terminal on 3 May 2026, officials said.",

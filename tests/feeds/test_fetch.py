@@ -7,7 +7,7 @@ import gzip
 import pytest
 
 from citebot.feeds.fetch import PAGE_TYPES, Fetcher, FetchError, FetchPolicy, forbidden_kind
-from tests.feeds.conftest import Route, Site
+from tests.feeds.server import Route, Site
 
 
 def test_loopback_is_refused_by_default(site: Site) -> None:

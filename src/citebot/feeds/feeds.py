@@ -276,8 +276,11 @@ def _entry_date(item: Any) -> dt.date | None:
     return None
 
 
-def add_page(fetcher: Fetcher, corpus_dir: Path, url: str, *, force: bool = False) -> Path:
-    """Fetch one page into `corpus/web/`; FetchError when it fails or is already there."""
+def add_page(
+    fetcher: Fetcher, corpus_dir: Path, url: str, *, force: bool = False
+) -> tuple[Path, Article]:
+    """Fetch one page into `corpus/web/`: its file and article; FetchError when it fails
+    or is already there."""
     folder = corpus_dir / WEB_DIR
     state = load_state(folder, "web")
     wanted = canonical_url(url)
@@ -293,7 +296,7 @@ def add_page(fetcher: Fetcher, corpus_dir: Path, url: str, *, force: bool = Fals
     entry = Entry(file=str(target.relative_to(corpus_dir)), body_hash=digest)
     entries = {**state.entries, wanted: entry}
     save_state(folder, state.model_copy(update={"entries": entries}))
-    return target
+    return target, article
 
 
 def poll_all(fetcher: Fetcher, corpus_dir: Path, feed_urls: list[str]) -> list[PollResult]:
