@@ -150,3 +150,19 @@ def test_corrupt_snapshot_is_ignored(
     assert len(parsed) == len(first.articles) + len(first.problems)
     assert "unusable" in caplog.text
     same(again, first)
+
+
+def test_reload_of_an_unchanged_corpus_keeps_the_loaded_index(folder: Path, tmp_path: Path) -> None:
+    """/reload with nothing changed reuses the index in memory: no file is read or written."""
+    from citebot.index import load_index
+
+    cache = tmp_path / "cache"
+    first = load_corpus(folder, cache_dir=cache)
+    index = load_index(first, cache)
+    written = {p: p.stat().st_mtime_ns for p in cache.iterdir()}
+    again = load_corpus(folder, previous=first, cache_dir=cache)
+    reloaded = load_index(again, cache, previous=index)
+    assert reloaded.bm25 is index.bm25
+    assert reloaded.tables is index.tables
+    assert reloaded.corpus is again
+    assert {p: p.stat().st_mtime_ns for p in cache.iterdir()} == written

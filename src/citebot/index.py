@@ -144,8 +144,11 @@ class Index:
             spans, bounds = _split(article)
             builder.add(spans, bounds)
             tokens.add(article, spans, bounds)
-        bm25 = BM25Index.from_ids(*tokens.finish(), k1=BM25_K1, b=BM25_B, delta=BM25_DELTA)
-        return cls(corpus, builder.finish(), bm25)
+        ids, lengths, terms = tokens.finish()
+        tables = builder.finish()
+        del tokens, builder  # their buffers are not needed during the BM25 build (its peak)
+        bm25 = BM25Index.from_ids(ids, lengths, terms, k1=BM25_K1, b=BM25_B, delta=BM25_DELTA)
+        return cls(corpus, tables, bm25)
 
     def updated(self, corpus: Corpus, *, progress: bool = False) -> Index:
         """The index of `corpus`, splitting and tokenising only articles this one lacks.
@@ -436,6 +439,10 @@ def load_index(
     edited articles are split and tokenised. A missing, stale, truncated or corrupt
     cache file is never trusted: the index is rebuilt and the cache rewritten.
     """
+    if previous is not None and previous.version == corpus.version:
+        # A reload of an unchanged corpus: the same content has the same index, already
+        # loaded (the corpus object is new, its articles equal).
+        return Index(corpus, previous.tables, previous.bm25)
     if cache_dir is None:
         return (
             previous.updated(corpus, progress=progress)
