@@ -166,3 +166,14 @@ def test_reload_of_an_unchanged_corpus_keeps_the_loaded_index(folder: Path, tmp_
     assert reloaded.tables is index.tables
     assert reloaded.corpus is again
     assert {p: p.stat().st_mtime_ns for p in cache.iterdir()} == written
+
+
+def test_scan_orders_files_as_sorted_paths(tmp_path: Path) -> None:
+    """The scan lists articles in `sorted(Path)` order (part by part), skipping READMEs and hidden files."""
+    from citebot.corpus_snapshot import scan
+
+    names = ["a-b.md", "a/b.md", "a/a b.md", "a.b/c.txt", "B.md", "z/y/x.html", "a0.md"]
+    for name in [*names, "README.md", ".hidden.md", "notes.pdf", "sub/readme.txt"]:
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text("x")
+    assert list(scan(tmp_path)) == [str(p) for p in sorted(Path(n) for n in names)]
