@@ -23,6 +23,7 @@ import os
 import re
 import tempfile
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import urljoin
@@ -195,6 +196,19 @@ def poll_feed(fetcher: Fetcher, corpus_dir: Path, feed_url: str) -> PollResult:
     return result
 
 
+@dataclass
+class _Taking:
+    """What one poll has taken so far (entries by canonical URL, hashes seen, the counts)."""
+
+    entries: dict[str, Entry]
+    other_urls: dict[str, str]
+    hashes: set[str]
+    added: list[str] = field(default_factory=list)
+    replaced: list[str] = field(default_factory=list)
+    failures: list[Failure] = field(default_factory=list)
+    unchanged: int = 0
+
+
 def _take_entries(
     fetcher: Fetcher,
     corpus_dir: Path,
@@ -204,59 +218,66 @@ def _take_entries(
     feed_title: str | None,
 ) -> tuple[PollResult, dict[str, Entry]]:
     """Fetch the entries that are new or changed; the result and the feed's new entries."""
-    entries = dict(state.entries)
     other_urls, hashes = known_pages(corpus_dir)
-    own = {e.body_hash for e in entries.values()}
-    added: list[str] = []
-    replaced: list[str] = []
-    failures: list[Failure] = []
-    unchanged = 0
+    entries = dict(state.entries)
+    taking = _Taking(entries, other_urls, hashes | {e.body_hash for e in entries.values()})
     for item in items:
-        link = str(item.get("link") or "").strip()
-        if not link:
-            failures.append(Failure(url=state.url, reason="an entry has no link; skipped"))
-            continue
-        url = canonical_url(urljoin(state.url, link))
-        fingerprint = _fingerprint(item)
-        old = entries.get(url)
-        if (old is not None and old.fingerprint == fingerprint) or (
-            old is None and url in other_urls  # another feed (or /add) took this page
-        ):
-            unchanged += 1
-            continue
-        try:
-            article = fetch_article(
-                fetcher, url, fallback_date=_entry_date(item), fallback_source=feed_title
-            )
-        except FetchError as exc:
-            failures.append(Failure(url=url, reason=exc.reason))
-            continue
-        digest = body_hash(article)
-        if old is not None and old.body_hash == digest:
-            entries[url] = old.model_copy(update={"fingerprint": fingerprint})
-            unchanged += 1
-            continue
-        if old is None and (digest in hashes or digest in own):
-            entries[url] = Entry(file=None, body_hash=digest, fingerprint=fingerprint)
-            unchanged += 1
-            continue
-        target = folder / f"{article.id}.md"
-        write_atomic(target, to_corpus_file(article).encode())
-        if old is not None and old.file and (corpus_dir / old.file) != target:
-            (corpus_dir / old.file).unlink(missing_ok=True)
-        (replaced if old is not None else added).append(article.id)
-        entries[url] = Entry(
-            file=str(target.relative_to(corpus_dir)), body_hash=digest, fingerprint=fingerprint
-        )
-        own.add(digest)
+        _take_entry(fetcher, corpus_dir, folder, state.url, item, feed_title, taking)
     result = PollResult(
         feed=state.url,
-        added=tuple(added),
-        replaced=tuple(replaced),
-        unchanged=unchanged,
-        failures=tuple(failures),
+        added=tuple(taking.added),
+        replaced=tuple(taking.replaced),
+        unchanged=taking.unchanged,
+        failures=tuple(taking.failures),
     )
-    return result, entries
+    return result, taking.entries
+
+
+def _take_entry(
+    fetcher: Fetcher,
+    corpus_dir: Path,
+    folder: Path,
+    feed_url: str,
+    item: Any,
+    feed_title: str | None,
+    taking: _Taking,
+) -> None:
+    """Take one feed entry: skip it if known and unchanged, else fetch and write its page."""
+    link = str(item.get("link") or "").strip()
+    if not link:
+        taking.failures.append(Failure(url=feed_url, reason="an entry has no link; skipped"))
+        return
+    url = canonical_url(urljoin(feed_url, link))
+    fingerprint = _fingerprint(item)
+    old = taking.entries.get(url)
+    # Known and unchanged, or another feed (or /add) took this page already.
+    if (old is not None and old.fingerprint == fingerprint) or (
+        old is None and url in taking.other_urls
+    ):
+        taking.unchanged += 1
+        return
+    try:
+        article = fetch_article(
+            fetcher, url, fallback_date=_entry_date(item), fallback_source=feed_title
+        )
+    except FetchError as exc:
+        taking.failures.append(Failure(url=url, reason=exc.reason))
+        return
+    digest = body_hash(article)
+    if (old is not None and old.body_hash == digest) or (old is None and digest in taking.hashes):
+        # The same text as stored (or as another page's): remember the entry, write nothing.
+        file = old.file if old is not None else None
+        taking.entries[url] = Entry(file=file, body_hash=digest, fingerprint=fingerprint)
+        taking.unchanged += 1
+        return
+    target = folder / f"{article.id}.md"
+    write_atomic(target, to_corpus_file(article).encode())
+    if old is not None and old.file and (corpus_dir / old.file) != target:
+        (corpus_dir / old.file).unlink(missing_ok=True)
+    (taking.replaced if old is not None else taking.added).append(article.id)
+    relative = str(target.relative_to(corpus_dir))
+    taking.entries[url] = Entry(file=relative, body_hash=digest, fingerprint=fingerprint)
+    taking.hashes.add(digest)
 
 
 def _fingerprint(item: Any) -> str:
