@@ -177,3 +177,13 @@ def test_scan_orders_files_as_sorted_paths(tmp_path: Path) -> None:
         (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / name).write_text("x")
     assert list(scan(tmp_path)) == [str(p) for p in sorted(Path(n) for n in names)]
+
+
+def test_front_matter_is_parsed_with_libyaml_when_available() -> None:
+    """A file that must be parsed uses libyaml's C loader (PyYAML's pure-Python one is ~10x slower)."""
+    import frontmatter.default_handlers
+    import yaml
+
+    if not yaml.__with_libyaml__:
+        pytest.skip("PyYAML was built without libyaml here")
+    assert frontmatter.default_handlers.SafeLoader is yaml.CSafeLoader
