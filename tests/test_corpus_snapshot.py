@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 import time
@@ -146,26 +147,50 @@ def test_corrupt_snapshot_is_ignored(
     data[-10] ^= 0xFF
     path.write_bytes(bytes(data))
     parsed.clear()
+    caplog.set_level(logging.INFO, logger="citebot")
     again = load_corpus(folder, cache_dir=cache)
     assert len(parsed) == len(first.articles) + len(first.problems)
     assert "unusable" in caplog.text
     same(again, first)
 
 
-def test_reload_of_an_unchanged_corpus_keeps_the_loaded_index(folder: Path, tmp_path: Path) -> None:
-    """/reload with nothing changed reuses the index in memory: no file is read or written."""
+def test_reload_of_an_unchanged_corpus_reads_no_article(
+    folder: Path, tmp_path: Path, parsed: list[str]
+) -> None:
+    """/reload with nothing changed parses no file and loads the same index from the cache."""
     from citebot.index import load_index
 
     cache = tmp_path / "cache"
     first = load_corpus(folder, cache_dir=cache)
     index = load_index(first, cache)
     written = {p: p.stat().st_mtime_ns for p in cache.iterdir()}
+    parsed.clear()
     again = load_corpus(folder, previous=first, cache_dir=cache)
     reloaded = load_index(again, cache, previous=index)
-    assert reloaded.bm25 is index.bm25
-    assert reloaded.tables is index.tables
-    assert reloaded.corpus is again
-    assert {p: p.stat().st_mtime_ns for p in cache.iterdir()} == written
+    assert parsed == []
+    assert reloaded.version == index.version
+    assert {p: p.stat().st_mtime_ns for p in cache.iterdir()} == written  # nothing rewritten
+
+
+def test_a_damaged_snapshot_is_rewritten_at_reload(folder: Path, tmp_path: Path) -> None:
+    """A snapshot cut short after the last load is written whole again by the next reload."""
+    cache = tmp_path / "cache"
+    first = load_corpus(folder, cache_dir=cache)
+    path = snapshot_path(cache, folder)
+    whole = path.stat().st_size
+    path.write_bytes(path.read_bytes()[: whole // 2])
+    load_corpus(folder, previous=first, cache_dir=cache)
+    assert path.stat().st_size == whole
+
+
+def test_a_chmod_is_noticed(folder: Path, tmp_path: Path, parsed: list[str]) -> None:
+    """A file whose mode changed (its ctime) is read again, though size and mtime are equal."""
+    first = load_corpus(folder, cache_dir=tmp_path / "cache")
+    name = first.articles[0].path or ""
+    (folder / name).chmod(0o600)
+    parsed.clear()
+    load_corpus(folder, previous=first, cache_dir=tmp_path / "cache")
+    assert parsed == [name]
 
 
 def test_scan_orders_files_as_sorted_paths(tmp_path: Path) -> None:

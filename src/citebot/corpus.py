@@ -105,10 +105,11 @@ class Corpus(BaseModel):
 
     articles: tuple[Article, ...]
     problems: tuple[Problem, ...] = ()
-    # The files the articles were read from now: path -> (size, mtime ns), and when the
+    # The files the articles were read from: path -> (size, mtime, ctime), and when the
     # folder was scanned; a reload parses only files whose stat data differ.
-    _files: dict[str, tuple[int, int]] = PrivateAttr(default_factory=dict)
+    _files: dict[str, tuple[int, int, int]] = PrivateAttr(default_factory=dict)
     _scanned_ns: int = PrivateAttr(default=0)
+    _snapshot: tuple[int, int] | None = PrivateAttr(default=None)  # its (size, mtime)
 
     @functools.cached_property
     def version(self) -> str:
@@ -332,9 +333,12 @@ def load_corpus(
     scanned_ns = snap.now_ns()
     stats = snap.scan(directory)
     snapshot = snap.snapshot_path(cache_dir, directory) if cache_dir is not None else None
+    # A snapshot changed since the previous load (damaged, deleted) is written again.
+    stale = snapshot is not None and snap.file_stat(snapshot) is None
     if previous is not None and previous._scanned_ns:
         known = {a.path: a for a in previous.articles if a.path}
         reusable = snap.trusted(previous._files, previous._scanned_ns)
+        stale = stale or snap.file_stat(snapshot) != previous._snapshot
     elif snapshot is not None:
         known, known_stats, known_ns = snap.load_snapshot(snapshot)
         reusable = snap.trusted(known_stats, known_ns)
@@ -352,12 +356,13 @@ def load_corpus(
         loaded[name] = _parse_file(path, name)
     corpus = _assemble(loaded)
     files = {a.path: stats[a.path] for a in corpus.articles if a.path in stats}
-    if snapshot is not None and (todo or len(known) != len(loaded)):
+    if snapshot is not None and (todo or stale or len(known) != len(loaded)):
         by_path = {a.path: a for a in corpus.articles if a.path}
         snap.save_snapshot(snapshot, by_path, files, scanned_ns)
     if previous is not None and corpus.problems:
         corpus = _carry_over(corpus, previous)
     corpus._files, corpus._scanned_ns = files, scanned_ns
+    corpus._snapshot = snap.file_stat(snapshot)
     return corpus
 
 

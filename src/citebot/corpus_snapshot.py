@@ -36,19 +36,22 @@ from citebot.corpus import ARTICLE_SUFFIXES, Article
 log = logging.getLogger(__name__)
 
 _MAGIC: Final = b"CBCORPUS"
-_VERSION: Final = 1
+_VERSION: Final = 2
 _DTYPES: Final = {
     "text": ("|u1",),
     "ends": ("<i8",),
     "sizes": ("<i8",),
     "mtimes": ("<i8",),
+    "ctimes": ("<i8",),
 }
 _COLUMNS: Final = ("paths", "ids", "titles", "dates", "sources", "urls", "languages", "hashes")
 RACY_NS: Final = 2_000_000_000
 _FIELDS_SET: Final = set(Article.model_fields)
 
-# relative path -> (size, mtime in ns)
-Stats = dict[str, tuple[int, int]]
+# relative path -> (size, mtime, ctime), times in ns. The ctime changes with the mode too
+# (a file made unreadable by chmod is read again and reported) and when a file is
+# replaced by another with the same size and mtime (`cp -p`, rsync).
+Stats = dict[str, tuple[int, int, int]]
 
 
 def scan(directory: Path) -> Stats:
@@ -58,7 +61,7 @@ def scan(directory: Path) -> Stats:
     articles), found with `os.scandir`, whose entries carry their type, so that only
     the articles are stat-ed: 0.2 s for 18k files where `Path.rglob` took 0.6 s.
     """
-    found: list[tuple[str, str, int, int]] = []
+    found: list[tuple[str, str, int, int, int]] = []
     pending = [(str(directory), "")]
     while pending:
         folder, prefix = pending.pop()
@@ -78,11 +81,12 @@ def scan(directory: Path) -> Stats:
                 ):
                     stat = entry.stat()
                     rel = prefix + name
-                    found.append((rel.replace("/", "\0"), rel, stat.st_size, stat.st_mtime_ns))
+                    key = rel.replace("/", "\0")
+                    found.append((key, rel, stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns))
     # The order of `sorted(Path, ...)`, which compares part by part: NUL sorts below any
     # character a file name can hold, so "a/b" < "a-b" as ("a", "b") < ("a-b",).
     found.sort()
-    return {rel: (size, mtime) for _, rel, size, mtime in found}
+    return {rel: (size, mtime, ctime) for _, rel, size, mtime, ctime in found}
 
 
 def snapshot_path(cache_dir: Path, directory: Path) -> Path:
@@ -120,6 +124,7 @@ def save_snapshot(
         "ends": ends,
         "sizes": np.array([stats[p][0] for p, _ in rows], dtype=np.int64),
         "mtimes": np.array([stats[p][1] for p, _ in rows], dtype=np.int64),
+        "ctimes": np.array([stats[p][2] for p, _ in rows], dtype=np.int64),
     }
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -148,23 +153,20 @@ def load_snapshot(path: Path) -> tuple[dict[str, Article], Stats, int]:
         n = len(columns[0])
         if any(len(c) != n for c in columns) or not (
             len(arrays["ends"]) == len(arrays["sizes"]) == len(arrays["mtimes"]) == n
+            and len(arrays["ctimes"]) == n
         ):
             raise IndexFormatError(f"{path}: the columns disagree")
         text = str(arrays["text"].data, "utf-8")  # from the mapped file, not a copy of it
     except FileNotFoundError:
         return {}, {}, 0
     except (IndexFormatError, OSError, KeyError, TypeError, ValueError) as exc:
-        log.warning("corpus snapshot %s is unusable (%s); reading every file", path, exc)
+        # Only a cost: every file is read as without a snapshot, and a new one written.
+        log.info("corpus snapshot %s is unusable (%s); reading every file", path, exc)
         return {}, {}, 0
     ends = arrays["ends"].tolist()
     starts = [0, *ends[:-1]]
-    stats = dict(
-        zip(
-            columns[0],
-            zip(arrays["sizes"].tolist(), arrays["mtimes"].tolist(), strict=True),
-            strict=True,
-        )
-    )
+    columns_of_stats = (arrays[k].tolist() for k in ("sizes", "mtimes", "ctimes"))
+    stats = dict(zip(columns[0], zip(*columns_of_stats, strict=True), strict=True))
     articles = _articles(columns, [text[a:b] for a, b in zip(starts, ends, strict=True)])
     return articles, stats, scanned_ns
 
@@ -212,6 +214,15 @@ def _trusted_article(values: dict[str, Any]) -> Article:
     object.__setattr__(article, "__pydantic_extra__", None)
     object.__setattr__(article, "__pydantic_private__", None)
     return article
+
+
+def file_stat(path: Path | None) -> tuple[int, int] | None:
+    """(size, mtime) of a file, None when there is none: was the snapshot changed behind us?"""
+    try:
+        stat = path.stat() if path is not None else None
+    except OSError:
+        return None
+    return (stat.st_size, stat.st_mtime_ns) if stat is not None else None
 
 
 def now_ns() -> int:

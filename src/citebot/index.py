@@ -439,10 +439,6 @@ def load_index(
     edited articles are split and tokenised. A missing, stale, truncated or corrupt
     cache file is never trusted: the index is rebuilt and the cache rewritten.
     """
-    if previous is not None and previous.version == corpus.version:
-        # A reload of an unchanged corpus: the same content has the same index, already
-        # loaded (the corpus object is new, its articles equal).
-        return Index(corpus, previous.tables, previous.bm25)
     if cache_dir is None:
         return (
             previous.updated(corpus, progress=progress)
