@@ -16,13 +16,16 @@ import logging
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import frontmatter
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator
 
 from citebot.dates import find_dateline, parse_date
+
+if TYPE_CHECKING:
+    from citebot import corpus_snapshot
 from citebot.errors import CorpusError
 
 log = logging.getLogger(__name__)
@@ -105,10 +108,9 @@ class Corpus(BaseModel):
 
     articles: tuple[Article, ...]
     problems: tuple[Problem, ...] = ()
-    # The files the articles were read from: path -> (size, mtime, ctime), and when the
-    # folder was scanned; a reload parses only files whose stat data differ.
-    _files: dict[str, tuple[int, int, int]] = PrivateAttr(default_factory=dict)
-    _scanned_ns: int = PrivateAttr(default=0)
+    # The files the articles were read from, with their stat data when the folder was
+    # scanned: a reload parses only files whose stat data differ.
+    _files: corpus_snapshot.Files | None = PrivateAttr(default=None)
     _snapshot: tuple[int, int] | None = PrivateAttr(default=None)  # its (size, mtime)
 
     @functools.cached_property
@@ -330,20 +332,38 @@ def load_corpus(
 
     if not directory.is_dir():
         raise CorpusError(str(directory), "no such folder; set CITEBOT_CORPUS_DIR or --corpus")
-    scanned_ns = snap.now_ns()
-    stats = snap.scan(directory)
+    now = snap.scan_files(directory)
     snapshot = snap.snapshot_path(cache_dir, directory) if cache_dir is not None else None
     # A snapshot changed since the previous load (damaged, deleted) is written again.
     stale = snapshot is not None and snap.file_stat(snapshot) is None
-    if previous is not None and previous._scanned_ns:
-        known = {a.path: a for a in previous.articles if a.path}
-        reusable = snap.trusted(previous._files, previous._scanned_ns)
+    base: snap.Files | None = None
+    if previous is not None and previous._files is not None:
+        base = previous._files
         stale = stale or snap.file_stat(snapshot) != previous._snapshot
     elif snapshot is not None:
-        known, known_stats, known_ns = snap.load_snapshot(snapshot)
-        reusable = snap.trusted(known_stats, known_ns)
+        base = snap.load_snapshot(snapshot)
+    if base is not None and base.unchanged(now):  # the usual start: nothing to parse
+        corpus = Corpus.model_construct(articles=tuple(base.articles or ()), problems=())
+        files = base
     else:
-        known, reusable = {}, {}
+        corpus, files = _load_changed(directory, now, base, progress)
+    if snapshot is not None and (stale or files is not base):
+        snap.save_snapshot(snapshot, files)
+    if previous is not None and corpus.problems:
+        corpus = _carry_over(corpus, previous)
+    corpus._files, corpus._snapshot = files, snap.file_stat(snapshot)
+    return corpus
+
+
+def _load_changed(
+    directory: Path, now: corpus_snapshot.Files, base: corpus_snapshot.Files | None, progress: bool
+) -> tuple[Corpus, corpus_snapshot.Files]:
+    """Parse the files `base` does not hold as they are now; the corpus and its files."""
+    from citebot import corpus_snapshot as snap
+
+    stats = now.stats()
+    known = dict(zip(base.paths, base.articles or (), strict=False)) if base else {}
+    reusable = snap.trusted(base.stats(), base.scanned_ns) if base else {}
     # In path order: of two files with the same id, the first one's is kept.
     loaded: dict[str, Article | Problem | None] = {}
     todo = []
@@ -355,15 +375,7 @@ def load_corpus(
         name = str(path.relative_to(directory))
         loaded[name] = _parse_file(path, name)
     corpus = _assemble(loaded)
-    files = {a.path: stats[a.path] for a in corpus.articles if a.path in stats}
-    if snapshot is not None and (todo or stale or len(known) != len(loaded)):
-        by_path = {a.path: a for a in corpus.articles if a.path}
-        snap.save_snapshot(snapshot, by_path, files, scanned_ns)
-    if previous is not None and corpus.problems:
-        corpus = _carry_over(corpus, previous)
-    corpus._files, corpus._scanned_ns = files, scanned_ns
-    corpus._snapshot = snap.file_stat(snapshot)
-    return corpus
+    return corpus, snap.loaded_files(corpus.articles, stats, now.scanned_ns)
 
 
 def _carry_over(corpus: Corpus, previous: Corpus) -> Corpus:
