@@ -147,7 +147,10 @@ class Index:
         ids, lengths, terms = tokens.finish()
         tables = builder.finish()
         del tokens, builder  # their buffers are not needed during the BM25 build (its peak)
-        bm25 = BM25Index.from_ids(ids, lengths, terms, k1=BM25_K1, b=BM25_B, delta=BM25_DELTA)
+        bm25 = BM25Index.from_ids(
+            ids, lengths, terms, k1=BM25_K1, b=BM25_B, delta=BM25_DELTA, consume=True
+        )
+        del ids  # overwritten by the build (consume)
         return cls(corpus, tables, bm25)
 
     def updated(self, corpus: Corpus, *, progress: bool = False) -> Index:

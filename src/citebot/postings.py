@@ -27,20 +27,26 @@ GRID: Final = float(2**32)
 # Postings converted per step: bounds temporaries to a few tens of MB.
 CHUNK: Final = 1 << 22
 # Postings weighted per step in `weights`: each step makes ~8 temporaries as long as the
-# step (term and doc ids, tf, the weight expression's parts): ~60 MB at 2**20, where
+# step (term and doc ids, tf, the weight expression's parts): ~15 MB at 2**18, where
 # 2**22 made ~250 MB, at the top of the 1M-passage build's memory peak.
-WEIGHT_CHUNK: Final = 1 << 20
+WEIGHT_CHUNK: Final = 1 << 18
 
 
 def from_tokens(
-    tokens: npt.NDArray[Any], lengths: IntArray, doc_ids: IntArray, stride: int
+    tokens: npt.NDArray[Any],
+    lengths: IntArray,
+    doc_ids: IntArray,
+    stride: int,
+    *,
+    consume: bool = False,
 ) -> tuple[IntArray, npt.NDArray[np.uint32]]:
     """Sorted unique keys and their term frequencies of documents given as term ids.
 
     `tokens` is every document's term ids concatenated, `lengths` the documents' lengths
-    and `doc_ids` the id each document gets (ascending).
+    and `doc_ids` the id each document gets (ascending). With `consume`, int64 `tokens`
+    become the keys in place (overwritten) instead of being copied.
     """
-    keys = tokens.astype(np.int64, copy=True)
+    keys = tokens if consume and tokens.dtype == np.int64 else tokens.astype(np.int64)
     keys *= stride
     _add_doc_ids(keys, lengths, doc_ids)
     keys.sort()

@@ -157,13 +157,16 @@ class TermIds:
         self._kept_lengths.append(counts[ends] - counts[ends - raw])
         self._chunks.append(raw_ids[kept])
 
-    def finish(self) -> tuple[npt.NDArray[np.int32], npt.NDArray[np.int64], list[str]]:
+    def finish(self) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], list[str]]:
         """(every passage's term ids concatenated, each passage's number of terms, terms).
 
-        The collected chunks and the word-run cache are let go: only the result is kept.
+        The ids are int64, as the BM25 build's posting keys are: it can turn them into
+        keys in place. The chunks and the word-run cache are let go.
         """
         self._flush()
-        ids = np.concatenate(self._chunks) if self._chunks else np.zeros(0, np.int32)
+        ids = (
+            np.concatenate(self._chunks, dtype=np.int64) if self._chunks else np.zeros(0, np.int64)
+        )
         lengths = np.concatenate(self._kept_lengths).astype(np.int64, copy=False)
         self._chunks, self._kept_lengths = [], []
         self._run_ids.clear()
