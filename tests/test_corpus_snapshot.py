@@ -212,3 +212,22 @@ def test_front_matter_is_parsed_with_libyaml_when_available() -> None:
     if not yaml.__with_libyaml__:
         pytest.skip("PyYAML was built without libyaml here")
     assert frontmatter.default_handlers.SafeLoader is yaml.CSafeLoader
+
+
+def test_a_reload_leaves_the_snapshot_to_the_next_start(
+    folder: Path, tmp_path: Path, parsed: list[str]
+) -> None:
+    """A reload with a new file does not rewrite the snapshot; the next start parses that file alone."""
+    cache = tmp_path / "cache"
+    first = load_corpus(folder, cache_dir=cache)
+    path = snapshot_path(cache, folder)
+    written = path.stat().st_mtime_ns
+    (folder / "late.md").write_text("# Late news\n\nThe ferry terminal opened on Friday.\n")
+    parsed.clear()
+    reloaded = load_corpus(folder, previous=first, cache_dir=cache)
+    assert parsed == ["late.md"]
+    assert path.stat().st_mtime_ns == written
+    parsed.clear()
+    started = load_corpus(folder, cache_dir=cache)
+    assert parsed == ["late.md"]
+    same(started, reloaded)
