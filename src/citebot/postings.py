@@ -133,7 +133,12 @@ def weights(
     k1: float,
     b: float,
 ) -> tuple[IntArray, FloatArray, npt.NDArray[np.int32], FloatArray]:
-    """(indptr, idf, doc_ids, weights) of sorted unique keys: the BM25Plus arrays."""
+    """(indptr, idf, doc_ids, weights) of sorted unique keys: the BM25Plus arrays.
+
+    The weights are written over `keys` (float64 and int64 are both 8 bytes, and each
+    step reads its keys before writing their weights): a build never holds both, ~290 MB
+    at 1M passages. Callers pass keys they no longer need (`from_tokens`, an update).
+    """
     n = len(lengths)
     stride = max(n, 1)
     lengths = lengths.astype(np.int64, copy=False)
@@ -150,7 +155,8 @@ def weights(
     norm = k1 * (1 - b + b * lengths / avgdl) if total else np.zeros(n)
     n_post = len(keys)
     doc_ids = np.empty(n_post, dtype=np.int32)
-    out = np.empty(n_post, dtype=np.float64)
+    writable = keys.flags.writeable and keys.flags.c_contiguous
+    out = keys.view(np.float64) if writable else np.empty(n_post, dtype=np.float64)
     for a in range(0, n_post, WEIGHT_CHUNK):
         z = min(a + WEIGHT_CHUNK, n_post)
         term, doc = np.divmod(keys[a:z], stride)
