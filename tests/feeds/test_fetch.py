@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import gzip
+from pathlib import Path
 
 import pytest
 
+from citebot.cli import main
 from citebot.feeds.fetch import PAGE_TYPES, Fetcher, FetchError, FetchPolicy, forbidden_kind
 from tests.feeds.server import Route, Site
 
@@ -130,3 +132,22 @@ def test_unreachable_and_unknown_hosts(fetcher: Fetcher) -> None:
         fetcher.get("http://127.0.0.1:9/x", accept=PAGE_TYPES)
     with pytest.raises(FetchError, match="cannot be resolved"):
         fetcher.get("http://no-such-host.invalid/x", accept=PAGE_TYPES)
+
+
+@pytest.mark.parametrize("url", ["http://[::1/x", "http://example.org:port/x", "https://"])
+def test_malformed_urls_are_refused_with_a_message(url: str) -> None:
+    """A URL that cannot be parsed is a FetchError naming it, never a raw ValueError."""
+    with pytest.raises(FetchError) as caught:
+        Fetcher().get(url, accept=PAGE_TYPES)
+    assert caught.value.url == url
+
+
+def test_malformed_url_in_cli_ingest(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`citebot ingest http://[::1/x` reports the bad address and exits 1, writing nothing."""
+    monkeypatch.setenv("CITEBOT_CORPUS_DIR", str(tmp_path / "corpus"))
+    monkeypatch.setenv("CITEBOT_CACHE_DIR", str(tmp_path / "cache"))
+    assert main(["ingest", "http://[::1/x"]) == 1
+    assert "not a valid address" in capsys.readouterr().err
+    assert not (tmp_path / "corpus").exists()

@@ -90,6 +90,11 @@ class Fetcher:
         last_modified: str | None = None,
     ) -> Fetched:
         """The response to GET `url` (redirects followed), or FetchError saying why not."""
+        try:
+            parts = urlsplit(url)
+            _ = parts.port  # raises on a port that is not a number
+        except ValueError as exc:
+            raise FetchError(url, f"this is not a valid address ({exc})") from exc
         accepted = tuple(accept)
         headers = {"Accept": ", ".join(accepted) + ", */*;q=0.1"}
         if etag:
@@ -99,6 +104,8 @@ class Fetcher:
         deadline = time.monotonic() + 3 * self.policy.timeout_s
         current = url
         for _ in range(self.policy.max_redirects + 1):
+            if urlsplit(current).scheme not in ("http", "https"):
+                raise FetchError(url, "only http:// and https:// addresses can be fetched")
             self._check_robots(current, deadline)
             response = self._request(current, headers, deadline)
             location = response.headers.get("Location")

@@ -30,11 +30,18 @@ MIN_WORDS = 20
 
 
 def canonical_url(url: str) -> str:
-    """The URL without fragment, default port or trailing `?`, scheme and host lower-cased."""
-    parts = urlsplit(url.strip())
+    """The URL without fragment, default port or trailing `?`, scheme and host lower-cased.
+
+    FetchError when it cannot be read as a URL (a bad port, an unclosed `[` of IPv6).
+    """
+    try:
+        parts = urlsplit(url.strip())
+        port = parts.port
+    except ValueError as exc:
+        raise FetchError(url, f"this is not a valid address ({exc})") from exc
     host = (parts.hostname or "").lower()
     default = {"http": 80, "https": 443}.get(parts.scheme.lower())
-    netloc = host if parts.port in (None, default) else f"{host}:{parts.port}"
+    netloc = host if port in (None, default) else f"{host}:{port}"
     return urlunsplit((parts.scheme.lower(), netloc, parts.path or "/", parts.query, ""))
 
 
