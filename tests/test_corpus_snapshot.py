@@ -231,3 +231,23 @@ def test_a_reload_leaves_the_snapshot_to_the_next_start(
     started = load_corpus(folder, cache_dir=cache)
     assert parsed == ["late.md"]
     same(started, reloaded)
+
+
+def test_index_cache_writing_can_be_deferred(folder: Path, tmp_path: Path) -> None:
+    """With `defer_save` a changed corpus's index is returned first and written when the job runs."""
+    from collections.abc import Callable
+
+    from citebot.index import load_index
+
+    cache = tmp_path / "cache"
+    first = load_corpus(folder, cache_dir=cache)
+    index = load_index(first, cache)
+    (folder / "late.md").write_text("# Late news\n\nThe ferry terminal opened on Friday.\n")
+    again = load_corpus(folder, previous=first, cache_dir=cache)
+    jobs: list[Callable[[], None]] = []
+    updated = load_index(again, cache, previous=index, defer_save=jobs.append)
+    assert len(jobs) == 1
+    assert not list(cache.glob("index-*.json"))[1:]  # only the first version so far
+    jobs[0]()
+    assert load_index(again, cache).version == updated.version
+    assert len(list(cache.glob("index-*.json"))) == 2
