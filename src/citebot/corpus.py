@@ -363,21 +363,15 @@ def _load_changed(
     """Parse the files `base` does not hold as they are now; the corpus and its files."""
     from citebot import corpus_snapshot as snap
 
-    stats = now.stats()
-    known = dict(zip(base.paths, base.articles or (), strict=False)) if base else {}
-    reusable = snap.trusted(base.stats(), base.scanned_ns) if base else {}
+    reused = snap.reusable(base, now) if base is not None else [None] * len(now.paths)
     # In path order: of two files with the same id, the first one's is kept.
-    loaded: dict[str, Article | Problem | None] = {}
-    todo = []
-    for rel, stat in stats.items():
-        loaded[rel] = known[rel] if reusable.get(rel) == stat and rel in known else None
-        if loaded[rel] is None:
-            todo.append(rel)
+    loaded: dict[str, Article | Problem | None] = dict(zip(now.paths, reused, strict=True))
+    todo = [rel for rel, article in loaded.items() if article is None]
     for path in _progress([directory / rel for rel in todo], progress, "loading"):
         name = str(path.relative_to(directory))
         loaded[name] = _parse_file(path, name)
     corpus = _assemble(loaded)
-    return corpus, snap.loaded_files(corpus.articles, stats, now.scanned_ns)
+    return corpus, snap.loaded_files(corpus.articles, now)
 
 
 def _carry_over(corpus: Corpus, previous: Corpus) -> Corpus:

@@ -134,15 +134,36 @@ def scan(directory: Path) -> Stats:
     return scan_files(directory).stats()
 
 
-def loaded_files(articles: Sequence[Article], stats: Stats, scanned_ns: int) -> Files:
-    """The files the articles were read from (those with a stat in `stats`), aligned."""
-    rows = [(a.path, a) for a in articles if a.path is not None and a.path in stats]
+def reusable(base: Files, now: Files) -> list[Article | None]:
+    """For each file of `now`, the article `base` read from it if the file is unchanged
+    (same size, mtime and ctime) and old enough to trust (RACY_NS), else None."""
+    at = dict(zip(base.paths, range(len(base.paths)), strict=True))
+    articles = base.articles or []
+    limit = base.scanned_ns - RACY_NS
+    out: list[Article | None] = []
+    for j, path in enumerate(now.paths):
+        i = at.get(path)
+        same = (
+            i is not None
+            and base.mtimes[i] == now.mtimes[j]
+            and base.mtimes[i] < limit
+            and base.sizes[i] == now.sizes[j]
+            and base.ctimes[i] == now.ctimes[j]
+        )
+        out.append(articles[i] if same and i is not None else None)
+    return out
+
+
+def loaded_files(articles: Sequence[Article], now: Files) -> Files:
+    """The files of `now` the articles were read from, aligned with them."""
+    at = dict(zip(now.paths, range(len(now.paths)), strict=True))
+    rows = [(at[a.path], a) for a in articles if a.path is not None and a.path in at]
     return Files(
-        paths=[p for p, _ in rows],
-        sizes=[stats[p][0] for p, _ in rows],
-        mtimes=[stats[p][1] for p, _ in rows],
-        ctimes=[stats[p][2] for p, _ in rows],
-        scanned_ns=scanned_ns,
+        paths=[now.paths[j] for j, _ in rows],
+        sizes=[now.sizes[j] for j, _ in rows],
+        mtimes=[now.mtimes[j] for j, _ in rows],
+        ctimes=[now.ctimes[j] for j, _ in rows],
+        scanned_ns=now.scanned_ns,
         articles=[a for _, a in rows],
     )
 
@@ -151,12 +172,6 @@ def snapshot_path(cache_dir: Path, directory: Path) -> Path:
     """Where the snapshot of a corpus folder is kept (one per folder)."""
     key = hashlib.sha256(str(directory.resolve()).encode()).hexdigest()[:16]
     return cache_dir / f"corpus-{key}.snap"
-
-
-def trusted(stats: Stats, scanned_ns: int) -> Stats:
-    """The entries of `stats` old enough, at a scan started at `scanned_ns`, to trust."""
-    limit = scanned_ns - RACY_NS
-    return {path: stat for path, stat in stats.items() if stat[1] < limit}
 
 
 def save_snapshot(path: Path, files: Files) -> None:
