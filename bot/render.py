@@ -476,3 +476,42 @@ def sentence(text: str) -> str:
 def thread_name(question: str) -> str:
     """A thread title from a question (Discord: 1-100 characters, shown literally)."""
     return clip(question, THREAD_NAME_MAX, plain) or "Question"
+
+
+# ---------------------------------------------------------------- web pages and feeds
+
+
+def render_added(
+    article: Article | None, *, url: str, articles: int = 0, error: str | None = None
+) -> str:
+    """The admin's reply to /add: the article taken in, or why the page was not."""
+    shown = link_text(url, 300) or code(url, 300)
+    if article is None:
+        reason = clip(error or "unknown error", 600, escape_line)
+        return clip(f"Could not add {shown}: {reason}", CONTENT_MAX, plain)
+    meta = ", ".join(
+        [
+            article.date.isoformat() if article.date else "undated",
+            article.source or "source not stated",
+        ]
+    )
+    return clip(
+        f"Added **{clip(article.title, 300, escape_line)}** ({code(article.id, 130)}; "
+        f"{escape_line(meta)}) from {shown}. Now answering from {articles} articles.",
+        CONTENT_MAX,
+        plain,
+    )
+
+
+def render_feeds(states: Sequence[Any]) -> str:
+    """The feeds' status for administrators: each feed's last poll, articles and last error."""
+    lines = [f"Feeds ({len(states)}), polled into the corpus:"]
+    for state in states:
+        when = f"<t:{int(state.last_poll.timestamp())}:R>" if state.last_poll else "never polled"
+        line = f"• {link_text(state.url, 200) or code(state.url, 200)}: last poll {when}, "
+        line += f"{state.articles} articles"
+        if state.last_error:
+            line += f"; last error: {clip(state.last_error, 200, escape_line)}"
+        lines.append(line)
+    text = "\n".join(lines)
+    return text if length(text) <= CONTENT_MAX else clip(text, CONTENT_MAX, plain)

@@ -8,6 +8,7 @@ view per message in memory.
 
 from __future__ import annotations
 
+import asyncio
 import re
 from typing import TYPE_CHECKING, Any, Self
 
@@ -18,8 +19,9 @@ from discord.ext import commands
 from bot.chat import SOURCES_PAGE, sources_page_id
 from bot.cogs.ask import autocomplete_articles, citebot
 from bot.errors import report_error
-from bot.render import NO_MENTIONS, render_source, render_sources_page
+from bot.render import NO_MENTIONS, render_feeds, render_source, render_sources_page
 from citebot.errors import UnknownSourceError
+from citebot.feeds.feeds import feed_states
 
 if TYPE_CHECKING:
     from bot.client import CitebotBot
@@ -99,6 +101,13 @@ class Sources(commands.Cog):
             ephemeral=not public,
             allowed_mentions=NO_MENTIONS,
         )
+        settings = self.bot.settings
+        if settings.feeds and interaction.guild and interaction.permissions.administrator:
+            # The feeds' health is the administrators' business: shown to them alone.
+            states = await asyncio.to_thread(feed_states, settings.corpus_dir, settings.feeds)
+            await interaction.followup.send(
+                render_feeds(states), ephemeral=True, allowed_mentions=NO_MENTIONS
+            )
 
     @app_commands.command(name="source")
     @app_commands.describe(

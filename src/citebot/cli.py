@@ -74,11 +74,18 @@ def _parser() -> argparse.ArgumentParser:
     _corpus_option(source)
     source.set_defaults(run=_cmd_source)
 
-    ingest = sub.add_parser("ingest", help="turn raw txt/md/html files into corpus articles")
-    ingest.add_argument("files", nargs="+", type=Path)
+    ingest = sub.add_parser(
+        "ingest", help="turn raw txt/md/html files, or web pages by URL, into corpus articles"
+    )
+    ingest.add_argument("files", nargs="+", metavar="FILE_OR_URL")
     ingest.add_argument("--force", action="store_true", help="replace an existing article")
     _corpus_option(ingest)
     ingest.set_defaults(run=_cmd_ingest)
+
+    feeds = sub.add_parser("feeds", help="feeds poll: fetch CITEBOT_FEEDS once (for cron)")
+    feeds.add_argument("action", choices=["poll", "status"])
+    _corpus_option(feeds)
+    feeds.set_defaults(run=_cmd_feeds)
 
     evaluate = sub.add_parser("eval", help="measure answer quality (eval squad FILE ...)")
     evaluate.add_argument("rest", nargs=argparse.REMAINDER)
@@ -109,7 +116,11 @@ def _corpus_option(parser: argparse.ArgumentParser) -> None:
 
 
 def _load(settings: Settings, *, progress: bool = True) -> Corpus:
-    corpus = load_corpus(settings.corpus_dir, progress=progress and sys.stderr.isatty())
+    corpus = load_corpus(
+        settings.corpus_dir,
+        progress=progress and sys.stderr.isatty(),
+        cache_dir=settings.cache_dir if settings.use_cache else None,
+    )
     for problem in corpus.problems:
         print(f"warning: skipped {problem}", file=sys.stderr)
     return corpus
@@ -255,8 +266,10 @@ def _cmd_source(args: argparse.Namespace, settings: Settings) -> int:
 def _cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
     from citebot.corpus.ingest import ingest_file
 
-    files: list[Path] = args.files
-    failed = 0
+    given: list[str] = args.files
+    urls = [x for x in given if x.startswith(("http://", "https://"))]
+    files = [Path(x) for x in given if x not in urls]
+    failed = _ingest_urls(urls, settings, force=args.force) if urls else 0
     iterator: Iterable[Path] = files
     if sys.stderr.isatty() and len(files) > 1:
         from tqdm import tqdm
@@ -278,6 +291,60 @@ def _cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
         print(f"  date:  {done.article.date or 'unknown'}")
         for note in done.notes:
             print(f"  - {note}")
+    return 1 if failed else 0
+
+
+def _ingest_urls(urls: list[str], settings: Settings, *, force: bool) -> int:
+    """Fetch each page into corpus/web/ and update the index; the number that failed."""
+    from citebot.feeds.feeds import add_page
+    from citebot.feeds.fetch import FetchError
+
+    fetcher = _fetcher(settings)
+    failed = 0
+    for url in urls:
+        try:
+            target, _article = add_page(fetcher, settings.corpus_dir, url, force=force)
+        except (FetchError, OSError) as exc:
+            failed += 1
+            print(f"error: {exc}", file=sys.stderr)
+            continue
+        print(f"{url} -> {target}")
+    if failed < len(urls):
+        _asker(settings)  # index the new pages now, so the next question does not wait
+    return failed
+
+
+def _fetcher(settings: Settings) -> Any:
+    from citebot.feeds.fetch import Fetcher, FetchPolicy
+
+    return Fetcher(FetchPolicy(allow_private=settings.fetch_allow_private))
+
+
+def _cmd_feeds(args: argparse.Namespace, settings: Settings) -> int:
+    from citebot.feeds.feeds import feed_states, poll_all
+
+    if not settings.feeds:
+        raise CitebotError(
+            "no feeds configured; set CITEBOT_FEEDS to RSS/Atom URLs (comma-separated)"
+        )
+    if args.action == "status":
+        for state in feed_states(settings.corpus_dir, settings.feeds):
+            when = state.last_poll.isoformat() if state.last_poll else "never polled"
+            error = f"  ({state.last_error})" if state.last_error else ""
+            print(f"{state.url}  {when}  {state.articles} articles{error}")
+        return 0
+    results = poll_all(_fetcher(settings), settings.corpus_dir, settings.feeds)
+    failed = 0
+    for result in results:
+        print(
+            f"{result.feed}: {len(result.added)} new, {len(result.replaced)} replaced, "
+            f"{result.unchanged} unchanged"
+        )
+        for failure in result.failures:
+            failed += 1
+            print(f"error: {failure}", file=sys.stderr)
+    if any(r.added or r.replaced for r in results):
+        _asker(settings)  # update the cached index now (incrementally)
     return 1 if failed else 0
 
 

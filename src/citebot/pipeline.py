@@ -82,7 +82,7 @@ class Asker:
         min_confidence: float | None = None,
     ) -> Asker:
         """Load a corpus folder (problems are kept on `asker.corpus.problems`) and index it."""
-        corpus = load_corpus(corpus_dir)
+        corpus = load_corpus(corpus_dir, cache_dir=cache_dir)
         return cls(load_index(corpus, cache_dir), min_confidence=min_confidence)
 
     @property

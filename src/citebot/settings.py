@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import AliasChoices, Field, SecretStr
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import AliasChoices, Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 # An editable install or a checkout keeps the shipped corpus two levels above the package.
 _SHIPPED_CORPUS = Path(__file__).resolve().parents[2] / "corpus"
@@ -41,6 +41,23 @@ class Settings(BaseSettings):
     max_question_chars: int = Field(default=500, ge=10, le=10_000)
     # "neural" (the span network) or "linear" (the earlier feature model): see pipeline
     reader: Literal["neural", "linear"] = "neural"
+    # RSS/Atom feeds `citebot feeds poll` and the bot read: "url1,url2" or one per line
+    feeds: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    feed_interval_minutes: float = Field(default=15.0, ge=1.0, le=7 * 24 * 60)
+    # Fetching from loopback, private, link-local or reserved addresses (your own network)
+    fetch_allow_private: bool = False
     discord_token: SecretStr | None = Field(
         default=None, validation_alias=AliasChoices("DISCORD_TOKEN", "CITEBOT_DISCORD_TOKEN")
     )
+
+    @field_validator("feeds", mode="before")
+    @classmethod
+    def _url_list(cls, value: Any) -> Any:
+        """Accept URLs separated by commas, spaces or newlines, or a list; each http(s)."""
+        urls = value.replace(",", " ").split() if isinstance(value, str) else value
+        for url in urls:
+            if not isinstance(url, str) or not url.startswith(("http://", "https://")):
+                raise ValueError(
+                    f"{url!r} is not a feed address; give http(s) URLs separated by commas"
+                )
+        return urls

@@ -27,7 +27,7 @@ async def test_login_syncs_every_command_with_its_options(
     """At login the commands are synced globally, with descriptions, options and admin defaults."""
     async with running(emu, settings, asker):
         commands = {c["name"]: c for c in emu.commands[None]}
-    assert set(commands) == {"ask", "sources", "source", "help", "reload", "stats"}
+    assert set(commands) == {"ask", "sources", "source", "help", "reload", "stats", "add"}
     assert list(emu.commands) == [None]
     for command in commands.values():
         assert 1 <= len(command["description"]) <= 100
@@ -39,7 +39,7 @@ async def test_login_syncs_every_command_with_its_options(
     assert [o["name"] for o in commands["source"]["options"]] == ["article", "public"]
     assert commands["source"]["options"][0]["autocomplete"] is True
     assert commands["sources"]["options"][0]["min_value"] == 1
-    for admin in ("reload", "stats"):
+    for admin in ("reload", "stats", "add"):
         assert str(commands[admin]["default_member_permissions"]) == "8"  # Administrator
     assert commands["ask"]["default_member_permissions"] is None
 
@@ -54,7 +54,7 @@ async def test_guild_ids_sync_commands_to_those_guilds_only(
         reply = await inter.wait_for_reply()
     assert emu.commands.get(None, []) == []
     guild_commands = {c["name"]: c for c in emu.commands[emu.guild.id]}
-    assert set(guild_commands) == {"ask", "sources", "source", "help", "reload", "stats"}
+    assert set(guild_commands) == {"ask", "sources", "source", "help", "reload", "stats", "add"}
     question = guild_commands["ask"]["options"][0]
     assert question["name"] == "question" and question["max_length"] == 300
     assert "**on Thursday**" in reply.content

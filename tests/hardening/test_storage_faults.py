@@ -136,9 +136,13 @@ def unreadable(path: Path, how: str, monkeypatch: pytest.MonkeyPatch) -> Iterato
             raise PermissionError(13, "Permission denied", str(self))
         return real_read_bytes(self)
 
-    with monkeypatch.context() as patch:
-        patch.setattr(Path, "read_bytes", read_bytes)
-        yield "cannot be read (Permission denied)"
+    path.chmod(0)  # what the file system sees (its ctime changes), though root still reads
+    try:
+        with monkeypatch.context() as patch:
+            patch.setattr(Path, "read_bytes", read_bytes)
+            yield "cannot be read (Permission denied)"
+    finally:
+        path.chmod(0o644)
 
 
 @pytest.mark.parametrize("how", ["permission", "undecodable"])

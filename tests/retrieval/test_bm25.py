@@ -13,8 +13,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from rank_bm25 import BM25Okapi, BM25Plus
 
-from citebot.retrieval import binfile, bm25_file, topk
+from citebot import binfile
 from citebot.retrieval import bm25 as bm25_module
+from citebot.retrieval import bm25_file, topk
 from citebot.retrieval.bm25 import FORMAT_VERSION, BM25Index, IndexFormatError
 
 TOL = 1e-6
@@ -638,3 +639,18 @@ def test_chunked_building_equals_one_chunk(monkeypatch: pytest.MonkeyPatch) -> N
     same_results(BM25Index.build(docs).updated(new_id, added, at), whole_updated, queries)
     kept = [d for d, i in zip(docs, new_id, strict=True) if i >= 0]
     same_results(whole_updated, BM25Index.build(kept + added), queries)
+
+
+def test_from_ids_consuming_its_tokens_builds_the_same_index() -> None:
+    """`consume=True` overwrites int64 tokens (the build's memory saving) and scores the same."""
+    rng = np.random.default_rng(7)
+    lengths = rng.integers(1, 30, 200)
+    tokens = rng.integers(0, 50, int(lengths.sum())).astype(np.int64)
+    tokens[:50] = np.arange(50)  # every term id occurs
+    terms = [f"t{i}" for i in range(50)]
+    kept = BM25Index.from_ids(tokens.copy(), lengths, terms)
+    consumed = tokens.copy()
+    used = BM25Index.from_ids(consumed, lengths, terms, consume=True)
+    assert not np.array_equal(consumed, tokens)  # the buffer was reused, as asked
+    for query in (["t1", "t2"], ["t7"], ["t3", "t3", "t40"]):
+        assert np.array_equal(kept.scores(query), used.scores(query))

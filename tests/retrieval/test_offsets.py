@@ -7,8 +7,8 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
+from citebot.binfile import IndexFormatError
 from citebot.corpus.articles import Corpus
-from citebot.retrieval.binfile import IndexFormatError
 from citebot.retrieval.index import Index
 from citebot.retrieval.offsets import OffsetsBuilder
 

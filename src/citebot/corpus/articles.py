@@ -16,14 +16,17 @@ import logging
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import frontmatter
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator
 
 from citebot.errors import CorpusError
 from citebot.text.dates import find_dateline, parse_date
+
+if TYPE_CHECKING:
+    from citebot.corpus import snapshot as corpus_snapshot
 
 log = logging.getLogger(__name__)
 
@@ -105,6 +108,10 @@ class Corpus(BaseModel):
 
     articles: tuple[Article, ...]
     problems: tuple[Problem, ...] = ()
+    # The files the articles were read from, with their stat data when the folder was
+    # scanned: a reload parses only files whose stat data differ.
+    _files: corpus_snapshot.Files | None = PrivateAttr(default=None)
+    _snapshot: tuple[int, int] | None = PrivateAttr(default=None)  # its (size, mtime)
 
     @functools.cached_property
     def version(self) -> str:
@@ -301,31 +308,70 @@ def _from_html(name: str, html: str) -> tuple[dict[str, Any], str, list[str]]:
 
 def iter_article_files(directory: Path) -> list[Path]:
     """Article files of a corpus folder, sorted; README files and hidden files are not articles."""
-    return sorted(
-        p
-        for p in directory.rglob("*")
-        if p.is_file()
-        and p.suffix.lower() in ARTICLE_SUFFIXES
-        and not p.name.startswith(".")
-        and p.stem.lower() != "readme"
-    )
+    from citebot.corpus.snapshot import scan
+
+    return [directory / rel for rel in scan(directory)]
 
 
 def load_corpus(
-    directory: Path, *, progress: bool = False, previous: Corpus | None = None
+    directory: Path,
+    *,
+    progress: bool = False,
+    previous: Corpus | None = None,
+    cache_dir: Path | None = None,
 ) -> Corpus:
     """Load every article of a folder; files that fail are listed in `problems`, not raised.
 
-    With `previous` (a reload), an article whose file now fails keeps its previous
-    version, and its problem says so: a broken edit never removes an article.
+    Only new files and files whose size or mtime changed are parsed: the others are
+    taken from `previous` (a reload) or from the snapshot in `cache_dir`, which is
+    rewritten when anything was parsed (`citebot.corpus.snapshot`). With `previous`,
+    an article whose file now fails keeps its previous version, and its problem says
+    so: a broken edit never removes an article.
     """
+    from citebot.corpus import snapshot as snap
+
     if not directory.is_dir():
         raise CorpusError(str(directory), "no such folder; set CITEBOT_CORPUS_DIR or --corpus")
-    files = iter_article_files(directory)
-    corpus = load_files(files, root=directory, progress=progress)
-    if previous is None or not corpus.problems:
-        return corpus
-    return _carry_over(corpus, previous)
+    now = snap.scan_files(directory)
+    snapshot = snap.snapshot_path(cache_dir, directory) if cache_dir is not None else None
+    # A snapshot changed since the previous load (damaged, deleted) is written again.
+    stale = snapshot is not None and snap.file_stat(snapshot) is None
+    base: snap.Files | None = None
+    if previous is not None and previous._files is not None:
+        base = previous._files
+        stale = stale or snap.file_stat(snapshot) != previous._snapshot
+    elif snapshot is not None:
+        base = snap.load_snapshot(snapshot)
+    if base is not None and base.unchanged(now):  # the usual start: nothing to parse
+        corpus = Corpus.model_construct(articles=tuple(base.articles or ()), problems=())
+        files = base
+    else:
+        corpus, files = _load_changed(directory, now, base, progress)
+    # A reload leaves a snapshot that is only out of date as it is: the next start parses
+    # the files changed since, and writes it then (250 MB at 1M passages: ~1 s).
+    if snapshot is not None and (stale or (files is not base and previous is None)):
+        snap.save_snapshot(snapshot, files)
+    if previous is not None and corpus.problems:
+        corpus = _carry_over(corpus, previous)
+    corpus._files, corpus._snapshot = files, snap.file_stat(snapshot)
+    return corpus
+
+
+def _load_changed(
+    directory: Path, now: corpus_snapshot.Files, base: corpus_snapshot.Files | None, progress: bool
+) -> tuple[Corpus, corpus_snapshot.Files]:
+    """Parse the files `base` does not hold as they are now; the corpus and its files."""
+    from citebot.corpus import snapshot as snap
+
+    reused = snap.reusable(base, now) if base is not None else [None] * len(now.paths)
+    # In path order: of two files with the same id, the first one's is kept.
+    loaded: dict[str, Article | Problem | None] = dict(zip(now.paths, reused, strict=True))
+    todo = [rel for rel, article in loaded.items() if article is None]
+    for path in _progress([directory / rel for rel in todo], progress, "loading"):
+        name = str(path.relative_to(directory))
+        loaded[name] = _parse_file(path, name)
+    corpus = _assemble(loaded)
+    return corpus, snap.loaded_files(corpus.articles, now)
 
 
 def _carry_over(corpus: Corpus, previous: Corpus) -> Corpus:
@@ -351,37 +397,49 @@ def load_files(
     files: Sequence[Path], *, root: Path | None = None, progress: bool = False
 ) -> Corpus:
     """Load the given files as one corpus, keeping the first of two files with the same id."""
+    loaded: dict[str, Article | Problem] = {}
+    for path in _progress(files, progress, "loading"):
+        name = str(path.relative_to(root)) if root else str(path)
+        loaded[name] = _parse_file(path, name)
+    return _assemble(loaded)
+
+
+def _parse_file(path: Path, name: str) -> Article | Problem:
+    """One file's article, or the problem that stops it loading."""
+    try:
+        article, _notes = parse_article(name, path.read_bytes())
+    except CorpusError as exc:
+        return Problem(path=name, reason=exc.reason)
+    except OSError as exc:
+        return Problem(path=name, reason=f"cannot be read ({exc.strerror})")
+    except Exception as exc:  # a parser bug on odd input must not stop the corpus
+        log.exception("unexpected error loading %s", name)
+        return Problem(path=name, reason=f"could not be parsed ({type(exc).__name__}: {exc})")
+    return article
+
+
+def _assemble(loaded: Mapping[str, Article | Problem | None]) -> Corpus:
+    """The corpus of files loaded in order, keeping the first of two with the same id."""
     articles: list[Article] = []
     problems: list[Problem] = []
     seen: dict[str, str] = {}
-    for path in _progress(files, progress, "loading"):
-        name = str(path.relative_to(root)) if root else str(path)
-        try:
-            article, _notes = parse_article(name, path.read_bytes())
-        except CorpusError as exc:
-            problems.append(Problem(path=name, reason=exc.reason))
+    for name, item in loaded.items():
+        if item is None:
             continue
-        except OSError as exc:
-            problems.append(Problem(path=name, reason=f"cannot be read ({exc.strerror})"))
-            continue
-        except Exception as exc:  # a parser bug on odd input must not stop the corpus
-            log.exception("unexpected error loading %s", name)
-            problems.append(
-                Problem(path=name, reason=f"could not be parsed ({type(exc).__name__}: {exc})")
-            )
-            continue
-        if article.id in seen:
+        if isinstance(item, Problem):
+            problems.append(item)
+        elif item.id in seen:
             problems.append(
                 Problem(
                     path=name,
-                    reason=f"duplicate id {article.id!r} (also in {seen[article.id]}); "
+                    reason=f"duplicate id {item.id!r} (also in {seen[item.id]}); "
                     "give one of them another `id:` in its front matter",
                 )
             )
-            continue
-        seen[article.id] = name
-        articles.append(article)
-    return Corpus(articles=tuple(articles), problems=tuple(problems))
+        else:
+            seen[item.id] = name
+            articles.append(item)
+    return Corpus.model_construct(articles=tuple(articles), problems=tuple(problems))
 
 
 def _progress(items: Sequence[Path], enabled: bool, label: str) -> Iterable[Path]:

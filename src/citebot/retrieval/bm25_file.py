@@ -16,7 +16,7 @@ from typing import Any, Final
 import numpy as np
 import numpy.typing as npt
 
-from citebot.retrieval.binfile import IndexFormatError, read_arrays, write_arrays
+from citebot.binfile import IndexFormatError, read_arrays, write_arrays
 
 FORMAT_VERSION: Final = 2
 _MAGIC: Final = b"CBBM25IX"

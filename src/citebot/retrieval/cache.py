@@ -4,20 +4,22 @@ On disk (`load_index`), a corpus version's index is three files named by a key o
 corpus content: `index-<key>.bm25` (the BM25 arrays), `index-<key>.tables` (the offset
 columns) and `index-<key>.json`, a manifest of the corpus it came from (each article's
 id, path, content hash and passage range). The binary files are checksummed
-(`citebot.retrieval.binfile`) and memory-mapped; every file is written atomically.
+(`citebot.binfile`) and memory-mapped; every file is written atomically.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import logging
 import os
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
+from citebot.binfile import IndexFormatError
 from citebot.corpus.articles import Corpus
-from citebot.retrieval.binfile import IndexFormatError
 from citebot.retrieval.bm25 import BM25Index
 from citebot.retrieval.index import BM25_B, BM25_DELTA, BM25_K1, Index, update
 from citebot.retrieval.offsets import Offsets
@@ -42,6 +44,7 @@ def load_index(
     *,
     progress: bool = False,
     previous: Index | None = None,
+    defer_save: Callable[[Callable[[], None]], None] | None = None,
 ) -> Index:
     """The index of `corpus`, from the cache when it holds this exact content, else built.
 
@@ -49,6 +52,9 @@ def load_index(
     as on a bot reload), else the newest one in the cache -- so that only new and
     edited articles are split and tokenised. A missing, stale, truncated or corrupt
     cache file is never trusted: the index is rebuilt and the cache rewritten.
+
+    `defer_save` receives the writing of the cache instead of it being done here: a bot
+    serves the new index first and writes its 550 MB (1M passages, ~1.5 s) afterwards.
     """
     if cache_dir is None:
         return (
@@ -72,7 +78,10 @@ def load_index(
         else:
             index = update(*base, corpus, progress=progress)
             index.offsets.check(corpus.articles)
-    _save(index, cache_dir, key)
+    if defer_save is None:
+        _save(index, cache_dir, key)
+    else:
+        defer_save(functools.partial(_save, index, cache_dir, key))
     return index
 
 

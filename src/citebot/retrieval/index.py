@@ -118,8 +118,14 @@ class Index:
             spans, bounds = _split(article)
             builder.add(spans, bounds)
             tokens.add(article, spans, bounds)
-        bm25 = BM25Index.from_ids(*tokens.finish(), k1=BM25_K1, b=BM25_B, delta=BM25_DELTA)
-        return cls(corpus, builder.finish(), bm25)
+        ids, lengths, terms = tokens.finish()
+        offsets = builder.finish()
+        del tokens, builder  # their buffers are not needed during the BM25 build (its peak)
+        bm25 = BM25Index.from_ids(
+            ids, lengths, terms, k1=BM25_K1, b=BM25_B, delta=BM25_DELTA, consume=True
+        )
+        del ids  # overwritten by the build (consume)
+        return cls(corpus, offsets, bm25)
 
     def updated(self, corpus: Corpus, *, progress: bool = False) -> Index:
         """The index of `corpus`, splitting and tokenising only articles this one lacks.

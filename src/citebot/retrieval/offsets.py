@@ -26,9 +26,9 @@ from typing import Any, Final, overload
 import numpy as np
 import numpy.typing as npt
 
+from citebot.binfile import IndexFormatError, read_arrays, write_arrays
 from citebot.corpus.articles import Article
 from citebot.corpus.passages import Passage, Sentence
-from citebot.retrieval.binfile import IndexFormatError, read_arrays, write_arrays
 
 __all__ = [
     "Offsets",

@@ -47,8 +47,13 @@ def write_arrays(
     version: int,
     fields: Mapping[str, Any],
     arrays: Mapping[str, npt.NDArray[Any]],
+    fsync: bool = True,
 ) -> None:
-    """Write `fields` (JSON) and `arrays` (in this order) to `path` atomically."""
+    """Write `fields` (JSON) and `arrays` (in this order) to `path` atomically.
+
+    `fsync=False` skips flushing to the disk: for a file that is only a cache, which a
+    crash may then leave empty or torn, and whose checksums make the reader notice.
+    """
     path = Path(path)
     layout: dict[str, dict[str, Any]] = {}
     offset = 0
@@ -74,13 +79,15 @@ def write_arrays(
             for chunk in _payload_chunks(arrays, layout):
                 f.write(chunk)
             f.flush()
-            os.fsync(f.fileno())
+            if fsync:
+                os.fsync(f.fileno())
         os.chmod(tmp, 0o644)  # mkstemp's 0600 would hide the index from other users
         os.replace(tmp, path)
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
-    _fsync_dir(path.parent)
+    if fsync:
+        _fsync_dir(path.parent)
 
 
 def read_arrays(
