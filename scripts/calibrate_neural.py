@@ -78,7 +78,9 @@ def cross_fit(records: list[dict[str, Any]]) -> np.ndarray:
     fold_of = dict(zip(titles, article_folds(titles), strict=True))
     folds = np.array([fold_of[r["title"]] for r in records])
     proposed = np.array([r["evidence"] is not None for r in records])
-    x = np.array([r["evidence"] if r["evidence"] is not None else [0.0] * len(EVIDENCE) for r in records])
+    x = np.array(
+        [r["evidence"] if r["evidence"] is not None else [0.0] * len(EVIDENCE) for r in records]
+    )
     y = np.array([r["raw_f1"] >= 0.5 for r in records], dtype=np.float64)
     out = np.zeros(len(records))
     for k in sorted(set(folds.tolist())):

@@ -39,7 +39,9 @@ def report(records: list[dict[str, Any]], reader: ReaderName) -> dict[str, Any]:
     right = [r for r in records if r["prediction"] is not None and r["raw_f1"] >= 0.5]
     tiers: dict[str, Any] = {}
     for name, low, high in (("answer", answer, 2.0), ("possible", possible, answer)):
-        inside = [r for r in records if r["prediction"] is not None and low <= r["confidence"] < high]
+        inside = [
+            r for r in records if r["prediction"] is not None and low <= r["confidence"] < high
+        ]
         good = [r for r in inside if r["raw_f1"] >= 0.5]
         tiers[name] = {
             "share": round(100 * len(inside) / n, 1),

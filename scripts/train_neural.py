@@ -35,6 +35,7 @@ import torch
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
+from citebot.evaluation.squad import best_em, best_f1
 from citebot.reader.neural.encode import (
     FEATURES,
     OOV_BUCKETS,
@@ -47,7 +48,6 @@ from citebot.reader.neural.encode import (
     tokens,
 )
 from citebot.reader.neural.network import MAX_ANSWER_TOKENS, best_span, load_network
-from citebot.evaluation.squad import best_em, best_f1
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT.parent / "shared" / "data"
@@ -279,7 +279,7 @@ def _as_encoded(words: np.ndarray, spelling: np.ndarray) -> Encoded:
 
 
 def split_dev(path: Path, v2: Path) -> list[dict[str, Any]]:
-    """Paragraphs of the v1.1 dev articles that are also in v2.0 dev (the test split is not read)."""
+    """Paragraphs of the v1.1 dev articles also in v2.0 dev (the test split is never read)."""
     tuning = {a["title"] for a in json.loads(v2.read_text())["data"]}
     data = json.loads(path.read_text())["data"]
     return [p for a in data if a["title"] in tuning for p in a["paragraphs"]]
@@ -316,7 +316,9 @@ def main(argv: list[str]) -> int:
         reader = Reader(shipped.vocabulary.size, m["dim"], m["spell"], m["hidden"], m["layers"])
         items = examples(dev_paragraphs[:20], shipped.vocabulary, with_targets=False)[:50]
         gap = check_export(reader, args.check, items)
-        print(f"numpy forward pass vs torch on {len(items)} dev questions: max difference {gap:.2e}")
+        print(
+            f"numpy forward pass vs torch on {len(items)} dev questions: max difference {gap:.2e}"
+        )
         return 0 if gap <= 1e-2 else 1
     train_paragraphs = [
         p

@@ -417,9 +417,7 @@ def main(argv: list[str]) -> int:
             reader=reader,
         )
         threshold = (
-            args.min_confidence
-            if args.min_confidence is not None
-            else reader_thresholds(reader)[0]
+            args.min_confidence if args.min_confidence is not None else reader_thresholds(reader)[0]
         )
         summary = summarize(run, threshold)
         wall = time.perf_counter() - wall_started

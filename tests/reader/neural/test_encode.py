@@ -19,8 +19,19 @@ def test_hyphenated_names_are_one_token_and_digits_leave_letters() -> None:
     """A span can neither cut "Yeuk-wah" nor keep "than" with "16,000"."""
     found = tokens("Cheng Yeuk-wah said more than16,000 (about 3.5 percent) joined.")
     assert found.text == [
-        "Cheng", "Yeuk-wah", "said", "more", "than", "16,000", "(", "about", "3.5",
-        "percent", ")", "joined", ".",
+        "Cheng",
+        "Yeuk-wah",
+        "said",
+        "more",
+        "than",
+        "16,000",
+        "(",
+        "about",
+        "3.5",
+        "percent",
+        ")",
+        "joined",
+        ".",
     ]
 
 

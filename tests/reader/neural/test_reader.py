@@ -32,10 +32,12 @@ def test_reads_hand_made_hits_without_an_index() -> None:
 
 
 def test_a_name_the_corpus_lacks_sinks_the_confidence() -> None:
-    """"Douro" is nowhere in the corpus: reported missing, and far less sure."""
+    """ "Douro" is nowhere in the corpus: reported missing, and far less sure."""
     corpus = hand_corpus()
     hits = [whole_article(corpus, "bridge", 9.0)]
-    known = read_neural(parse_question("When did the council open the Tagus footbridge?"), hits, corpus)
+    known = read_neural(
+        parse_question("When did the council open the Tagus footbridge?"), hits, corpus
+    )
     unknown = read_neural(
         parse_question("When did the council open the Douro footbridge?"), hits, corpus
     )
@@ -52,7 +54,7 @@ def test_no_hits_no_answer() -> None:
 @pytest.mark.parametrize(
     ("question", "expected"),
     [
-        ("when did the Hetao park open?", "2023-09-07"),
+        ("When did the Hong Kong Science Park open its Shenzhen branch?", "2023-09-07"),
         ("When did the Seoul mayor head to Hong Kong?", None),
     ],
 )
@@ -85,3 +87,17 @@ def test_every_span_starts_and_ends_on_a_word_edge(shipped_asker: Asker) -> None
         assert reading_answer.answer_end in set(edges.ends), question
         checked += 1
     assert checked >= 30
+
+
+def test_the_reader_setting_chooses_the_reader(shipped_asker: Asker) -> None:
+    """CITEBOT_READER picks the reader: its evidence is the neural or the linear model's."""
+    from citebot.pipeline import read_index
+    from citebot.reader.features import CONFIDENCE_NAMES
+    from citebot.reader.neural.calibration import EVIDENCE
+
+    question = parse_question("How many companies are in the Shenzhen park?")
+    neural = read_index(shipped_asker.index, question)
+    linear = read_index(shipped_asker.index, question, reader="linear")
+    assert neural.evidence is not None and len(neural.evidence) == len(EVIDENCE)
+    assert linear.evidence is not None and len(linear.evidence) == len(CONFIDENCE_NAMES)
+    assert Asker(shipped_asker.index, reader="linear").reader == "linear"

@@ -20,7 +20,7 @@ import numpy as np
 import numpy.typing as npt
 
 from citebot.reader.confidence import MISSING_NAME_PENALTY, names_missing
-from citebot.reader.contract import CorpusView, Hit
+from citebot.reader.contract import CorpusView
 from citebot.reader.neural.network import MAX_ANSWER_TOKENS
 from citebot.reader.question import AnswerType, Question
 from citebot.reader.sentences import ScoredSentence, near_terms
@@ -48,7 +48,8 @@ Vector = npt.NDArray[np.float64]
 
 @dataclass(frozen=True)
 class Calibration:
-    """Weights over EVIDENCE, and the thresholds chosen for them."""
+    """Weights over EVIDENCE, and the file they came from (its thresholds: `min_confidence`,
+    `tiers`, written by scripts/choose_tiers.py)."""
 
     weights: Vector
     meta: dict[str, Any] = field(default_factory=dict)
@@ -65,7 +66,7 @@ def load_calibration(path: Path = CALIBRATION) -> Calibration:
     names, weights = data["evidence"], data["weights"]
     if tuple(names) != EVIDENCE:
         raise ValueError(f"{path} was fitted for other evidence; run scripts/calibrate_neural.py")
-    return Calibration(np.asarray(weights, dtype=np.float64), data.get("meta", {}))
+    return Calibration(np.asarray(weights, dtype=np.float64), data)
 
 
 def evidence(
@@ -73,15 +74,13 @@ def evidence(
     answers: Sequence[PassageAnswer],
     best: ScoredSentence,
     corpus: CorpusView,
-    hits: Sequence[Hit],
 ) -> Vector:
     """EVIDENCE for the first (best-scoring) of `answers`."""
     top = answers[0]
     text = _key(top)
-    others = [a.score for a in answers[1:] if _key(a) != text]
-    margin = min(top.score - max(others), 10.0) / 10.0 if others else 1.0
+    others = [a.rating for a in answers[1:] if _key(a) != text]
+    margin = min(top.rating - max(others), 10.0) / 10.0 if others else 1.0
     same = sum(_key(a) == text for a in answers)
-    rank = next((k for k, h in enumerate(hits) if h is top.hit), 0)
     x = [
         1.0,
         top.probability,
@@ -90,7 +89,7 @@ def evidence(
         same / len(answers),
         best.coverage,
         best.context,
-        rank / max(len(answers), 1),
+        top.rank / max(len(answers), 1),
         names_missing(question, near_terms(corpus, top.sentence)),
         top.tokens / MAX_ANSWER_TOKENS,
         *(float(question.answer_type == t) for t in AnswerType),

@@ -102,7 +102,8 @@ def _blas() -> ThreadpoolController:
 def best_span(
     start: FloatArray, end: FloatArray, longest: int = MAX_ANSWER_TOKENS
 ) -> tuple[int, int, float]:
-    """The (first, last) tokens maximising start[first] + end[last], first <= last < first + longest."""
+    """(first, last, score) maximising start[first] + end[last] with
+    first <= last < first + longest."""
     best = (0, 0, -np.inf)
     n = len(start)
     for gap in range(min(longest, n)):
@@ -128,11 +129,16 @@ def load_network(path: Path = WEIGHTS) -> Network:
         layers = []
         for k in range(int(meta["layers"])):
             p = f"{name}.{k}."
-            directions = [
-                tuple(w[f"{p}{kind}_l0{s}"] for kind in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"))
+            forward, backward = (
+                (
+                    w[f"{p}weight_ih_l0{s}"],
+                    w[f"{p}weight_hh_l0{s}"],
+                    w[f"{p}bias_ih_l0{s}"],
+                    w[f"{p}bias_hh_l0{s}"],
+                )
                 for s in ("", "_reverse")
-            ]
-            layers.append(Gru(*directions))  # type: ignore[arg-type]
+            )
+            layers.append(Gru(forward, backward))
         return layers
 
     return Network(
@@ -195,7 +201,8 @@ def _gru(layer: Gru, ahead: FloatArray, behind: FloatArray) -> tuple[FloatArray,
 
 
 def _sigmoid(x: FloatArray) -> FloatArray:
-    return 0.5 * (np.tanh(0.5 * x) + 1.0)  # the logistic function, without overflow
+    out: FloatArray = 0.5 * (np.tanh(0.5 * x) + 1.0)  # the logistic function, no overflow
+    return out
 
 
 def _relu(x: FloatArray) -> FloatArray:
@@ -204,4 +211,5 @@ def _relu(x: FloatArray) -> FloatArray:
 
 def _softmax(x: FloatArray) -> FloatArray:
     e = np.exp(x - x.max(axis=-1, keepdims=True))
-    return e / e.sum(axis=-1, keepdims=True)
+    out: FloatArray = e / e.sum(axis=-1, keepdims=True)
+    return out
