@@ -20,7 +20,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from citebot.evaluation.squad import contains_answer
+from citebot.evaluation.squad import contains_answer, load_squad
 from citebot.pipeline import ReaderName, reader_thresholds
 
 DATA = Path(__file__).resolve().parent.parent.parent / "shared" / "data"
@@ -30,7 +30,7 @@ def test_titles(data: Path) -> set[str]:
     """Titles of the v1.1 dev articles absent from v2.0 dev."""
     v2 = {a["title"] for a in json.loads((data / "squad-dev-v2.0.json").read_text())["data"]}
     v11 = json.loads((data / "squad-dev-v1.1.json").read_text())["data"]
-    return {a["title"] for a in v11 if a["title"] not in v2}
+    return {a["title"].replace(" ", "_") for a in v11 if a["title"] not in v2}
 
 
 def report(records: list[dict[str, Any]], reader: ReaderName) -> dict[str, Any]:
@@ -70,8 +70,11 @@ def main(argv: list[str]) -> int:
     ap.add_argument("--reader", choices=("neural", "linear"), default="neural")
     args = ap.parse_args(argv)
     test = test_titles(args.data)
+    squad = load_squad(args.data / "squad-dev-v1.1.json")
+    # load_squad shows titles with spaces where the file has underscores
+    test_ids = {a.id for a in squad.articles if a.title.replace(" ", "_") in test}
     records = [json.loads(line) for line in args.readings.read_text("utf-8").splitlines()]
-    kept = [r for r in records if r["article"] in test]
+    kept = [r for r in records if r["article"] in test_ids]
     print(json.dumps(report(kept, args.reader), indent=1))
     return 0
 
