@@ -23,6 +23,13 @@ def _isolated_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
 
 
+@pytest.fixture(autouse=True)
+def linear_reader(monkeypatch: pytest.MonkeyPatch) -> None:
+    """These tests pin the command line's output for known answers: read with the linear
+    reader, whose answers are fixed (tests/reader/neural covers the default reader)."""
+    monkeypatch.setenv("CITEBOT_READER", "linear")
+
+
 def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
     code = main(list(argv))
     out, err = capsys.readouterr()

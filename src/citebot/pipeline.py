@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 import re
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
@@ -19,6 +19,8 @@ from citebot.corpus.articles import Corpus, load_corpus
 from citebot.errors import QuestionError, UnknownSourceError
 from citebot.reader.confidence import recommended_min_confidence
 from citebot.reader.model import ReaderModel, load_model
+from citebot.reader.neural.calibration import load_calibration
+from citebot.reader.neural.reader import read_neural
 from citebot.reader.question import Question, parse_question
 from citebot.reader.reading import Reading, read
 from citebot.retrieval.cache import load_index
@@ -28,6 +30,9 @@ from citebot.text.tokenizer import term_set, words
 
 MAX_CITATIONS = 3
 TOP_PASSAGES = 8  # the passages the reader reads
+# "neural": the span network trained on SQuAD train (`reader.neural`), the default;
+# "linear": the earlier span model over hand-made features (`reader.reading`).
+ReaderName = Literal["neural", "linear"]
 
 
 class Asker:
@@ -41,16 +46,20 @@ class Asker:
         max_question_chars: int = 500,
         model: ReaderModel | None = None,
         answer_confidence: float | None = None,
+        reader: ReaderName = "neural",
     ) -> None:
         """`min_confidence`: abstain below it; None takes the threshold chosen for the
-        shipped reader model (`recommended_min_confidence`). `answer_confidence`: from
-        it up the answer is the headline, below it a "possible answer"; None takes the
-        reader model's (`answer_threshold`). `model`: the reader's weights, by default
-        the shipped ones (the evaluation passes fold models)."""
+        reader (`reader_thresholds`). `answer_confidence`: from it up the answer is the
+        headline, below it a "possible answer"; None takes the reader's. `model`: the
+        linear reader's weights (the evaluation passes fold models); giving one selects
+        the linear reader."""
+        if model is not None:
+            reader = "linear"
+        possible, answer = reader_thresholds(reader, model)
         if min_confidence is None:
-            min_confidence = recommended_min_confidence()
+            min_confidence = possible
         if answer_confidence is None:
-            answer_confidence = answer_threshold(model)
+            answer_confidence = max(answer, min_confidence)
         for name, value in (
             ("min_confidence", min_confidence),
             ("answer_confidence", answer_confidence),
@@ -62,6 +71,7 @@ class Asker:
         self.answer_confidence = answer_confidence
         self.max_question_chars = max_question_chars
         self.model = model
+        self.reader: ReaderName = reader
 
     @classmethod
     def from_directory(
@@ -94,7 +104,7 @@ class Asker:
                 "that question has no words to search for; ask about a person, place, "
                 "event or thing in the articles"
             )
-        reading = read_index(self.index, parsed, source, model=self.model)
+        reading = read_index(self.index, parsed, source, model=self.model, reader=self.reader)
         return self._compose(text, reading, source)
 
     def tier(self, confidence: float) -> Tier:
@@ -205,6 +215,24 @@ class Asker:
         return list(dict.fromkeys(found))
 
 
+def reader_thresholds(
+    reader: ReaderName = "neural", model: ReaderModel | None = None
+) -> tuple[float, float]:
+    """(possible, answer): the confidences chosen for a reader by scripts/choose_tiers.py
+    (below the first it abstains; from the second up the answer is the headline)."""
+    if reader == "linear":
+        return (
+            float(model.meta.get("min_confidence", 0.5)) if model else recommended_min_confidence(),
+            answer_threshold(model),
+        )
+    meta = load_calibration().meta
+    possible = float(meta.get("min_confidence", 0.5))
+    tiers = meta.get("tiers")
+    if isinstance(tiers, dict) and isinstance(tiers.get("answer"), int | float):
+        return possible, float(tiers["answer"])
+    return possible, possible
+
+
 def answer_threshold(model: ReaderModel | None = None) -> float:
     """The confidence from which an answer is the headline rather than a "possible answer".
 
@@ -233,9 +261,12 @@ def read_index(
     *,
     model: ReaderModel | None = None,
     top_passages: int = TOP_PASSAGES,
+    reader: ReaderName = "neural",
 ) -> Reading:
     """Retrieve, then read: the reading `Asker.ask` composes its answer from."""
     hits = retrieve(index, question, source, top_passages)
+    if reader == "neural" and model is None:
+        return read_neural(question, hits, index, source)
     return read(question, hits, index, source, model=model)
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -39,6 +39,8 @@ class Settings(BaseSettings):
     # None: the model's answer tier (pipeline.answer_threshold); below it, a possible answer
     answer_confidence: float | None = Field(default=None, ge=0.0, le=1.0)
     max_question_chars: int = Field(default=500, ge=10, le=10_000)
+    # "neural" (the span network) or "linear" (the earlier feature model): see pipeline
+    reader: Literal["neural", "linear"] = "neural"
     # RSS/Atom feeds `citebot feeds poll` and the bot read: "url1,url2" or one per line
     feeds: Annotated[list[str], NoDecode] = Field(default_factory=list)
     feed_interval_minutes: float = Field(default=15.0, ge=1.0, le=7 * 24 * 60)

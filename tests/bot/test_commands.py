@@ -138,8 +138,8 @@ async def test_a_sure_answer_is_the_headline_and_a_less_sure_one_says_to_check(
     """At or above the answer threshold the value alone is the headline; below it the
     headline reads "Possible answer — check the quote:", and Why says which in words. The
     tier is stored with the answer."""
-    sure = Asker(asker.index, min_confidence=0.0, answer_confidence=0.0)
-    unsure = Asker(asker.index, min_confidence=0.0, answer_confidence=1.0)
+    sure = Asker(asker.index, min_confidence=0.0, answer_confidence=0.0, reader=asker.reader)
+    unsure = Asker(asker.index, min_confidence=0.0, answer_confidence=1.0, reader=asker.reader)
     replies, whys = [], []
     for reader in (sure, unsure):
         async with running(emu, settings, reader):

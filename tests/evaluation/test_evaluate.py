@@ -23,6 +23,7 @@ from citebot.evaluation.squad import (
     load_squad,
     parse_squad,
 )
+from citebot.pipeline import reader_thresholds
 from citebot.reader.confidence import recommended_min_confidence
 from tests.conftest import SQUAD_MINI
 
@@ -225,7 +226,7 @@ def test_main_json_end_to_end(tmp_path: Path, capsys: pytest.CaptureFixture[str]
     for key in ("overall", "raw", "sentence", "retrieval", "timing", "curve", "by_type"):
         assert key in summary
     assert summary["mode"] == "open"
-    assert summary["min_confidence"] == recommended_min_confidence()
+    assert summary["min_confidence"] == reader_thresholds("neural")[0]  # the default reader's
     assert summary["overall"]["questions"] == 10
     assert summary["overall"]["unanswerable"] == 3
     assert set(summary["retrieval"]) >= {"recall_at_1", "recall_at_5"}

@@ -52,7 +52,9 @@ def asker(shipped_corpus: Corpus) -> Asker:
     `recommended_min_confidence()` is the value the pipeline's and the settings'
     `min_confidence` default to; it is read from the shipped model file.
     """
-    return Asker(Index.build(shipped_corpus), min_confidence=recommended_min_confidence())
+    return Asker(
+        Index.build(shipped_corpus), min_confidence=recommended_min_confidence(), reader="linear"
+    )
 
 
 def test_recommended_threshold_is_a_probability() -> None:
@@ -163,7 +165,7 @@ def test_no_special_cases_a_fresh_corpus_works() -> None:
             ),
         )
     )
-    asker = Asker(Index.build(corpus), min_confidence=recommended_min_confidence())
+    asker = Asker(Index.build(corpus), min_confidence=recommended_min_confidence(), reader="linear")
     when = asker.ask("When did the council open the footbridge?")
     assert (when.answer, when.normalized) == ("on Tuesday", "2022-05-03")
     assert asker.ask("How long is the bridge?").answer == "420 meters"
@@ -220,7 +222,7 @@ def test_typed_question_keeps_only_its_kind_when_present(bridge_index: Index) ->
 def test_typed_question_without_its_kind_still_reads(bridge_index: Index) -> None:
     """With no temporal expression in reach, a "when" question still gets its best span."""
     reading = read_index(
-        bridge_index, parse_question("When did a ferry cross the river?"), "bridge"
+        bridge_index, parse_question("When did a ferry cross the river?"), "bridge", reader="linear"
     )
     assert reading.best is not None and reading.best.span is not None
     assert 0.0 <= reading.confidence <= 1.0
@@ -228,12 +230,12 @@ def test_typed_question_without_its_kind_still_reads(bridge_index: Index) -> Non
 
 def test_reading_reports_its_evidence(bridge_index: Index) -> None:
     """The confidence model's inputs come with the reading, one per CONFIDENCE_NAMES."""
-    reading = read_index(bridge_index, parse_question("Who is Ana Costa?"))
+    reading = read_index(bridge_index, parse_question("Who is Ana Costa?"), reader="linear")
     assert reading.evidence is not None and len(reading.evidence) == len(CONFIDENCE_NAMES)
 
 
 def _evidence_of(index: Index, question: str) -> dict[str, float]:
-    reading = read_index(index, parse_question(question))
+    reading = read_index(index, parse_question(question), reader="linear")
     assert reading.evidence is not None
     return dict(zip(CONFIDENCE_NAMES, map(float, reading.evidence), strict=True))
 
@@ -282,7 +284,9 @@ def test_confidence_sees_a_detail_said_elsewhere_in_the_paragraph() -> None:
 def test_the_default_threshold_is_the_models() -> None:
     """An Asker built without a threshold abstains below the one the model file records."""
     corpus = Corpus(articles=(make_article("a", "The bridge opened on Tuesday."),))
-    assert Asker(Index.build(corpus)).min_confidence == recommended_min_confidence()
+    assert (
+        Asker(Index.build(corpus), reader="linear").min_confidence == recommended_min_confidence()
+    )
 
 
 def test_a_list_question_quotes_the_sentence_with_the_whole_list() -> None:
@@ -299,7 +303,7 @@ def test_a_list_question_quotes_the_sentence_with_the_whole_list() -> None:
             ),
         )
     )
-    asker = Asker(Index.build(corpus), min_confidence=0.0)
+    asker = Asker(Index.build(corpus), min_confidence=0.0, reader="linear")
     answer = asker.ask("Which officials will the mayor meet?")
     for name in ("Ana Costa", "Rui Lopes", "Marta Silva"):
         assert name in (answer.answer or "")

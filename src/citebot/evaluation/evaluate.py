@@ -64,8 +64,7 @@ from citebot.evaluation.squad import (
     load_squad,
     question_scores,
 )
-from citebot.pipeline import Asker
-from citebot.reader.confidence import recommended_min_confidence
+from citebot.pipeline import Asker, ReaderName, reader_thresholds
 from citebot.reader.question import parse_question
 from citebot.retrieval.index import Index
 
@@ -220,6 +219,7 @@ def run_questions(
     index: Index | None = None,
     progress: bool = False,
     folds: FoldModels | None = None,
+    reader: ReaderName = "neural",
 ) -> Run:
     """Build the index once (unless given) and ask every question (or the first `limit`),
     each with the shipped model or, given `folds`, with its article's fold model."""
@@ -232,6 +232,7 @@ def run_questions(
             index,
             min_confidence=0.0,
             model=folds.model_for(article.title) if folds is not None else None,
+            reader=reader,
         )
         for article in squad.articles
     ]
@@ -371,6 +372,12 @@ def make_parser() -> argparse.ArgumentParser:
         "DIR is written by scripts/train_reader.py); needed for honest numbers on the "
         "SQuAD file the shipped reader was fitted on",
     )
+    parser.add_argument(
+        "--reader",
+        choices=("neural", "linear"),
+        default="neural",
+        help="the span reader to measure (default: neural, the bot's; --folds implies linear)",
+    )
     return parser
 
 
@@ -400,11 +407,17 @@ def main(argv: list[str]) -> int:
             print(f"citebot eval squad: cannot write {args.out} ({exc.strerror})", file=sys.stderr)
             return 2
     try:
+        reader: ReaderName = "linear" if folds is not None else args.reader
         run = run_questions(
-            squad, args.mode, limit=args.limit, progress=sys.stderr.isatty(), folds=folds
+            squad,
+            args.mode,
+            limit=args.limit,
+            progress=sys.stderr.isatty(),
+            folds=folds,
+            reader=reader,
         )
         threshold = (
-            args.min_confidence if args.min_confidence is not None else recommended_min_confidence()
+            args.min_confidence if args.min_confidence is not None else reader_thresholds(reader)[0]
         )
         summary = summarize(run, threshold)
         wall = time.perf_counter() - wall_started

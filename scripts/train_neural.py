@@ -1,0 +1,422 @@
+"""Train the neural span reader on SQuAD v1.1 train and ship it as numpy weights.
+
+    .venv/bin/pip install -e '.[train]'          # torch, for training only
+    .venv/bin/python scripts/train_neural.py --threads 1   # ~16 min an epoch, 4 epochs
+
+The network is a small DrQA-style reader (Chen et al. 2017), trained from scratch:
+word embeddings learned here (no pretrained vectors), hashed prefix/suffix/shape
+embeddings for rare names and numbers, the lexical features of `encode.FEATURES`,
+an attention-aligned question embedding, a 2-layer bidirectional GRU over the
+passage and one over the question, and bilinear start and end pointers. The weights
+shipped are an exponential moving average of the training weights (a cheap form of
+checkpoint averaging), exported after each epoch to OUT (float16 .npz) with the
+vocabulary; answering runs them in numpy (`network.py`), no torch needed.
+
+Choices are measured on the SQuAD v1.1 dev articles that are also in v2.0 dev
+("dev"); the 13 v1.1 dev articles absent from v2.0 dev are the test split and are
+never read here. Everything is seeded: the same data and flags give the same model.
+`--limit N` trains on the first N questions (the learning curve). Use `--threads 1`
+on a machine shared with other work: with two threads and the other core busy, each
+step waits on the descheduled thread (a smoke run went ten times slower).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import random
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
+
+from citebot.evaluation.squad import best_em, best_f1
+from citebot.reader.neural.encode import (
+    FEATURES,
+    OOV_BUCKETS,
+    SPELLING_BUCKETS,
+    Encoded,
+    Tokens,
+    Vocabulary,
+    encode,
+    features,
+    tokens,
+)
+from citebot.reader.neural.network import MAX_ANSWER_TOKENS, best_span, load_network
+
+ROOT = Path(__file__).resolve().parent.parent
+DATA = ROOT.parent / "shared" / "data"
+OUT = ROOT / "src" / "citebot" / "reader" / "neural" / "weights.npz"
+MAX_PASSAGE = 400
+MAX_QUESTION = 50
+
+
+class Reader(nn.Module):
+    """The network; `network.py` computes the same forward pass in numpy."""
+
+    def __init__(self, vocab: int, dim: int, spell: int, hidden: int, layers: int) -> None:
+        super().__init__()
+        self.words = nn.Embedding(vocab, dim, padding_idx=0)
+        self.spelling = nn.Embedding(SPELLING_BUCKETS, spell)
+        self.align = nn.Linear(dim, dim)
+        token = dim + 3 * spell
+        self.passage_rnn = _stack(token + dim + len(FEATURES), hidden, layers)
+        self.question_rnn = _stack(token, hidden, layers)
+        width = 2 * hidden * layers
+        self.pool = nn.Linear(width, 1)
+        self.start = nn.Linear(width, width)
+        self.end = nn.Linear(width, width)
+        self.dropout = nn.Dropout(0.3)
+
+    def _token(self, words: torch.Tensor, spelling: torch.Tensor) -> torch.Tensor:
+        spelled = self.spelling(spelling).flatten(2)
+        return torch.cat([self.words(words), spelled], dim=-1)
+
+    def _rnn(self, stack: nn.ModuleList, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        """Every layer's outputs, concatenated (DrQA's "concat_rnn_layers")."""
+        outputs = []
+        for rnn in stack:
+            packed = pack_padded_sequence(
+                self.dropout(x), lengths, batch_first=True, enforce_sorted=False
+            )
+            out, _ = rnn(packed)
+            x, _ = pad_packed_sequence(out, batch_first=True, total_length=x.shape[1])
+            outputs.append(x)
+        return torch.cat(outputs, dim=-1)
+
+    def forward(self, b: dict[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
+        q_mask, p_mask = b["q_words"] > 0, b["p_words"] > 0
+        q_tok = self._token(b["q_words"], b["q_spell"])
+        p_tok = self._token(b["p_words"], b["p_spell"])
+        # Aligned question embedding: each passage token's attention over the question words.
+        pa = torch.relu(self.align(self.words(b["p_words"])))
+        qa = torch.relu(self.align(self.words(b["q_words"])))
+        att = pa @ qa.transpose(1, 2)
+        att = att.masked_fill(~q_mask[:, None, :], -1e9).softmax(-1)
+        aligned = att @ self.words(b["q_words"])
+        p_in = torch.cat([p_tok, aligned, b["p_feats"]], dim=-1)
+        p = self._rnn(self.passage_rnn, p_in, b["p_len"])
+        q = self._rnn(self.question_rnn, q_tok, b["q_len"])
+        weights = self.pool(q).squeeze(-1).masked_fill(~q_mask, -1e9).softmax(-1)
+        q_vec = (weights[:, :, None] * q).sum(1)
+        start = (p * self.start(q_vec)[:, None, :]).sum(-1).masked_fill(~p_mask, -1e9)
+        end = (p * self.end(q_vec)[:, None, :]).sum(-1).masked_fill(~p_mask, -1e9)
+        return start, end
+
+
+def _stack(size: int, hidden: int, layers: int) -> nn.ModuleList:
+    """One bidirectional GRU per layer, each reading the one below (dropout in between)."""
+    return nn.ModuleList(
+        nn.GRU(size if k == 0 else 2 * hidden, hidden, 1, batch_first=True, bidirectional=True)
+        for k in range(layers)
+    )
+
+
+# ------------------------------------------------------------------------------ data
+
+
+def build_vocabulary(paragraphs: list[dict[str, Any]], min_count: int) -> Vocabulary:
+    """Folded words seen at least `min_count` times in the training text, most frequent first."""
+    counts: Counter[str] = Counter()
+    for p in paragraphs:
+        counts.update(t.casefold() for t in tokens(p["context"]).text)
+        for qa in p["qas"]:
+            counts.update(t.casefold() for t in tokens(qa["question"]).text)
+    kept = sorted((w for w, c in counts.items() if c >= min_count), key=lambda w: -counts[w])
+    return Vocabulary(tuple(kept))
+
+
+def examples(
+    paragraphs: list[dict[str, Any]], vocab: Vocabulary, with_targets: bool
+) -> list[dict[str, Any]]:
+    """One dict of arrays per question; training ones need the answer on token edges."""
+    out = []
+    for p in paragraphs:
+        passage = encode(p["context"], vocab)
+        if len(passage.tokens) > MAX_PASSAGE and with_targets:
+            continue
+        for qa in p["qas"]:
+            question = encode(qa["question"], vocab)
+            if not len(question.tokens):
+                continue
+            item = _item(passage, question, p["context"], qa)
+            if with_targets:
+                target = _target(passage, qa["answers"][0])
+                if target is None:
+                    continue
+                item["target"] = target
+            out.append(item)
+    return out
+
+
+def _item(passage: Encoded, question: Encoded, context: str, qa: dict[str, Any]) -> dict[str, Any]:
+    q = slice(0, MAX_QUESTION)
+    return {
+        "p_words": passage.words,
+        "p_spell": passage.spelling,
+        "p_feats": features(passage, question),
+        "q_words": question.words[q],
+        "q_spell": question.spelling[q],
+        "starts": passage.tokens.starts,
+        "ends": passage.tokens.ends,
+        "context": context,
+        "golds": [a["text"] for a in qa["answers"]],
+    }
+
+
+def _target(passage: Encoded, answer: dict[str, Any]) -> tuple[int, int] | None:
+    start = answer["answer_start"]
+    end = start + len(answer["text"].rstrip())
+    starts, ends = passage.tokens.starts, passage.tokens.ends
+    first = next((i for i, e in enumerate(ends) if e > start), None)
+    last = next((i for i in range(len(starts) - 1, -1, -1) if starts[i] < end), None)
+    if first is None or last is None or last < first or last - first >= MAX_ANSWER_TOKENS:
+        return None
+    return first, last
+
+
+def batches(items: list[dict[str, Any]], size: int, rng: random.Random) -> list[list[int]]:
+    """Batches of similar passage lengths (little padding), in random order."""
+    order = sorted(range(len(items)), key=lambda i: (len(items[i]["p_words"]), rng.random()))
+    chunks = [order[i : i + size] for i in range(0, len(order), size)]
+    rng.shuffle(chunks)
+    return chunks
+
+
+def collate(items: list[dict[str, Any]]) -> dict[str, torch.Tensor]:
+    n = len(items)
+    pl = max(len(it["p_words"]) for it in items)
+    ql = max(len(it["q_words"]) for it in items)
+    b = {
+        "p_words": torch.zeros(n, pl, dtype=torch.long),
+        "p_spell": torch.zeros(n, pl, 3, dtype=torch.long),
+        "p_feats": torch.zeros(n, pl, len(FEATURES)),
+        "q_words": torch.zeros(n, ql, dtype=torch.long),
+        "q_spell": torch.zeros(n, ql, 3, dtype=torch.long),
+    }
+    for i, it in enumerate(items):
+        k, m = len(it["p_words"]), len(it["q_words"])
+        b["p_words"][i, :k] = torch.from_numpy(it["p_words"])
+        b["p_spell"][i, :k] = torch.from_numpy(it["p_spell"])
+        b["p_feats"][i, :k] = torch.from_numpy(it["p_feats"])
+        b["q_words"][i, :m] = torch.from_numpy(it["q_words"])
+        b["q_spell"][i, :m] = torch.from_numpy(it["q_spell"])
+    b["p_len"] = torch.tensor([len(it["p_words"]) for it in items])
+    b["q_len"] = torch.tensor([len(it["q_words"]) for it in items])
+    if "target" in items[0]:
+        b["start"] = torch.tensor([it["target"][0] for it in items])
+        b["end"] = torch.tensor([it["target"][1] for it in items])
+    return b
+
+
+# ------------------------------------------------------------------------------ training
+
+
+def evaluate(model: Reader, items: list[dict[str, Any]]) -> dict[str, float]:
+    """EM and F1 (SQuAD's scoring) of the best span, the passage given."""
+    model.eval()
+    em = f1 = 0.0
+    with torch.no_grad():
+        for i in range(0, len(items), 64):
+            chunk = items[i : i + 64]
+            start, end = model(collate(chunk))
+            for it, s, e in zip(chunk, start.numpy(), end.numpy(), strict=True):
+                n = len(it["p_words"])
+                a, b, _ = best_span(s[:n], e[:n])
+                text = it["context"][it["starts"][a] : it["ends"][b]]
+                em += best_em(text, it["golds"])
+                f1 += best_f1(text, it["golds"])
+    model.train()
+    return {"em": 100 * em / len(items), "f1": 100 * f1 / len(items)}
+
+
+def export(model: Reader, vocab: Vocabulary, path: Path, meta: dict[str, Any]) -> None:
+    """The weights as float16 arrays, with the vocabulary and the shape settings."""
+    arrays = {k: v.detach().numpy().astype(np.float16) for k, v in model.state_dict().items()}
+    arrays["vocabulary"] = np.array(vocab.words)
+    arrays["meta"] = np.array(json.dumps(meta))
+    tmp = path.with_suffix(".tmp.npz")
+    np.savez_compressed(tmp, **arrays)
+    tmp.replace(path)
+
+
+def check_export(model: Reader, path: Path, items: list[dict[str, Any]]) -> float:
+    """Largest difference between torch's and numpy's start/end scores on `items`, with the
+    exported (float16) weights in both: the shipped forward pass is the trained one."""
+    exported = load_network(path)
+    with np.load(path, allow_pickle=False) as data:
+        state = {k: torch.from_numpy(data[k].astype(np.float32)) for k in model.state_dict()}
+    live = {k: v.clone() for k, v in model.state_dict().items()}
+    model.load_state_dict(state)
+    model.eval()
+    worst = 0.0
+    with torch.no_grad():
+        for it in items:
+            start, end = model(collate([it]))
+            p_words, q_words = it["p_words"], it["q_words"]
+            passage = _as_encoded(p_words, it["p_spell"])
+            question = _as_encoded(q_words, it["q_spell"])
+            [(s, e)] = exported.scores(question, [passage], [it["p_feats"]])
+            worst = max(
+                worst,
+                float(np.abs(start[0].numpy() - s).max()),
+                float(np.abs(end[0].numpy() - e).max()),
+            )
+    model.load_state_dict(live)
+    model.train()
+    return worst
+
+
+def _as_encoded(words: np.ndarray, spelling: np.ndarray) -> Encoded:
+    """The ids of an item as an `Encoded` (its token texts are not needed to score)."""
+    n = len(words)
+    return Encoded(Tokens([""] * n, [0] * n, [0] * n), [""] * n, [""] * n, words, spelling)
+
+
+def split_dev(path: Path, v2: Path) -> list[dict[str, Any]]:
+    """Paragraphs of the v1.1 dev articles also in v2.0 dev (the test split is never read)."""
+    tuning = {a["title"] for a in json.loads(v2.read_text())["data"]}
+    data = json.loads(path.read_text())["data"]
+    return [p for a in data if a["title"] in tuning for p in a["paragraphs"]]
+
+
+def main(argv: list[str]) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--epochs", type=int, default=4)
+    ap.add_argument("--limit", type=int, default=0, help="train on the first N questions")
+    ap.add_argument("--dev-limit", type=int, default=3000)
+    ap.add_argument("--hidden", type=int, default=64)
+    ap.add_argument("--layers", type=int, default=2)
+    ap.add_argument("--dim", type=int, default=64)
+    ap.add_argument("--spell", type=int, default=16)
+    ap.add_argument("--min-count", type=int, default=4)
+    ap.add_argument("--batch", type=int, default=32)
+    ap.add_argument("--lr", type=float, default=2e-3)
+    ap.add_argument("--ema", type=float, default=0.999)
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--out", type=Path, default=OUT)
+    ap.add_argument("--data", type=Path, default=DATA, help="the folder of the SQuAD files")
+    ap.add_argument("--checkpoint", type=Path, default=None, help="resume/save training state")
+    ap.add_argument("--check", type=Path, default=None, help="only compare an export with torch")
+    args = ap.parse_args(argv)
+    torch.manual_seed(args.seed)
+    torch.set_num_threads(args.threads)
+    rng = random.Random(args.seed)
+    t0 = time.time()
+    dev_paragraphs = split_dev(args.data / "squad-dev-v1.1.json", args.data / "squad-dev-v2.0.json")
+    if args.check is not None:
+        shipped = load_network(args.check)
+        m = shipped.meta
+        reader = Reader(shipped.vocabulary.size, m["dim"], m["spell"], m["hidden"], m["layers"])
+        items = examples(dev_paragraphs[:20], shipped.vocabulary, with_targets=False)[:50]
+        gap = check_export(reader, args.check, items)
+        print(
+            f"numpy forward pass vs torch on {len(items)} dev questions: max difference {gap:.2e}"
+        )
+        return 0 if gap <= 1e-2 else 1
+    train_paragraphs = [
+        p
+        for a in json.loads((args.data / "squad-train-v1.1.json").read_text())["data"]
+        for p in a["paragraphs"]
+    ]
+    if args.limit:
+        kept, left = [], args.limit
+        for p in train_paragraphs:
+            if left <= 0:
+                break
+            kept.append({**p, "qas": p["qas"][:left]})
+            left -= len(kept[-1]["qas"])
+        train_paragraphs = kept
+    vocab = build_vocabulary(train_paragraphs, args.min_count)
+    train = examples(train_paragraphs, vocab, with_targets=True)
+    dev = examples(dev_paragraphs, vocab, with_targets=False)
+    random.Random(0).shuffle(dev)
+    dev = dev[: args.dev_limit]
+    print(
+        f"vocabulary {len(vocab.words):,}; {len(train):,} training and {len(dev):,} dev "
+        f"questions; prepared in {time.time() - t0:.0f} s",
+        flush=True,
+    )
+    model = Reader(vocab.size, args.dim, args.spell, args.hidden, args.layers)
+    ema = {k: v.detach().clone() for k, v in model.state_dict().items()}
+    optimizer = torch.optim.Adamax(model.parameters(), lr=args.lr)
+    first_epoch = 0
+    if args.checkpoint and args.checkpoint.exists():
+        state = torch.load(args.checkpoint)
+        model.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        ema, first_epoch = state["ema"], state["epoch"]
+        rng.setstate(state["rng"])
+        print(f"resumed after epoch {first_epoch}", flush=True)
+    meta = {k: v for k, v in vars(args).items() if k not in ("out", "checkpoint", "data")}
+    meta["features"] = list(FEATURES)
+    meta["oov_buckets"] = OOV_BUCKETS
+    history = []
+    steps = 0
+    for epoch in range(first_epoch, args.epochs):
+        started, total = time.time(), 0.0
+        plan = batches(train, args.batch, rng)
+        for k, chunk in enumerate(plan):
+            b = collate([train[i] for i in chunk])
+            start, end = model(b)
+            loss = nn.functional.cross_entropy(start, b["start"]) + nn.functional.cross_entropy(
+                end, b["end"]
+            )
+            optimizer.zero_grad()
+            loss.backward()
+            nn.utils.clip_grad_norm_(model.parameters(), 10.0)
+            optimizer.step()
+            steps += 1
+            decay = min(args.ema, (1 + steps) / (10 + steps))
+            with torch.no_grad():
+                for name, value in model.state_dict().items():
+                    ema[name].mul_(decay).add_(value.detach(), alpha=1 - decay)
+            total += float(loss.detach())
+            if k % 100 == 0:
+                rate = (k + 1) * args.batch / (time.time() - started)
+                print(
+                    f"epoch {epoch + 1} batch {k}/{len(plan)} loss {total / (k + 1):.3f} "
+                    f"({rate:.0f} questions/s)",
+                    flush=True,
+                )
+        live = {k: v.clone() for k, v in model.state_dict().items()}
+        model.load_state_dict(ema)
+        scores = evaluate(model, dev)
+        export(model, vocab, args.out, {**meta, "epoch": epoch + 1, "dev": scores})
+        model.load_state_dict(live)
+        gap = check_export(model, args.out, dev[:50])
+        print(f"numpy forward pass vs torch on 50 dev questions: max difference {gap:.2e}")
+        if gap > 1e-2:
+            print("the numpy forward pass does not match the trained network", file=sys.stderr)
+            return 1
+        history.append({"epoch": epoch + 1, "loss": total / len(plan), **scores})
+        print(
+            f"epoch {epoch + 1}: loss {total / len(plan):.3f}, dev (EMA) EM {scores['em']:.1f} "
+            f"F1 {scores['f1']:.1f}, {time.time() - started:.0f} s; wrote {args.out}",
+            flush=True,
+        )
+        if args.checkpoint:
+            torch.save(
+                {
+                    "model": model.state_dict(),
+                    "optimizer": optimizer.state_dict(),
+                    "ema": ema,
+                    "epoch": epoch + 1,
+                    "rng": rng.getstate(),
+                },
+                args.checkpoint,
+            )
+    print(json.dumps(history), flush=True)
+    return 0 if all(math.isfinite(h["loss"]) for h in history) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,1 @@
+"""A neural span reader trained here on SQuAD (see scripts/train_neural.py)."""

@@ -1,0 +1,215 @@
+"""The neural reader's forward pass in numpy: passages and a question -> start and end scores.
+
+The same computation as `Reader.forward` in `scripts/train_neural.py` (a test checks the
+two agree), with the weights that script exports. Passages are read as one batch:
+every GRU step is one matrix product for all of them.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+from threadpoolctl import ThreadpoolController
+
+from citebot.reader.neural.encode import Encoded, FloatArray, Vocabulary
+
+MAX_ANSWER_TOKENS = 15  # an answer is at most this many tokens (99.4 % of SQuAD train's are)
+WEIGHTS = Path(__file__).with_name("weights.npz")
+
+
+@dataclass(frozen=True)
+class Gru:
+    """One bidirectional GRU layer: (input, hidden, bias) weights per direction, torch's layout."""
+
+    forward: tuple[FloatArray, FloatArray, FloatArray, FloatArray]
+    backward: tuple[FloatArray, FloatArray, FloatArray, FloatArray]
+
+
+@dataclass(frozen=True)
+class Network:
+    """The exported weights, ready to compute with."""
+
+    vocabulary: Vocabulary
+    meta: dict[str, Any]
+    words: FloatArray
+    spelling: FloatArray
+    align: tuple[FloatArray, FloatArray]
+    passage_rnn: list[Gru]
+    question_rnn: list[Gru]
+    pool: tuple[FloatArray, FloatArray]
+    start: tuple[FloatArray, FloatArray]
+    end: tuple[FloatArray, FloatArray]
+
+    def scores(
+        self, question: Encoded, passages: list[Encoded], features: list[FloatArray]
+    ) -> list[tuple[FloatArray, FloatArray]]:
+        """Start and end logits of every token of every passage (one pair of arrays each).
+
+        BLAS runs on one thread here: the products are small (a few passages by 64
+        units per step), and a second BLAS thread costs more in handing over than it
+        computes, six times the whole reading on a loaded 2-core machine (measured).
+        """
+        with _blas().limit(limits=1, user_api="blas"):
+            return self._scores(question, passages, features)
+
+    def _scores(
+        self, question: Encoded, passages: list[Encoded], features: list[FloatArray]
+    ) -> list[tuple[FloatArray, FloatArray]]:
+        q = _stack(self.question_rnn, self._tokens(question)[None], np.array([len(question.words)]))
+        q = q[0]
+        weights = _softmax(q @ self.pool[0].T[:, 0] + self.pool[1][0])
+        q_vec = weights @ q
+        start_vec = self.start[0] @ q_vec + self.start[1]
+        end_vec = self.end[0] @ q_vec + self.end[1]
+        lengths = np.array([len(p.words) for p in passages])
+        width = int(lengths.max())
+        x = np.zeros((len(passages), width, self._passage_width()), dtype=np.float32)
+        q_words = self.words[question.words]
+        q_keys = _relu(q_words @ self.align[0].T + self.align[1])
+        for k, (p, feats) in enumerate(zip(passages, features, strict=True)):
+            n = len(p.words)
+            if n == 0:
+                continue
+            p_words = self.words[p.words]
+            att = _softmax(_relu(p_words @ self.align[0].T + self.align[1]) @ q_keys.T)
+            x[k, :n] = np.concatenate([self._tokens(p), att @ q_words, feats], axis=1)
+        p_out = _stack(self.passage_rnn, x, lengths)
+        return [
+            (p_out[k, :n] @ start_vec, p_out[k, :n] @ end_vec)
+            for k, n in enumerate(lengths.tolist())
+        ]
+
+    def _tokens(self, text: Encoded) -> FloatArray:
+        spelled = self.spelling[text.spelling].reshape(len(text.words), -1)
+        return np.concatenate([self.words[text.words], spelled], axis=1)
+
+    def _passage_width(self) -> int:
+        return int(self.passage_rnn[0].forward[0].shape[1])
+
+
+@functools.cache
+def _blas() -> ThreadpoolController:
+    """The process's thread pools (found once: looking them up scans the loaded libraries)."""
+    return ThreadpoolController()
+
+
+def best_span(
+    start: FloatArray, end: FloatArray, longest: int = MAX_ANSWER_TOKENS
+) -> tuple[int, int, float]:
+    """(first, last, score) maximising start[first] + end[last] with
+    first <= last < first + longest."""
+    best = (0, 0, -np.inf)
+    n = len(start)
+    for gap in range(min(longest, n)):
+        total = start[: n - gap] + end[gap:]
+        i = int(np.argmax(total))
+        if total[i] > best[2]:
+            best = (i, i + gap, float(total[i]))
+    return best
+
+
+def load_network(path: Path = WEIGHTS) -> Network:
+    """Read the weights `scripts/train_neural.py` exported."""
+    with np.load(path, allow_pickle=False) as data:
+        arrays = {k: data[k] for k in data.files}
+    meta = json.loads(str(arrays.pop("meta")))
+    vocabulary = Vocabulary(tuple(str(w) for w in arrays.pop("vocabulary")))
+    w = {k: v.astype(np.float32) for k, v in arrays.items()}
+
+    def pair(name: str) -> tuple[FloatArray, FloatArray]:
+        return w[f"{name}.weight"], w[f"{name}.bias"]
+
+    def stack(name: str) -> list[Gru]:
+        layers = []
+        for k in range(int(meta["layers"])):
+            p = f"{name}.{k}."
+            forward, backward = (
+                (
+                    w[f"{p}weight_ih_l0{s}"],
+                    w[f"{p}weight_hh_l0{s}"],
+                    w[f"{p}bias_ih_l0{s}"],
+                    w[f"{p}bias_hh_l0{s}"],
+                )
+                for s in ("", "_reverse")
+            )
+            layers.append(Gru(forward, backward))
+        return layers
+
+    return Network(
+        vocabulary=vocabulary,
+        meta=meta,
+        words=w["words.weight"],
+        spelling=w["spelling.weight"],
+        align=pair("align"),
+        passage_rnn=stack("passage_rnn"),
+        question_rnn=stack("question_rnn"),
+        pool=pair("pool"),
+        start=pair("start"),
+        end=pair("end"),
+    )
+
+
+def _stack(layers: list[Gru], x: FloatArray, lengths: npt.NDArray[np.int64]) -> FloatArray:
+    """Every layer's outputs concatenated, for a batch (b, t, d) of sequences of `lengths`."""
+    outputs = []
+    rows = np.arange(len(x))[:, None]
+    # Each sequence is read backwards from its own last token, not from the padding.
+    flip = _reverse_index(lengths, x.shape[1])
+    padding = np.arange(x.shape[1])[None, :] >= lengths[:, None]
+    for layer in layers:
+        forward, backward = _gru(layer, x, x[rows, flip])
+        x = np.concatenate([forward, backward[rows, flip]], axis=2)
+        x[padding] = 0.0
+        outputs.append(x)
+    return np.concatenate(outputs, axis=2)
+
+
+def _reverse_index(lengths: npt.NDArray[np.int64], width: int) -> npt.NDArray[np.int64]:
+    """Per row, the positions that read its first `length` items backwards (padding stays)."""
+    steps = np.arange(width)[None, :]
+    flipped = lengths[:, None] - 1 - steps
+    return np.where(steps < lengths[:, None], flipped, steps)
+
+
+def _gru(layer: Gru, ahead: FloatArray, behind: FloatArray) -> tuple[FloatArray, FloatArray]:
+    """torch.nn.GRU's recurrence (gates r, z, n in that order) over batches (b, t, d), the
+    forward direction over `ahead` and the backward one over `behind` (already reversed):
+    both directions advance in one batched product per step."""
+    (fw_ih, fw_hh, fb_ih, fb_hh), (bw_ih, bw_hh, bb_ih, bb_hh) = layer.forward, layer.backward
+    hidden = fw_hh.shape[1]
+    # Every step's input part at once, the two directions stacked: (2, b, t, 3h).
+    inputs = np.stack([ahead @ fw_ih.T + fb_ih, behind @ bw_ih.T + bb_ih])
+    w_hh = np.stack([fw_hh.T, bw_hh.T])  # (2, h, 3h)
+    b_hh = np.stack([fb_hh, bb_hh])[:, None, :]  # (2, 1, 3h)
+    h = np.zeros((2, ahead.shape[0], hidden), dtype=np.float32)
+    out = np.empty((2, ahead.shape[0], ahead.shape[1], hidden), dtype=np.float32)
+    for t in range(ahead.shape[1]):
+        gi = inputs[:, :, t]
+        gh = np.matmul(h, w_hh) + b_hh
+        rz = _sigmoid(gi[..., : 2 * hidden] + gh[..., : 2 * hidden])
+        r, z = rz[..., :hidden], rz[..., hidden:]
+        n = np.tanh(gi[..., 2 * hidden :] + r * gh[..., 2 * hidden :])
+        h = n + z * (h - n)  # (1 - z) * n + z * h
+        out[:, :, t] = h
+    return out[0], out[1]
+
+
+def _sigmoid(x: FloatArray) -> FloatArray:
+    out: FloatArray = 0.5 * (np.tanh(0.5 * x) + 1.0)  # the logistic function, no overflow
+    return out
+
+
+def _relu(x: FloatArray) -> FloatArray:
+    return np.maximum(x, 0.0)
+
+
+def _softmax(x: FloatArray) -> FloatArray:
+    e = np.exp(x - x.max(axis=-1, keepdims=True))
+    out: FloatArray = e / e.sum(axis=-1, keepdims=True)
+    return out

@@ -1,0 +1,226 @@
+"""The neural reader: the retrieved passages -> the best span, its sentence, a confidence.
+
+1. The network (`network.py`) reads the question and the best `TOP_PASSAGES` hits
+   together and scores every token of each as the answer's first and last.
+2. Within each passage the best span is the pair maximising start + end score, at
+   most `MAX_ANSWER_TOKENS` long and inside one sentence (the answer is quoted with
+   its sentence). Across passages the raw scores compare directly, as in DrQA: the
+   passage whose best span scores highest answers, less RANK_PENALTY per place the
+   passage stands below the first hit.
+3. The calibration model (`calibration.py`) turns the evidence (the span's
+   probability within its passage, its margin over the other passages' answers,
+   how much of the question its sentence holds, names the corpus lacks) into the
+   probability that the answer is right.
+
+The sentences are ranked as the linear reader ranks them (`sentences.rank_sentences`),
+so that citations and "more context" read the same evidence whichever reader answers.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from citebot.corpus.passages import Sentence
+from citebot.reader.collect import missing_names
+from citebot.reader.contract import CorpusView, Hit, passage_sentences
+from citebot.reader.neural.calibration import Calibration, evidence, load_calibration
+from citebot.reader.neural.encode import Encoded, encode, features
+from citebot.reader.neural.network import MAX_ANSWER_TOKENS, Network, load_network
+from citebot.reader.question import Question
+from citebot.reader.reading import Reading
+from citebot.reader.sentences import ScoredSentence, rank_sentences, term_weights
+from citebot.reader.spans import Candidate
+from citebot.text.dates import find_time_expressions
+
+TOP_PASSAGES = 5  # hits the network reads
+# Taken off a passage's span score per place it stands below the first hit: the network
+# scores each passage alone, and retrieval's order is evidence too. Chosen on SQuAD v2.0
+# dev over all its articles (1,500 answerable questions, F1 of the best answer): reading
+# 1, 3, 5 or 8 hits by raw score gave 48.8, 48.9, 48.0, 47.6; with this penalty at 0.5,
+# 1, 2 and 4, five hits gave 49.3, 49.7, 50.0 and 49.8.
+RANK_PENALTY = 2.0
+MAX_QUESTION_TOKENS = 50  # as in training
+
+
+@dataclass(frozen=True)
+class PassageAnswer:
+    """The best span of one passage: body offsets, its sentence, and its scores."""
+
+    hit: Hit
+    sentence: Sentence
+    start: int  # offsets into the article body
+    end: int
+    score: float  # start + end score: comparable across passages
+    probability: float  # P(start) * P(end) within its passage
+    tokens: int
+    rank: int  # the hit's place among those read
+
+    @property
+    def rating(self) -> float:
+        """What the answers of different passages are ranked by."""
+        return self.score - RANK_PENALTY * self.rank
+
+
+@functools.cache
+def shipped_network() -> Network:
+    """The network shipped in the package (loaded once per process)."""
+    return load_network()
+
+
+def read_neural(
+    question: Question,
+    hits: Sequence[Hit],
+    corpus: CorpusView,
+    article_id: str | None = None,
+    *,
+    network: Network | None = None,
+    calibration: Calibration | None = None,
+    top_passages: int = TOP_PASSAGES,
+) -> Reading:
+    """Read the hits (best first) for one parsed question with the neural span model."""
+    network = network if network is not None else shipped_network()
+    calibration = calibration if calibration is not None else load_calibration()
+    hits = list(hits)
+    missing = missing_names(question, corpus, article_id)
+    weights = term_weights(corpus, question)
+    if not hits or not weights:
+        return Reading(question, hits, [], None, 0.0, missing)
+    ranked = rank_sentences(corpus, question, weights, hits)
+    answers = passage_answers(network, question.text, hits[:top_passages], corpus)
+    if not answers:
+        return Reading(question, hits, ranked, None, 0.0, missing)
+    order = sorted(answers, key=lambda a: -a.rating)
+    by_sentence = {(s.article_id, s.index): s for s in ranked}
+    scored = [_scored(a, by_sentence, corpus) for a in order]
+    best = scored[0]
+    rest = [s for s in ranked if all(s is not other for other in scored)]
+    x = evidence(question, order, scored[0], corpus)
+    confidence = calibration.probability(x, missing)
+    return Reading(question, hits, scored + rest, best, confidence, missing, x)
+
+
+def passage_answers(
+    network: Network, question_text: str, hits: Sequence[Hit], corpus: CorpusView
+) -> list[PassageAnswer]:
+    """Each passage's best span (passages with no token are skipped)."""
+    question = _truncated(encode(question_text, network.vocabulary))
+    if not len(question.tokens):
+        return []
+    passages = [encode(h.passage.text, network.vocabulary) for h in hits]
+    kept = [(k, h, p) for k, (h, p) in enumerate(zip(hits, passages, strict=True)) if len(p.tokens)]
+    if not kept:
+        return []
+    scores = network.scores(
+        question, [p for _, _, p in kept], [features(p, question) for _, _, p in kept]
+    )
+    out = []
+    for (rank, hit, passage), (start, end) in zip(kept, scores, strict=True):
+        sentences = passage_sentences(corpus, hit)
+        group = _sentence_of_tokens(passage, sentences, hit.passage.start)
+        first, last, score = best_span_within(start, end, group)
+        if not math.isfinite(score):
+            continue
+        probability = math.exp(score - _logsumexp(start) - _logsumexp(end))
+        offset = hit.passage.start
+        out.append(
+            PassageAnswer(
+                hit=hit,
+                sentence=sentences[int(group[first])],
+                start=offset + passage.tokens.starts[first],
+                end=offset + passage.tokens.ends[last],
+                score=score,
+                probability=probability,
+                tokens=last - first + 1,
+                rank=rank,
+            )
+        )
+    return out
+
+
+def best_span_within(
+    start: np.ndarray, end: np.ndarray, group: np.ndarray, longest: int = MAX_ANSWER_TOKENS
+) -> tuple[int, int, float]:
+    """(first, last, score) maximising start[first] + end[last] over spans of at most
+    `longest` tokens whose tokens share one `group` (one sentence)."""
+    best = (0, 0, -math.inf)
+    n = len(start)
+    for gap in range(min(longest, n)):
+        total = start[: n - gap] + end[gap:]
+        if gap:
+            total = np.where(group[: n - gap] == group[gap:], total, -np.inf)
+        i = int(np.argmax(total))
+        if total[i] > best[2]:
+            best = (i, i + gap, float(total[i]))
+    return best
+
+
+def _sentence_of_tokens(passage: Encoded, sentences: list[Sentence], offset: int) -> np.ndarray:
+    """For each token, the index (into `sentences`) of the sentence it starts in."""
+    bounds = np.array([s.start - offset for s in sentences[1:]], dtype=np.int64)
+    starts = np.array(passage.tokens.starts, dtype=np.int64)
+    return np.searchsorted(bounds, starts, side="right")
+
+
+def _scored(
+    answer: PassageAnswer,
+    by_sentence: dict[tuple[str, int], ScoredSentence],
+    corpus: CorpusView,
+) -> ScoredSentence:
+    """The ranked sentence holding the answer, with the answer as its span."""
+    sentence = answer.sentence
+    scored = by_sentence.get((sentence.article_id, sentence.index))
+    if scored is None:  # a sentence the ranker did not keep (it holds no question word)
+        scored = ScoredSentence(
+            sentences=corpus.sentences[sentence.article_id],
+            index=sentence.index,
+            text=sentence.text,
+            passage_score=answer.hit.score,
+            coverage=0.0,
+            context=0.0,
+            matched=[],
+        )
+    start, end = answer.start - sentence.start, answer.end - sentence.start
+    scored.span = _candidate(sentence.text, start, end, corpus.article_date(sentence.article_id))
+    scored.span_score = scored.score = answer.score
+    return scored
+
+
+def _candidate(text: str, start: int, end: int, anchor: dt.date | None) -> Candidate:
+    """The span as a candidate: a date when it is (or lies within) a temporal expression."""
+    for found in find_time_expressions(text, anchor):
+        inside = found.start <= start and end <= found.end
+        holds = start <= found.start < found.end <= end
+        if (
+            (inside or holds)
+            and found.value is not None
+            and end - start <= 2 * (found.end - found.start)
+        ):
+            return Candidate(start, end, text[start:end], "date", found.value)
+    kind = "number" if any(c.isdigit() for c in text[start:end]) else "phrase"
+    return Candidate(start, end, text[start:end], kind)
+
+
+def _truncated(question: Encoded) -> Encoded:
+    if len(question.tokens) <= MAX_QUESTION_TOKENS:
+        return question
+    keep = slice(0, MAX_QUESTION_TOKENS)
+    return Encoded(
+        tokens=type(question.tokens)(
+            question.tokens.text[keep], question.tokens.starts[keep], question.tokens.ends[keep]
+        ),
+        folded=question.folded[keep],
+        stems=question.stems[keep],
+        words=question.words[keep],
+        spelling=question.spelling[keep],
+    )
+
+
+def _logsumexp(x: np.ndarray) -> float:
+    top = float(x.max())
+    return top + math.log(float(np.exp(x - top).sum()))

@@ -1,0 +1,72 @@
+"""The numpy forward pass: a batch reads each passage as if alone; spans obey their limits."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from citebot.reader.neural.encode import FEATURES, SPELLING_BUCKETS, Vocabulary, encode, features
+from citebot.reader.neural.network import Gru, Network, best_span
+from citebot.reader.neural.reader import best_span_within
+
+
+def tiny_network(seed: int = 0, dim: int = 6, spell: int = 2, hidden: int = 4) -> Network:
+    """A network of random weights, laid out as the training script exports them."""
+    rng = np.random.default_rng(seed)
+    vocab = Vocabulary(("the", "park", "opened", "on", "thursday", "when", "did"))
+
+    def m(*shape: int) -> np.ndarray:
+        return rng.normal(0, 0.5, shape).astype(np.float32)
+
+    def gru(size: int) -> Gru:
+        def direction() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+            return (m(3 * hidden, size), m(3 * hidden, hidden), m(3 * hidden), m(3 * hidden))
+
+        return Gru(direction(), direction())
+
+    token = dim + 3 * spell
+    width = 4 * hidden
+    return Network(
+        vocabulary=vocab,
+        meta={"layers": 2},
+        words=m(vocab.size, dim),
+        spelling=m(SPELLING_BUCKETS, spell),
+        align=(m(dim, dim), m(dim)),
+        passage_rnn=[gru(token + dim + len(FEATURES)), gru(2 * hidden)],
+        question_rnn=[gru(token), gru(2 * hidden)],
+        pool=(m(1, width), m(1)),
+        start=(m(width, width), m(width)),
+        end=(m(width, width), m(width)),
+    )
+
+
+def test_passages_read_together_score_as_when_read_alone() -> None:
+    """Padding never leaks: the backward GRU starts at each passage's own last token."""
+    net = tiny_network()
+    q = encode("When did the park open?", net.vocabulary)
+    texts = ["The park opened on Thursday.", "On Thursday the park in Futian opened to all."]
+    passages = [encode(t, net.vocabulary) for t in texts]
+    feats = [features(p, q) for p in passages]
+    together = net.scores(q, passages, feats)
+    for k in range(2):
+        [(start, end)] = net.scores(q, [passages[k]], [feats[k]])
+        assert np.allclose(together[k][0], start, atol=1e-5)
+        assert np.allclose(together[k][1], end, atol=1e-5)
+
+
+def test_best_span_is_the_highest_pair_within_the_length_limit() -> None:
+    """start + end is maximised over first <= last < first + longest."""
+    start = np.array([0.0, 5.0, 0.0, 0.0, 0.0], dtype=np.float32)
+    end = np.array([0.0, 0.0, 0.0, 0.0, 9.0], dtype=np.float32)
+    assert best_span(start, end) == (1, 4, 14.0)
+    # Too long for two tokens: the best of the short spans (a tie keeps the shorter).
+    assert best_span(start, end, longest=2) == (4, 4, 9.0)
+
+
+def test_a_span_never_crosses_a_sentence() -> None:
+    """Tokens of different sentences (groups) are never one answer."""
+    start = np.array([0.0, 5.0, 0.0, 0.0], dtype=np.float32)
+    end = np.array([0.0, 0.0, 0.0, 9.0], dtype=np.float32)
+    group = np.array([0, 0, 1, 1])
+    first, last, _ = best_span_within(start, end, group)
+    assert group[first] == group[last]
+    assert (first, last) in ((1, 1), (3, 3), (2, 3))

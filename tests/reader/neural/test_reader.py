@@ -1,0 +1,103 @@
+"""The neural reader with the shipped network: hand-made hits, the shipped corpus, word edges."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from citebot.pipeline import Asker
+from citebot.reader.neural.encode import tokens
+from citebot.reader.neural.reader import read_neural
+from citebot.reader.question import parse_question
+from tests.reader.test_contract import BODY, hand_corpus, whole_article
+
+DATA = Path(__file__).resolve().parents[2] / "data"
+
+
+def test_reads_hand_made_hits_without_an_index() -> None:
+    """Given hits and a corpus view made by hand, the neural reader quotes the body's own
+    sentence and resolves a date against the article's publication date."""
+    corpus = hand_corpus()
+    hits = [whole_article(corpus, "bridge", 9.0), whole_article(corpus, "ferry", 1.0)]
+    reading = read_neural(
+        parse_question("When did the council open the Tagus footbridge?"), hits, corpus
+    )
+    assert reading.best is not None and reading.best.span is not None
+    span, sentence = reading.best.span, reading.best.sentence
+    assert "Thursday" in span.text and span.value == "2023-09-07"
+    assert BODY[sentence.start : sentence.end] == sentence.text
+    assert sentence.text[span.start : span.end] == span.text
+    assert 0.0 < reading.confidence < 1.0
+
+
+def test_a_name_the_corpus_lacks_sinks_the_confidence() -> None:
+    """ "Douro" is nowhere in the corpus: reported missing, and far less sure."""
+    corpus = hand_corpus()
+    hits = [whole_article(corpus, "bridge", 9.0)]
+    known = read_neural(
+        parse_question("When did the council open the Tagus footbridge?"), hits, corpus
+    )
+    unknown = read_neural(
+        parse_question("When did the council open the Douro footbridge?"), hits, corpus
+    )
+    assert unknown.missing == ["Douro"]
+    assert unknown.confidence < known.confidence / 5
+
+
+def test_no_hits_no_answer() -> None:
+    """Nothing retrieved: no answer and no confidence, not an error."""
+    reading = read_neural(parse_question("When did the bridge open?"), [], hand_corpus())
+    assert reading.best is None and reading.confidence == 0.0
+
+
+@pytest.mark.parametrize(
+    ("question", "expected"),
+    [
+        ("When did the Hong Kong Science Park open its Shenzhen branch?", "2023-09-07"),
+        ("When did the Seoul mayor head to Hong Kong?", None),
+    ],
+)
+def test_shipped_corpus_questions_get_a_span_of_their_article(
+    shipped_asker: Asker, question: str, expected: str | None
+) -> None:
+    """The product's own example answers with the resolved date; every answer's offsets
+    slice the cited body."""
+    answer = shipped_asker.ask(question)
+    if expected is not None:
+        assert answer.normalized == expected
+    assert answer.citations
+    body = shipped_asker.index.article(answer.citations[0].article_id).body
+    if answer.answered:
+        assert body[answer.answer_start : answer.answer_end] == answer.answer
+
+
+def test_every_span_starts_and_ends_on_a_word_edge(shipped_asker: Asker) -> None:
+    """Over the fixed questions, no answer starts or ends inside a word: hyphenated names
+    and numbers stay whole ("Cheng Yeuk-wah", not "Cheng Yeuk")."""
+    questions = (DATA / "reply-questions.txt").read_text("utf-8").splitlines()
+    checked = 0
+    for question in filter(None, questions):
+        reading_answer = Asker(shipped_asker.index, min_confidence=0.0).ask(question)
+        if not reading_answer.answered or reading_answer.answer_start is None:
+            continue
+        body = shipped_asker.index.article(reading_answer.citations[0].article_id).body
+        edges = tokens(body)
+        assert reading_answer.answer_start in set(edges.starts), question
+        assert reading_answer.answer_end in set(edges.ends), question
+        checked += 1
+    assert checked >= 30
+
+
+def test_the_reader_setting_chooses_the_reader(shipped_asker: Asker) -> None:
+    """CITEBOT_READER picks the reader: its evidence is the neural or the linear model's."""
+    from citebot.pipeline import read_index
+    from citebot.reader.features import CONFIDENCE_NAMES
+    from citebot.reader.neural.calibration import EVIDENCE
+
+    question = parse_question("How many companies are in the Shenzhen park?")
+    neural = read_index(shipped_asker.index, question)
+    linear = read_index(shipped_asker.index, question, reader="linear")
+    assert neural.evidence is not None and len(neural.evidence) == len(EVIDENCE)
+    assert linear.evidence is not None and len(linear.evidence) == len(CONFIDENCE_NAMES)
+    assert Asker(shipped_asker.index, reader="linear").reader == "linear"
