@@ -40,6 +40,7 @@ from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 from citebot.evaluation.squad import best_em, best_f1
 from citebot.reader.neural.encode import (
     FEATURES,
+    MAX_QUESTION,
     OOV_BUCKETS,
     SPELLING_BUCKETS,
     Encoded,
@@ -55,7 +56,6 @@ ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT.parent / "shared" / "data"
 OUT = ROOT / "src" / "citebot" / "reader" / "neural" / "weights.npz"
 MAX_PASSAGE = 400
-MAX_QUESTION = 50
 
 
 class Reader(nn.Module):
@@ -157,7 +157,7 @@ def examples(
 
 
 def _item(passage: Encoded, question: Encoded, context: str, qa: dict[str, Any]) -> dict[str, Any]:
-    q = slice(0, MAX_QUESTION)
+    q = slice(0, MAX_QUESTION)  # features see the whole question, the network its head
     return {
         "p_words": passage.words,
         "p_spell": passage.spelling,

@@ -77,3 +77,16 @@ def test_a_passage_with_no_tokens_has_no_features() -> None:
     """Punctuation-free emptiness: zero rows, not an error."""
     vocab = Vocabulary(())
     assert features(encode("", vocab), encode("why?", vocab)).shape == (0, len(FEATURES))
+
+
+def test_head_keeps_the_first_tokens_and_leaves_short_texts_alone() -> None:
+    """The network reads a long question's first MAX_QUESTION tokens, in order."""
+    from citebot.reader.neural.encode import MAX_QUESTION
+
+    vocab = Vocabulary(())
+    long = encode(" ".join(f"w{k}" for k in range(80)), vocab)
+    head = long.head(MAX_QUESTION)
+    assert len(head.tokens) == MAX_QUESTION == len(head.words) == len(head.spelling)
+    assert head.tokens.text == long.tokens.text[:MAX_QUESTION]
+    short = encode("when did it open?", vocab)
+    assert short.head(MAX_QUESTION) is short

@@ -28,6 +28,7 @@ from citebot.text.tokenizer import STOP_WORDS, fold, stem
 TOKEN_RE = re.compile(r"\d+(?:[.,]\d+)*|[^\W\d_]+(?:-[^\W\d_]+)*|[^\w\s]", re.UNICODE)
 
 PAD = 0
+MAX_QUESTION = 50  # question tokens the network reads (features see them all)
 OOV_BUCKETS = 512  # ids 1..512: unknown words, hashed, so two rare words rarely share one
 SPELLING_BUCKETS = 1 << 14  # hashed prefixes, suffixes and shapes
 # The features of a passage token, in this order (the network's input columns).
@@ -117,6 +118,19 @@ class Encoded:
     stems: list[str]
     words: IntArray  # (n,) vocabulary ids
     spelling: IntArray  # (n, 3) hashed prefix, suffix and shape
+
+    def head(self, n: int) -> Encoded:
+        """The first n tokens (the network reads at most MAX_QUESTION of a question's)."""
+        if len(self.tokens) <= n:
+            return self
+        t = self.tokens
+        return Encoded(
+            Tokens(t.text[:n], t.starts[:n], t.ends[:n]),
+            self.folded[:n],
+            self.stems[:n],
+            self.words[:n],
+            self.spelling[:n],
+        )
 
 
 def encode(text: str, vocabulary: Vocabulary) -> Encoded:

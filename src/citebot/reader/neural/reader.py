@@ -30,7 +30,7 @@ from citebot.corpus.passages import Sentence
 from citebot.reader.collect import missing_names
 from citebot.reader.contract import CorpusView, Hit, passage_sentences
 from citebot.reader.neural.calibration import Calibration, evidence, load_calibration
-from citebot.reader.neural.encode import Encoded, encode, features
+from citebot.reader.neural.encode import MAX_QUESTION, Encoded, encode, features
 from citebot.reader.neural.network import MAX_ANSWER_TOKENS, Network, load_network
 from citebot.reader.question import Question
 from citebot.reader.reading import Reading
@@ -45,7 +45,6 @@ TOP_PASSAGES = 5  # hits the network reads
 # 1, 3, 5 or 8 hits by raw score gave 48.8, 48.9, 48.0, 47.6; with this penalty at 0.5,
 # 1, 2 and 4, five hits gave 49.3, 49.7, 50.0 and 49.8.
 RANK_PENALTY = 2.0
-MAX_QUESTION_TOKENS = 50  # as in training
 
 
 @dataclass(frozen=True)
@@ -109,7 +108,7 @@ def passage_answers(
     network: Network, question_text: str, hits: Sequence[Hit], corpus: CorpusView
 ) -> list[PassageAnswer]:
     """Each passage's best span (passages with no token are skipped)."""
-    question = _truncated(encode(question_text, network.vocabulary))
+    question = encode(question_text, network.vocabulary)
     if not len(question.tokens):
         return []
     passages = [encode(h.passage.text, network.vocabulary) for h in hits]
@@ -117,7 +116,9 @@ def passage_answers(
     if not kept:
         return []
     scores = network.scores(
-        question, [p for _, _, p in kept], [features(p, question) for _, _, p in kept]
+        question.head(MAX_QUESTION),
+        [p for _, _, p in kept],
+        [features(p, question) for _, _, p in kept],
     )
     out = []
     for (rank, hit, passage), (start, end) in zip(kept, scores, strict=True):
@@ -204,21 +205,6 @@ def _candidate(text: str, start: int, end: int, anchor: dt.date | None) -> Candi
             return Candidate(start, end, text[start:end], "date", found.value)
     kind = "number" if any(c.isdigit() for c in text[start:end]) else "phrase"
     return Candidate(start, end, text[start:end], kind)
-
-
-def _truncated(question: Encoded) -> Encoded:
-    if len(question.tokens) <= MAX_QUESTION_TOKENS:
-        return question
-    keep = slice(0, MAX_QUESTION_TOKENS)
-    return Encoded(
-        tokens=type(question.tokens)(
-            question.tokens.text[keep], question.tokens.starts[keep], question.tokens.ends[keep]
-        ),
-        folded=question.folded[keep],
-        stems=question.stems[keep],
-        words=question.words[keep],
-        spelling=question.spelling[keep],
-    )
 
 
 def _logsumexp(x: np.ndarray) -> float:
