@@ -341,7 +341,7 @@ def render_help(bot_name: str, *, auto_answer: bool) -> discord.Embed:
             "`/sources [page]` list the articles\n"
             "`/source article` show one article\n"
             "`/help` this message\n"
-            "`/reload`, `/stats` for server administrators"
+            "`/add url`, `/reload`, `/stats` for server administrators"
         ),
         inline=False,
     )

@@ -221,7 +221,7 @@ def test_help_embed_lists_the_commands() -> None:
     """/help names every command and the ways to ask."""
     embed = render_help("citebot", auto_answer=True)
     data = str(embed.to_dict())
-    for command in ("/ask", "/sources", "/source", "/help", "/reload", "/stats"):
+    for command in ("/ask", "/sources", "/source", "/help", "/add", "/reload", "/stats"):
         assert command in data
     assert "Mention citebot" in data and "auto-answer" in data
     assert embed_problems(embed) == []
