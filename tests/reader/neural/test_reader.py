@@ -6,11 +6,12 @@ from pathlib import Path
 
 import pytest
 
+from citebot.corpus.passages import Passage
 from citebot.pipeline import Asker
 from citebot.reader.neural.encode import tokens
-from citebot.reader.neural.reader import read_neural
+from citebot.reader.neural.reader import passage_answers, read_neural, shipped_network
 from citebot.reader.question import parse_question
-from tests.reader.test_contract import BODY, hand_corpus, whole_article
+from tests.reader.test_contract import BODY, HandHit, hand_corpus, whole_article
 
 DATA = Path(__file__).resolve().parents[2] / "data"
 
@@ -101,3 +102,31 @@ def test_the_reader_setting_chooses_the_reader(shipped_asker: Asker) -> None:
     assert neural.evidence is not None and len(neural.evidence) == len(EVIDENCE)
     assert linear.evidence is not None and len(linear.evidence) == len(CONFIDENCE_NAMES)
     assert Asker(shipped_asker.index, reader="linear").reader == "linear"
+
+
+def test_overlapping_passages_keep_the_best_rated_span_of_a_sentence() -> None:
+    """Two retrieved passages holding the same sentence (passages overlap): the sentence
+    keeps the span of the better-rated reading, not of the one read last."""
+    corpus = hand_corpus()
+    question = parse_question("When did the council open the Tagus footbridge?")
+    whole = whole_article(corpus, "bridge", 9.0)
+    first = corpus.sentences["bridge"][0]
+    opening = HandHit(
+        Passage(
+            article_id="bridge",
+            index=1,
+            start=first.start,
+            end=first.end,
+            text=first.text,
+            first_sentence=0,
+            last_sentence=1,
+        ),
+        8.0,
+    )
+    hits = [opening, whole]
+    answers = passage_answers(shipped_network(), question.text, hits, corpus)
+    assert len({a.score for a in answers}) == 2  # two readings, scored apart,
+    assert len({a.sentence.index for a in answers}) == 1  # of one sentence
+    top = max(answers, key=lambda a: a.rating)
+    reading = read_neural(question, hits, corpus)
+    assert reading.best is not None and reading.best.score == top.score

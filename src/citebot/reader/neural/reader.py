@@ -96,7 +96,9 @@ def read_neural(
         return Reading(question, hits, ranked, None, 0.0, missing)
     order = sorted(answers, key=lambda a: -a.rating)
     by_sentence = {(s.article_id, s.index): s for s in ranked}
-    scored = [_scored(a, by_sentence, corpus) for a in order]
+    # Passages overlap: a sentence keeps the span of the best-rated passage that holds it.
+    firsts = {_key(a): a for a in reversed(order)}
+    scored = [_scored(a, by_sentence, corpus) for a in order if firsts[_key(a)] is a]
     best = scored[0]
     rest = [s for s in ranked if all(s is not other for other in scored)]
     x = evidence(question, order, scored[0], corpus)
@@ -159,6 +161,10 @@ def best_span_within(
         if total[i] > best[2]:
             best = (i, i + gap, float(total[i]))
     return best
+
+
+def _key(answer: PassageAnswer) -> tuple[str, int]:
+    return answer.sentence.article_id, answer.sentence.index
 
 
 def _sentence_of_tokens(passage: Encoded, sentences: list[Sentence], offset: int) -> np.ndarray:
