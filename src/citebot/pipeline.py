@@ -17,7 +17,6 @@ from pydantic import BaseModel, ConfigDict
 from citebot.cite import Answer, Tier, cite, finite
 from citebot.corpus.articles import Corpus, load_corpus
 from citebot.errors import QuestionError, UnknownSourceError
-from citebot.reader.confidence import recommended_min_confidence
 from citebot.reader.model import ReaderModel, load_model
 from citebot.reader.neural.calibration import load_calibration
 from citebot.reader.neural.reader import read_neural
@@ -219,31 +218,28 @@ def reader_thresholds(
     reader: ReaderName = "neural", model: ReaderModel | None = None
 ) -> tuple[float, float]:
     """(possible, answer): the confidences chosen for a reader by scripts/choose_tiers.py
-    (below the first it abstains; from the second up the answer is the headline)."""
+    (below the first it abstains; from the second up the answer is the headline), read
+    from the linear model's file (`model`, else the shipped one) or the neural reader's
+    calibration file."""
     if reader == "linear":
-        return (
-            float(model.meta.get("min_confidence", 0.5)) if model else recommended_min_confidence(),
-            answer_threshold(model),
-        )
-    meta = load_calibration().meta
-    possible = float(meta.get("min_confidence", 0.5))
-    tiers = meta.get("tiers")
-    if isinstance(tiers, dict) and isinstance(tiers.get("answer"), int | float):
-        return possible, float(tiers["answer"])
-    return possible, possible
+        return _thresholds((model if model is not None else load_model()).meta)
+    return _thresholds(load_calibration().meta)
 
 
 def answer_threshold(model: ReaderModel | None = None) -> float:
-    """The confidence from which an answer is the headline rather than a "possible answer".
+    """The confidence from which the linear reader's answer is the headline rather than a
+    "possible answer"; a model without tiers (a fold model) has no possible-answer tier."""
+    return reader_thresholds("linear", model)[1]
 
-    Chosen per reader model by scripts/choose_tiers.py and kept in its file's `tiers`;
-    a model without one (a fold model) has no possible-answer tier.
-    """
-    meta = (model if model is not None else load_model()).meta
+
+def _thresholds(meta: dict[str, Any]) -> tuple[float, float]:
+    """`min_confidence` and `tiers.answer` of a threshold file (choose_tiers.py writes both)."""
     tiers = meta.get("tiers")
     if isinstance(tiers, dict) and isinstance(tiers.get("answer"), int | float):
-        return float(tiers["answer"])
-    return float(meta.get("min_confidence", 0.0))
+        answer = float(tiers["answer"])
+    else:
+        answer = float(meta.get("min_confidence", 0.0))
+    return float(meta.get("min_confidence", 0.5)), answer
 
 
 def retrieve(
