@@ -267,7 +267,6 @@ class CitebotBot(commands.Bot):
             min_confidence=settings.min_confidence,
             answer_confidence=settings.answer_confidence,
             max_question_chars=settings.max_question_chars,
-            reader=settings.reader,
         )
         _freeze_heap()
         return asker

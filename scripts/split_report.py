@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from citebot.evaluation.squad import contains_answer, load_squad
-from citebot.pipeline import ReaderName, reader_thresholds
+from citebot.pipeline import reader_thresholds
 
 DATA = Path(__file__).resolve().parent.parent.parent / "shared" / "data"
 
@@ -33,9 +33,9 @@ def test_titles(data: Path) -> set[str]:
     return {a["title"].replace(" ", "_") for a in v11 if a["title"] not in v2}
 
 
-def report(records: list[dict[str, Any]], reader: ReaderName) -> dict[str, Any]:
+def report(records: list[dict[str, Any]]) -> dict[str, Any]:
     n = len(records)
-    possible, answer = reader_thresholds(reader)
+    possible, answer = reader_thresholds()
     right = [r for r in records if r["prediction"] is not None and r["raw_f1"] >= 0.5]
     tiers: dict[str, Any] = {}
     for name, low, high in (("answer", answer, 2.0), ("possible", possible, answer)):
@@ -67,7 +67,6 @@ def main(argv: list[str]) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("readings", type=Path)
     ap.add_argument("--data", type=Path, default=DATA)
-    ap.add_argument("--reader", choices=("neural", "linear"), default="neural")
     args = ap.parse_args(argv)
     test = test_titles(args.data)
     squad = load_squad(args.data / "squad-dev-v1.1.json")
@@ -75,7 +74,7 @@ def main(argv: list[str]) -> int:
     test_ids = {a.id for a in squad.articles if a.title.replace(" ", "_") in test}
     records = [json.loads(line) for line in args.readings.read_text("utf-8").splitlines()]
     kept = [r for r in records if r["article"] in test_ids]
-    print(json.dumps(report(kept, args.reader), indent=1))
+    print(json.dumps(report(kept), indent=1))
     return 0
 
 

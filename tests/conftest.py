@@ -31,12 +31,6 @@ def shipped_asker(shipped_corpus: Corpus) -> Asker:
     return Asker(Index.build(shipped_corpus))
 
 
-@pytest.fixture(scope="session")
-def linear_asker(shipped_corpus: Corpus) -> Asker:
-    """The same with the linear reader, for tests that pin how known answers are shown."""
-    return Asker(Index.build(shipped_corpus), reader="linear")
-
-
 def make_article(article_id: str, body: str, title: str | None = None, **meta: object) -> Article:
     """A small in-memory article for tests."""
     return Article(id=article_id, title=title or article_id.replace("-", " "), body=body, **meta)  # type: ignore[arg-type]

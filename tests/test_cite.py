@@ -43,25 +43,25 @@ def test_a_quote_that_is_not_verbatim_cannot_be_cited() -> None:
     assert cite(1, article, real, 1.0).quote == "bridge"
 
 
-def test_json_contract_of_an_answer(linear_asker: Asker) -> None:
+def test_json_contract_of_an_answer(shipped_asker: Asker) -> None:
     """An answer has the contract's keys; each citation's quote is its article's body slice."""
-    answer = linear_asker.ask("Who is Zhu Jiang?")
+    answer = shipped_asker.ask("Who is Zhu Jiang?")
     data = answer.model_dump(mode="json")
     assert set(data) >= CONTRACT
     assert data["answered"] is True and isinstance(data["confidence"], float)
     assert [c["n"] for c in data["citations"]] == list(range(1, len(data["citations"]) + 1))
     for c in data["citations"]:
         assert set(c) >= CITATION_KEYS
-        body = linear_asker.corpus.get(c["article_id"]).body  # type: ignore[union-attr]
+        body = shipped_asker.corpus.get(c["article_id"]).body  # type: ignore[union-attr]
         assert body[c["start"] : c["end"]] == c["quote"]
     assert data["quote"] == data["citations"][0]["quote"]
-    body = linear_asker.corpus.get(data["citations"][0]["article_id"]).body  # type: ignore[union-attr]
+    body = shipped_asker.corpus.get(data["citations"][0]["article_id"]).body  # type: ignore[union-attr]
     assert body[data["answer_start"] : data["answer_end"]] == data["answer"]
 
 
-def test_json_contract_of_an_abstention(linear_asker: Asker) -> None:
+def test_json_contract_of_an_abstention(shipped_asker: Asker) -> None:
     """An abstention has nulls where the answer would be, and suggestions."""
-    data = linear_asker.ask("Who is the president of France?").model_dump(mode="json")
+    data = shipped_asker.ask("Who is the president of France?").model_dump(mode="json")
     assert set(data) >= CONTRACT
     assert (data["answered"], data["answer"], data["quote"], data["citations"]) == (
         False,
@@ -72,14 +72,14 @@ def test_json_contract_of_an_abstention(linear_asker: Asker) -> None:
     assert isinstance(data["suggestions"], list)
 
 
-def test_context_is_the_paragraph_around_the_answer(linear_asker: Asker) -> None:
+def test_context_is_the_paragraph_around_the_answer(shipped_asker: Asker) -> None:
     """The context of an answer is its paragraph, with the span's offsets inside it."""
     from citebot.pipeline import context_of
 
-    answer = linear_asker.ask("Which officials will Mayor Park meet in Hong Kong?")
+    answer = shipped_asker.ask("Which officials will Mayor Park meet in Hong Kong?")
     assert answer.answer_start is not None and answer.answer_end is not None
     ctx = context_of(
-        linear_asker.index, answer.citations[0].article_id, answer.answer_start, answer.answer_end
+        shipped_asker.index, answer.citations[0].article_id, answer.answer_start, answer.answer_end
     )
     assert ctx.text[ctx.highlight_start : ctx.highlight_end] == answer.answer
     assert ctx.text.startswith("The Mayor’s visit this time")

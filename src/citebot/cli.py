@@ -134,7 +134,6 @@ def _asker(settings: Settings) -> Asker:
         min_confidence=settings.min_confidence,
         answer_confidence=settings.answer_confidence,
         max_question_chars=settings.max_question_chars,
-        reader=settings.reader,
     )
 
 

@@ -10,28 +10,24 @@ from __future__ import annotations
 import math
 import re
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
 from citebot.cite import Answer, Tier, cite, finite
 from citebot.corpus.articles import Corpus, load_corpus
 from citebot.errors import QuestionError, UnknownSourceError
-from citebot.reader.model import ReaderModel, load_model
 from citebot.reader.neural.calibration import load_calibration
 from citebot.reader.neural.reader import read_neural
 from citebot.reader.question import Question, parse_question
-from citebot.reader.reading import Reading, read
+from citebot.reader.reading import Reading
 from citebot.retrieval.cache import load_index
 from citebot.retrieval.index import Hit, Index
 from citebot.text.dates import describe
 from citebot.text.tokenizer import term_set, words
 
 MAX_CITATIONS = 3
-TOP_PASSAGES = 8  # the passages the reader reads
-# "neural": the span network trained on SQuAD train (`reader.neural`), the default;
-# "linear": the earlier span model over hand-made features (`reader.reading`).
-ReaderName = Literal["neural", "linear"]
+TOP_PASSAGES = 8  # the passages retrieved; the reader reads the best of them
 
 
 class Asker:
@@ -43,18 +39,12 @@ class Asker:
         *,
         min_confidence: float | None = None,
         max_question_chars: int = 500,
-        model: ReaderModel | None = None,
         answer_confidence: float | None = None,
-        reader: ReaderName = "neural",
     ) -> None:
         """`min_confidence`: abstain below it; None takes the threshold chosen for the
         reader (`reader_thresholds`). `answer_confidence`: from it up the answer is the
-        headline, below it a "possible answer"; None takes the reader's. `model`: the
-        linear reader's weights (the evaluation passes fold models); giving one selects
-        the linear reader."""
-        if model is not None:
-            reader = "linear"
-        possible, answer = reader_thresholds(reader, model)
+        headline, below it a "possible answer"; None takes the reader's."""
+        possible, answer = reader_thresholds()
         if min_confidence is None:
             min_confidence = possible
         if answer_confidence is None:
@@ -69,8 +59,6 @@ class Asker:
         self.min_confidence = min_confidence
         self.answer_confidence = answer_confidence
         self.max_question_chars = max_question_chars
-        self.model = model
-        self.reader: ReaderName = reader
 
     @classmethod
     def from_directory(
@@ -103,7 +91,7 @@ class Asker:
                 "that question has no words to search for; ask about a person, place, "
                 "event or thing in the articles"
             )
-        reading = read_index(self.index, parsed, source, model=self.model, reader=self.reader)
+        reading = read_index(self.index, parsed, source)
         return self._compose(text, reading, source)
 
     def tier(self, confidence: float) -> Tier:
@@ -123,7 +111,7 @@ class Asker:
             "passages": [h.passage.index for h in reading.hits],
             "corpus_version": index.version,
         }
-        # A best candidate the gate ruled out scores -inf: it is no answer at all.
+        # A span scored -inf (or NaN) is no answer at all; citations need finite scores.
         usable = best is not None and best.span is not None and math.isfinite(best.score)
         if best is None or best.span is None or not usable or self.tier(confidence) == "none":
             return self._abstain(text, reading, source, common)
@@ -133,7 +121,7 @@ class Asker:
         for other in reading.ranked[1:]:
             if len(citations) >= MAX_CITATIONS:
                 break
-            # Only sentences the span model scored and did not rule out (-inf) are cited.
+            # Only sentences that hold a span the reader scored are cited.
             if other.span is None or not math.isfinite(other.score):
                 continue
             if other.coverage < 0.5 * best.coverage or other.text == sentence.text:
@@ -214,26 +202,16 @@ class Asker:
         return list(dict.fromkeys(found))
 
 
-def reader_thresholds(
-    reader: ReaderName = "neural", model: ReaderModel | None = None
-) -> tuple[float, float]:
-    """(possible, answer): the confidences chosen for a reader by scripts/choose_tiers.py
+def reader_thresholds() -> tuple[float, float]:
+    """(possible, answer): the confidences chosen for the reader by scripts/choose_tiers.py
     (below the first it abstains; from the second up the answer is the headline), read
-    from the linear model's file (`model`, else the shipped one) or the neural reader's
-    calibration file."""
-    if reader == "linear":
-        return _thresholds((model if model is not None else load_model()).meta)
+    from its calibration file (`min_confidence` and `tiers.answer`)."""
     return _thresholds(load_calibration().meta)
 
 
-def answer_threshold(model: ReaderModel | None = None) -> float:
-    """The confidence from which the linear reader's answer is the headline rather than a
-    "possible answer"; a model without tiers (a fold model) has no possible-answer tier."""
-    return reader_thresholds("linear", model)[1]
-
-
 def _thresholds(meta: dict[str, Any]) -> tuple[float, float]:
-    """`min_confidence` and `tiers.answer` of a threshold file (choose_tiers.py writes both)."""
+    """`min_confidence` and `tiers.answer` of a threshold file; without tiers, the answer
+    tier starts where answering does (no possible-answer tier)."""
     tiers = meta.get("tiers")
     if isinstance(tiers, dict) and isinstance(tiers.get("answer"), int | float):
         answer = float(tiers["answer"])
@@ -255,15 +233,11 @@ def read_index(
     question: Question,
     source: str | None = None,
     *,
-    model: ReaderModel | None = None,
     top_passages: int = TOP_PASSAGES,
-    reader: ReaderName = "neural",
 ) -> Reading:
     """Retrieve, then read: the reading `Asker.ask` composes its answer from."""
     hits = retrieve(index, question, source, top_passages)
-    if reader == "neural" and model is None:
-        return read_neural(question, hits, index, source)
-    return read(question, hits, index, source, model=model)
+    return read_neural(question, hits, index, source)
 
 
 class Context(BaseModel):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -34,13 +34,11 @@ class Settings(BaseSettings):
     corpus_dir: Path = Field(default_factory=default_corpus_dir)
     cache_dir: Path = Field(default_factory=default_cache_dir)
     use_cache: bool = True
-    # None: the threshold chosen with the shipped reader model (recommended_min_confidence)
+    # None: the threshold chosen for the shipped reader (pipeline.reader_thresholds)
     min_confidence: float | None = Field(default=None, ge=0.0, le=1.0)
-    # None: the model's answer tier (pipeline.answer_threshold); below it, a possible answer
+    # None: the reader's answer tier (pipeline.reader_thresholds); below it, a possible answer
     answer_confidence: float | None = Field(default=None, ge=0.0, le=1.0)
     max_question_chars: int = Field(default=500, ge=10, le=10_000)
-    # "neural" (the span network) or "linear" (the earlier feature model): see pipeline
-    reader: Literal["neural", "linear"] = "neural"
     # RSS/Atom feeds `citebot feeds poll` and the bot read: "url1,url2" or one per line
     feeds: Annotated[list[str], NoDecode] = Field(default_factory=list)
     feed_interval_minutes: float = Field(default=15.0, ge=1.0, le=7 * 24 * 60)

@@ -41,17 +41,7 @@ def corpus_dir(tmp_path: Path) -> Path:
 
 @pytest.fixture(scope="session")
 def asker() -> Asker:
-    """One Asker over the shipped corpus, shared by the bots of every test (no disk cache).
-
-    The linear reader: these tests pin how the adapter shows known answers, so they read
-    with the reader whose answers are fixed; `neural_asker` drives the bot end to end
-    with the default reader (tests/bot/test_every_button.py)."""
-    return Asker(Index.build(load_corpus(SHIPPED)), reader="linear")
-
-
-@pytest.fixture(scope="session")
-def neural_asker() -> Asker:
-    """An Asker over the shipped corpus with the default (neural) reader."""
+    """One Asker over the shipped corpus, shared by the bots of every test (no disk cache)."""
     return Asker(Index.build(load_corpus(SHIPPED)))
 
 
@@ -65,7 +55,6 @@ def settings(tmp_path: Path, corpus_dir: Path) -> BotSettings:
         use_cache=False,
         db_path=tmp_path / "data" / "citebot.sqlite3",
         ask_cooldown_rate=100,
-        reader="linear",  # as `asker`: a /reload keeps the reader the tests pin
     )
 
 

@@ -16,7 +16,7 @@ from tests.emulator import DiscordEmulator, RecordedCall, StoredMessage
 
 READY = 0.05  # guild_ready_timeout: on_ready 50 ms after the last GUILD_CREATE
 TEST_TIMEOUT = 30.0  # no test body may run longer than this
-QUESTION = "when did the Hetao park open?"
+QUESTION = "When did the Hong Kong Science Park open its Shenzhen branch?"
 
 
 @contextlib.asynccontextmanager

@@ -50,7 +50,7 @@ async def test_reload_reports_broken_files_and_keeps_serving_their_old_version(
     assert "(still serving its previous version)" in text
     assert "• `notes.txt`: this is a binary file" in text
     assert before != after
-    assert "**on Thursday**" in answer.content  # the broken article's old version still answers
+    assert "**Thursday**" in answer.content  # the broken article's old version still answers
     assert shown.embeds[0]["title"] == "A fresh article"
     assert_never_pings(emu)
 
@@ -70,7 +70,7 @@ async def test_reload_of_a_vanished_folder_keeps_the_old_index(
     assert report.content.startswith("Reload failed: ")
     assert "no such folder" in report.content
     assert "Still serving the previous corpus (2 articles" in report.content
-    assert "**on Thursday**" in answer.content
+    assert "**Thursday**" in answer.content
 
 
 async def test_admin_commands_are_refused_to_members_even_if_shown_to_them(

@@ -56,17 +56,14 @@ async def click_all_twice(emu: DiscordEmulator, answer: StoredMessage) -> list[s
 
 @pytest.mark.slow
 async def test_a_hundred_questions_every_button_and_a_reply_to_each_without_an_error(
-    emu: DiscordEmulator, settings: BotSettings, neural_asker: Asker
+    emu: DiscordEmulator, settings: BotSettings, asker: Asker
 ) -> None:
-    """106 questions by /ask, read by the default (neural) reader; every button under every
+    """106 questions by /ask; every button under every
     answer clicked twice (so each vote is given and taken back); a reply to each answer gets
     an answer. No error anywhere (the `emu` fixture also checks the log and every REST call)."""
-    asker = neural_asker
     questions = question_set(asker, generated=60)
     assert len(questions) >= 100
-    settings = settings.model_copy(
-        update={"ask_cooldown_rate": 10 * len(questions), "reader": "neural"}
-    )
+    settings = settings.model_copy(update={"ask_cooldown_rate": 10 * len(questions)})
     clicks = replies = 0
     started = time.perf_counter()
     async with running(emu, settings, asker):

@@ -24,7 +24,6 @@ from citebot.evaluation.squad import (
     parse_squad,
 )
 from citebot.pipeline import reader_thresholds
-from citebot.reader.confidence import recommended_min_confidence
 from tests.conftest import SQUAD_MINI
 
 JSONL_KEYS = {
@@ -215,7 +214,7 @@ def test_question_the_pipeline_refuses_is_an_abstention(tmp_path: Path) -> None:
     squad = parse_squad({"version": "v2.0", "data": [{"title": "Orchid", "paragraphs": [page]}]})
     run = run_questions(squad, "open")
     assert [(r.prediction, r.error) for r in run.records] == [(None, None), (None, None)]
-    assert [r.scores(recommended_min_confidence()) for r in run.records] == [(1.0, 1.0), (0.0, 0.0)]
+    assert [r.scores(reader_thresholds()[0]) for r in run.records] == [(1.0, 1.0), (0.0, 0.0)]
 
 
 def test_main_json_end_to_end(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -226,7 +225,7 @@ def test_main_json_end_to_end(tmp_path: Path, capsys: pytest.CaptureFixture[str]
     for key in ("overall", "raw", "sentence", "retrieval", "timing", "curve", "by_type"):
         assert key in summary
     assert summary["mode"] == "open"
-    assert summary["min_confidence"] == reader_thresholds("neural")[0]  # the default reader's
+    assert summary["min_confidence"] == reader_thresholds()[0]  # the reader's own
     assert summary["overall"]["questions"] == 10
     assert summary["overall"]["unanswerable"] == 3
     assert set(summary["retrieval"]) >= {"recall_at_1", "recall_at_5"}

@@ -1,4 +1,4 @@
-"""Tiers (thresholds chosen from readings, stored beside the model, applied by the Asker)
+"""Tiers (thresholds chosen from readings, stored beside the reader, applied by the Asker)
 and what an abstention suggests."""
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ from types import ModuleType
 
 import pytest
 
-from citebot.pipeline import Asker, answer_threshold
-from citebot.reader.model import load_model
+from citebot.pipeline import Asker, reader_thresholds
+from citebot.reader.neural.calibration import load_calibration
 from citebot.retrieval.index import Index
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -65,7 +65,7 @@ def test_the_answer_tier_is_right_at_least_80_percent_of_the_time(
     assert sum(row["share"] for row in table.values()) == pytest.approx(100.0, abs=0.2)
 
 
-def test_the_script_writes_the_thresholds_into_the_model_file_keeping_the_rest(
+def test_the_script_writes_the_thresholds_into_the_threshold_file_keeping_the_rest(
     choose_tiers: ModuleType, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """--write sets min_confidence and tiers in the JSON object and keeps every other key."""
@@ -103,15 +103,12 @@ def test_the_asker_gives_each_answer_its_tier(shipped_asker: Asker) -> None:
     assert refused.tier == "none" and not refused.answered
 
 
-def test_the_shipped_model_carries_its_answer_threshold() -> None:
-    """The threshold the pipeline uses comes from the model file's tiers."""
-    tiers = load_model().meta["tiers"]
-    assert (
-        answer_threshold()
-        == tiers["answer"]
-        >= tiers["possible"]
-        == load_model().meta["min_confidence"]
-    )
+def test_the_shipped_calibration_carries_the_thresholds_the_pipeline_uses() -> None:
+    """The thresholds the pipeline uses are the calibration file's `min_confidence` and
+    `tiers` (the answer tier at or above the possible one)."""
+    meta = load_calibration().meta
+    assert reader_thresholds() == (meta["min_confidence"], meta["tiers"]["answer"])
+    assert meta["tiers"]["answer"] >= meta["tiers"]["possible"] == meta["min_confidence"]
 
 
 def test_an_abstention_suggests_only_articles_whose_title_shares_a_word(

@@ -1,4 +1,5 @@
-"""The reader reads hand-made hits through a hand-made corpus view: no index at all."""
+"""A hand-made corpus view and hits, no index at all: the reader's tests read through them
+(tests/reader/neural/, tests/reader/test_names.py)."""
 
 from __future__ import annotations
 
@@ -8,9 +9,7 @@ from dataclasses import dataclass
 
 from citebot.corpus.articles import Article
 from citebot.corpus.passages import Passage, Sentence, sentence_spans
-from citebot.reader.contract import ArticleSentences, CorpusView, Hit, passage_sentences
-from citebot.reader.question import parse_question
-from citebot.reader.reading import read
+from citebot.reader.contract import ArticleSentences, CorpusView, passage_sentences
 from citebot.text.tokenizer import term_set
 from tests.conftest import make_article
 
@@ -40,9 +39,6 @@ class HandSentences:
 
     def texts(self, first: int, last: int) -> list[str]:
         return [s.text for s in self.items[first:last]]
-
-    def paragraph(self, i: int) -> int:
-        return self.items[i].paragraph
 
 
 class HandCorpus:
@@ -104,37 +100,15 @@ def hand_corpus() -> HandCorpus:
     )
 
 
-def test_reader_answers_from_hand_made_hits_without_an_index() -> None:
-    """Given hits and a corpus view made by hand, the reader finds the span, resolves
-    "on Thursday" against the article's date, and its quote is the body's own text."""
-    corpus = hand_corpus()
-    view: CorpusView = corpus  # the hand-made view satisfies the protocol (mypy checks)
-    hits: list[Hit] = [whole_article(corpus, "bridge", 9.0), whole_article(corpus, "ferry", 1.0)]
-    reading = read(parse_question("When did the council open the Tagus footbridge?"), hits, view)
-    assert reading.best is not None and reading.best.span is not None
-    assert reading.best.span.text == "on Thursday"
-    assert reading.best.span.value == "2023-09-07"
-    sentence = reading.best.sentence
-    assert sentence.article_id == "bridge"
-    assert BODY[sentence.start : sentence.end] == sentence.text
-    assert reading.missing == []
-
-
-def test_reader_learns_names_missing_from_the_corpus_view() -> None:
-    """A name the corpus view says no article mentions is reported missing, and the
-    confidence drops far below the same question about a name it has."""
-    corpus = hand_corpus()
-    hits = [whole_article(corpus, "bridge", 9.0)]
-    known = read(parse_question("When did the council open the Tagus footbridge?"), hits, corpus)
-    unknown = read(parse_question("When did the council open the Douro footbridge?"), hits, corpus)
-    assert unknown.missing == ["Douro"]
-    assert unknown.confidence < known.confidence / 5
-
-
-def test_reader_with_no_hits_reads_nothing() -> None:
-    """No hits: no answer and no confidence, not an error."""
-    reading = read(parse_question("When did the bridge open?"), [], hand_corpus())
-    assert reading.best is None and reading.confidence == 0.0
+def test_the_hand_made_corpus_answers_what_a_reader_may_ask() -> None:
+    """The hand-made view has every method of `CorpusView`: sentences, idf (rarer terms
+    weigh more), mentions (per article too) and the article's date."""
+    view: CorpusView = hand_corpus()  # mypy checks the protocol where this is type-checked
+    assert set(view.sentences) == {"bridge", "ferry"}
+    assert view.idf("footbridg") > view.idf("river")  # one article against both
+    assert view.mentions("ferri") and not view.mentions("ferri", "bridge")
+    assert view.article_date("bridge") == dt.date(2023, 9, 7)
+    assert view.article_date("ferry") is None
 
 
 def test_passage_sentences_carry_offsets_into_the_body() -> None:

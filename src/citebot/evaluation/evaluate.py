@@ -15,11 +15,9 @@ Modes:
   already offer ("answer from this article only"), not an evaluation trick: the
   pipeline runs unchanged, on a corpus cut at paragraph boundaries.
 
-The shipped reader was fitted on the SQuAD dev articles, so on them it must be
-measured by cross-fitting: `--folds DIR` reads each article with the fold model
-that was fitted without it (`citebot.evaluation.crossfit`; `scripts/train_reader.py` writes
-DIR). Without `--folds` the shipped model reads everything, which is right for
-any other SQuAD-format file.
+The reader's network is trained on SQuAD v1.1 train only, so every dev file
+measures it on articles it never saw; its confidence is fitted on SQuAD 2.0 dev
+and measured there by cross-fitting (`scripts/calibrate_neural.py`).
 
 The file is read and answers are scored by `citebot.evaluation.squad` (the official SQuAD
 definitions; EM and token F1 take the best gold answer). An unanswerable (v2)
@@ -52,7 +50,6 @@ from tqdm import tqdm
 
 from citebot.cite import Answer
 from citebot.errors import QuestionError
-from citebot.evaluation.crossfit import FoldModels, FoldsError, load_folds
 from citebot.evaluation.report import format_table, summarize, write_jsonl
 from citebot.evaluation.squad import (
     SquadFormatError,
@@ -64,7 +61,7 @@ from citebot.evaluation.squad import (
     load_squad,
     question_scores,
 )
-from citebot.pipeline import Asker, ReaderName, reader_thresholds
+from citebot.pipeline import Asker, reader_thresholds
 from citebot.reader.question import parse_question
 from citebot.retrieval.index import Index
 
@@ -218,30 +215,19 @@ def run_questions(
     limit: int | None = None,
     index: Index | None = None,
     progress: bool = False,
-    folds: FoldModels | None = None,
-    reader: ReaderName = "neural",
 ) -> Run:
-    """Build the index once (unless given) and ask every question (or the first `limit`),
-    each with the shipped model or, given `folds`, with its article's fold model."""
+    """Build the index once (unless given) and ask every question (or the first `limit`)."""
     started = time.perf_counter()
     if index is None:
         index = build_index(squad, mode)
     build_seconds = time.perf_counter() - started
-    askers = [
-        Asker(
-            index,
-            min_confidence=0.0,
-            model=folds.model_for(article.title) if folds is not None else None,
-            reader=reader,
-        )
-        for article in squad.articles
-    ]
+    asker = Asker(index, min_confidence=0.0)
     pmap = ParagraphMap(squad, mode)
     questions = squad.questions[:limit] if limit is not None else squad.questions
     records: list[Record] = []
     started = time.perf_counter()
     for q in _progress(questions, progress, mode):
-        records.append(_ask_one(askers[q.article], squad, mode, pmap, q))
+        records.append(_ask_one(asker, squad, mode, pmap, q))
     ask_seconds = time.perf_counter() - started
     return Run(squad, mode, records, build_seconds, ask_seconds)
 
@@ -362,27 +348,13 @@ def make_parser() -> argparse.ArgumentParser:
         default=None,
         metavar="X",
         help="answer only at or above this confidence (default: the pipeline's, the "
-        "threshold chosen for the shipped reader model)",
-    )
-    parser.add_argument(
-        "--folds",
-        type=Path,
-        metavar="DIR",
-        help="read each article with the fold model fitted without it (cross-fitting; "
-        "DIR is written by scripts/train_reader.py); needed for honest numbers on the "
-        "SQuAD file the shipped reader was fitted on",
-    )
-    parser.add_argument(
-        "--reader",
-        choices=("neural", "linear"),
-        default="neural",
-        help="the span reader to measure (default: neural, the bot's; --folds implies linear)",
+        "threshold chosen for the shipped reader)",
     )
     return parser
 
 
 def main(argv: list[str]) -> int:
-    """`citebot eval squad FILE [--mode open|gold] [--folds DIR] ...`."""
+    """`citebot eval squad FILE [--mode open|gold] ...`."""
     parser = make_parser()
     try:
         args = parser.parse_args(argv)
@@ -391,12 +363,7 @@ def main(argv: list[str]) -> int:
     wall_started = time.perf_counter()
     try:
         squad = load_squad(args.file)
-        folds = None
-        if args.folds is not None:
-            folds = load_folds(args.folds)
-            for article in squad.articles:  # checked up front, not after minutes of reading
-                folds.model_for(article.title)
-    except (SquadFormatError, FoldsError) as exc:
+    except SquadFormatError as exc:
         print(f"citebot eval squad: {exc}", file=sys.stderr)
         return 2
     out: TextIO | None = None
@@ -407,22 +374,13 @@ def main(argv: list[str]) -> int:
             print(f"citebot eval squad: cannot write {args.out} ({exc.strerror})", file=sys.stderr)
             return 2
     try:
-        reader: ReaderName = "linear" if folds is not None else args.reader
-        run = run_questions(
-            squad,
-            args.mode,
-            limit=args.limit,
-            progress=sys.stderr.isatty(),
-            folds=folds,
-            reader=reader,
-        )
+        run = run_questions(squad, args.mode, limit=args.limit, progress=sys.stderr.isatty())
         threshold = (
-            args.min_confidence if args.min_confidence is not None else reader_thresholds(reader)[0]
+            args.min_confidence if args.min_confidence is not None else reader_thresholds()[0]
         )
         summary = summarize(run, threshold)
         wall = time.perf_counter() - wall_started
         summary["timing"]["wall_s"] = round(wall, 3)
-        summary["folds"] = str(args.folds) if args.folds is not None else None
         if out is not None:
             write_jsonl(run.records, threshold, out)
     finally:

@@ -36,8 +36,8 @@ class Hit(Protocol):
 class ArticleSentences(Protocol):
     """One article's sentences, in order; sentence i is `self[i]`, whose `index` is i.
 
-    `text`, `texts` and `paragraph` read what `self[i]` holds without making the
-    `Sentence`: a reader reads the words of many neighbours it never quotes.
+    `text` and `texts` read what `self[i]` holds without making the `Sentence`: a
+    reader reads the words of many neighbours it never quotes.
     """
 
     @property
@@ -53,10 +53,6 @@ class ArticleSentences(Protocol):
 
     def texts(self, first: int, last: int) -> list[str]:
         """The texts of sentences `[first, last)`."""
-        ...
-
-    def paragraph(self, i: int) -> int:
-        """`self[i].paragraph`: the blank-line block of the article the sentence is in."""
         ...
 
 

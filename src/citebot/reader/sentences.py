@@ -3,8 +3,8 @@
 A sentence is scored from its text alone, by the share of the question's weight
 (idf times the question's own emphasis) it holds, alone and with its neighbours; a
 sentence opening with "They"/"It" borrows the words of the one before it. The
-helpers after `rank_sentences` measure the same evidence for the features and the
-confidence model.
+reader quotes its answer with one of these sentences (`ScoredSentence.span`), and
+the pipeline cites the others.
 """
 
 from __future__ import annotations
@@ -16,7 +16,6 @@ from dataclasses import dataclass, field
 from citebot.corpus.passages import Sentence
 from citebot.reader.contract import ArticleSentences, CorpusView, Hit
 from citebot.reader.question import Question
-from citebot.reader.spans import Candidate
 from citebot.text.tokenizer import term_set
 
 # A question word is evidence even when every passage has it: in a corpus of two
@@ -24,6 +23,17 @@ from citebot.text.tokenizer import term_set
 # Shenzhen park" answers "how many companies does the Shenzhen park have" and one
 # about Cyberport does not. (In a large corpus hardly any word's idf is this low.)
 MIN_IDF = 1.0
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A span of a sentence (offsets relative to the sentence) proposed as the answer."""
+
+    start: int
+    end: int
+    text: str  # sentence[start:end]
+    kind: str  # date, number or phrase
+    value: str | None = None  # the resolved value of a temporal expression (ISO)
 
 
 ANAPHOR = re.compile(r"^\s*(?:They|He|She|It|This|These|Those|His|Her|Their|Its|The\s+\w+)\b")
@@ -121,69 +131,12 @@ def term_weights(corpus: CorpusView, question: Question) -> dict[str, float]:
     return {t: w for t, w in weights.items() if w > 0}
 
 
-def carried(scored: ScoredSentence, weights: dict[str, float]) -> float:
-    """Share of the question's weight that a sentence opening with "They"/"It" borrows."""
-    if scored.index == 0 or not ANAPHOR.match(scored.text):
-        return 0.0
-    own = _terms(scored.text)
-    before = _terms(scored.sentences.text(scored.index - 1))
-    total = sum(weights.values()) or 1.0  # named: mypyc rejected the inline `... / (sum or 1.0)`
-    return sum(w for t, w in weights.items() if t in before and t not in own) / total
-
-
-def names_present(question: Question, sentence: ScoredSentence) -> float:
-    """Share of the question's names with a word in the sentence (1.0 when it names none).
-
-    A sentence opening with "They"/"It" also has the names of the sentence before it.
-    """
-    if not question.entities:
-        return 1.0
-    own = _with_referent(sentence)
-    return sum(1 for e in question.entities if not _terms(e).isdisjoint(own)) / len(
-        question.entities
-    )
-
-
-def focus_present(question: Question, sentence: ScoredSentence) -> float:
-    """Whether the noun the question asks about ("which officials") is in the sentence.
-
-    A sentence opening with "They"/"It" also has the words of the sentence before it:
-    "... meet three officials. They include Carrie Lam, ..."
-    """
-    if not question.focus:
-        return 0.0
-    return float(not question.focus.isdisjoint(_with_referent(sentence)))
-
-
-def _with_referent(sentence: ScoredSentence) -> frozenset[str]:
-    """A sentence's terms, and those of the sentence before when it opens with "They"/"It"."""
-    own = _terms(sentence.text)
-    if sentence.index > 0 and ANAPHOR.match(sentence.text):
-        own |= _terms(sentence.sentences.text(sentence.index - 1))
-    return own
-
-
 def near_terms(corpus: CorpusView, sentence: Sentence) -> frozenset[str]:
     """The terms of the sentence and of its neighbours."""
     sentences = corpus.sentences[sentence.article_id]
     return _terms_between(
         sentences, max(sentence.index - 1, 0), min(sentence.index + 2, len(sentences))
     )
-
-
-def paragraph_terms(corpus: CorpusView, sentence: Sentence, reach: int = 20) -> frozenset[str]:
-    """The terms of the sentence's paragraph (at most `reach` sentences either side)."""
-    sentences = corpus.sentences[sentence.article_id]
-    lo = sentence.index
-    while lo > max(sentence.index - reach, 0) and sentences.paragraph(lo - 1) == sentence.paragraph:
-        lo -= 1
-    hi = sentence.index + 1
-    while (
-        hi < min(sentence.index + reach + 1, len(sentences))
-        and sentences.paragraph(hi) == sentence.paragraph
-    ):
-        hi += 1
-    return _terms_between(sentences, lo, hi)
 
 
 def _terms_between(sentences: ArticleSentences, lo: int, hi: int) -> frozenset[str]:

@@ -90,20 +90,6 @@ def test_every_span_starts_and_ends_on_a_word_edge(shipped_asker: Asker) -> None
     assert checked >= 30
 
 
-def test_the_reader_setting_chooses_the_reader(shipped_asker: Asker) -> None:
-    """CITEBOT_READER picks the reader: its evidence is the neural or the linear model's."""
-    from citebot.pipeline import read_index
-    from citebot.reader.features import CONFIDENCE_NAMES
-    from citebot.reader.neural.calibration import EVIDENCE
-
-    question = parse_question("How many companies are in the Shenzhen park?")
-    neural = read_index(shipped_asker.index, question)
-    linear = read_index(shipped_asker.index, question, reader="linear")
-    assert neural.evidence is not None and len(neural.evidence) == len(EVIDENCE)
-    assert linear.evidence is not None and len(linear.evidence) == len(CONFIDENCE_NAMES)
-    assert Asker(shipped_asker.index, reader="linear").reader == "linear"
-
-
 def test_overlapping_passages_keep_the_best_rated_span_of_a_sentence() -> None:
     """Two retrieved passages holding the same sentence (passages overlap): the sentence
     keeps the span of the better-rated reading, not of the one read last."""

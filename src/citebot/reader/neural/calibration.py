@@ -19,8 +19,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import numpy.typing as npt
 
-from citebot.reader.confidence import MISSING_NAME_PENALTY, names_missing
 from citebot.reader.contract import CorpusView
+from citebot.reader.names import MISSING_NAME_PENALTY, names_missing
 from citebot.reader.neural.network import MAX_ANSWER_TOKENS
 from citebot.reader.question import AnswerType, Question
 from citebot.reader.sentences import ScoredSentence, near_terms

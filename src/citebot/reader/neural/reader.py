@@ -27,15 +27,14 @@ from dataclasses import dataclass
 import numpy as np
 
 from citebot.corpus.passages import Sentence
-from citebot.reader.collect import missing_names
 from citebot.reader.contract import CorpusView, Hit, passage_sentences
+from citebot.reader.names import missing_names
 from citebot.reader.neural.calibration import Calibration, evidence, load_calibration
 from citebot.reader.neural.encode import MAX_QUESTION, Encoded, encode, features
 from citebot.reader.neural.network import MAX_ANSWER_TOKENS, Network, load_network
 from citebot.reader.question import Question
 from citebot.reader.reading import Reading
-from citebot.reader.sentences import ScoredSentence, rank_sentences, term_weights
-from citebot.reader.spans import Candidate
+from citebot.reader.sentences import Candidate, ScoredSentence, rank_sentences, term_weights
 from citebot.text.dates import find_time_expressions
 
 TOP_PASSAGES = 5  # hits the network reads

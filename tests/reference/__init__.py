@@ -1,1 +1,0 @@
-"""Frozen copies of code whose outputs the current code must reproduce exactly."""
