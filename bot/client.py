@@ -21,7 +21,8 @@ from discord.ext import commands
 
 from bot.database import Store, open_store
 from bot.errors import BotError, ConfigError, report_error
-from bot.render import NO_MENTIONS, ReloadOutcome
+from bot.notices import ReloadOutcome
+from bot.render import NO_MENTIONS
 from bot.settings import BotSettings
 from bot.storage import StorageError, StoredAnswer, StoreUnavailable
 from citebot.cite import Answer

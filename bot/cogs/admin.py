@@ -14,7 +14,8 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.errors import NotAdmin
-from bot.render import NO_MENTIONS, StatsView, render_reload, render_stats
+from bot.notices import StatsView, render_reload, render_stats
+from bot.render import NO_MENTIONS
 
 if TYPE_CHECKING:
     from bot.client import CitebotBot

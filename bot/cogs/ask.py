@@ -199,7 +199,7 @@ async def autocomplete_articles(
     interaction: discord.Interaction[Any], current: str
 ) -> list[app_commands.Choice[str]]:
     """Article ids whose id or title contains what has been typed."""
-    from bot.render import article_choices
+    from bot.listing import article_choices
 
     articles = citebot(interaction).asker.corpus.articles
     return [

@@ -17,7 +17,8 @@ from discord import app_commands
 from discord.ext import commands, tasks
 
 from bot.cogs.admin import is_admin
-from bot.render import NO_MENTIONS, render_added
+from bot.notices import render_added
+from bot.render import NO_MENTIONS
 from citebot.feeds.feeds import PollResult, add_page, poll_all
 from citebot.feeds.fetch import Fetcher, FetchError, FetchPolicy
 

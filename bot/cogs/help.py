@@ -8,7 +8,8 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.render import NO_MENTIONS, render_help
+from bot.notices import render_help
+from bot.render import NO_MENTIONS
 
 if TYPE_CHECKING:
     from bot.client import CitebotBot

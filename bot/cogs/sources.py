@@ -19,7 +19,9 @@ from discord.ext import commands
 from bot.chat import SOURCES_PAGE, sources_page_id
 from bot.cogs.ask import autocomplete_articles, citebot
 from bot.errors import report_error
-from bot.render import NO_MENTIONS, render_feeds, render_source, render_sources_page
+from bot.listing import render_source, render_sources_page
+from bot.notices import render_feeds
+from bot.render import NO_MENTIONS
 from citebot.errors import UnknownSourceError
 from citebot.feeds.feeds import feed_states
 

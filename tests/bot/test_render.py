@@ -6,26 +6,11 @@ import datetime as dt
 import os
 import re
 
-import discord
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bot import render
-from bot.render import (
-    CONTENT_MAX,
-    ReloadOutcome,
-    StatsView,
-    article_choices,
-    clip,
-    embed_problems,
-    highlight,
-    length,
-    render_help,
-    render_reload,
-    render_source,
-    render_sources_page,
-    render_stats,
-)
+from bot.render import CONTENT_MAX, clip, highlight, length
 from citebot.cite import Answer, Citation
 from citebot.corpus.articles import Article
 
@@ -136,58 +121,6 @@ SLOW = settings(
 
 
 @SLOW
-@given(st.lists(articles(), max_size=30), st.integers(-3, 10))
-def test_any_sources_page_and_article_embed_fit(arts: list[Article], page: int) -> None:
-    """Article list pages and the one-article embed keep every embed limit."""
-    embed, shown, pages = render_sources_page(arts, page)
-    assert embed_problems(embed) == []
-    assert 1 <= shown <= pages
-    for article in arts[:3]:
-        assert embed_problems(render_source(article)) == []
-
-
-@SLOW
-@given(st.lists(articles(), max_size=40), TEXT)
-def test_autocomplete_choices_fit_and_are_known_ids(arts: list[Article], typed: str) -> None:
-    """At most 25 choices, names of 1-100 characters, values only ids of the given articles."""
-    choices = article_choices(arts, typed)
-    assert len(choices) <= 25
-    ids = {a.id for a in arts}
-    for name, value in choices:
-        assert 1 <= length(name) <= 100 and value in ids and length(value) <= 100
-
-
-@SLOW
-@given(
-    st.lists(st.tuples(LONG_TEXT, LONG_TEXT), max_size=80),
-    st.lists(TEXT, max_size=30),
-    st.booleans(),
-    st.one_of(st.none(), LONG_TEXT),
-)
-def test_any_reload_report_fits(
-    problems: list[tuple[str, str]], ids: list[str], ok: bool, error: str | None
-) -> None:
-    """The reload report fits one message however many files broke."""
-    outcome = ReloadOutcome(
-        ok=ok, articles=len(ids), old_version="a", new_version="b", added=ids, removed=ids[::-1],
-        problems=problems, error=error,
-    )  # fmt: skip
-    assert_sendable(render_reload(outcome))
-
-
-@SLOW
-@given(
-    st.lists(st.tuples(st.one_of(st.none(), LONG_TEXT), TEXT, st.integers(1, 10**6)), max_size=30)
-)
-def test_any_stats_embed_fits(top: list[tuple[str | None, str, int]]) -> None:
-    """/stats keeps every embed limit whatever the unanswered questions were."""
-    embed = render_stats(
-        StatsView(asked=10, answered=4, abstained=6, helpful=1, unhelpful=2, top_unanswered=top)
-    )
-    assert embed_problems(embed) == []
-
-
-@SLOW
 @given(LONG_TEXT, st.integers(1, 3000))
 def test_clip_fits_ends_with_an_ellipsis_and_never_splits_an_escape(text: str, limit: int) -> None:
     """A clipped text fits, ends with "…" when shortened, and shows a prefix of the text."""
@@ -215,14 +148,3 @@ def test_a_huge_quote_is_cut_around_the_span_at_word_boundaries() -> None:
     assert "__**ANSWER**__" in shown
     assert shown.startswith("…") and shown.endswith("…")
     assert shown.startswith(("…alpha", "…beta"))
-
-
-def test_help_embed_lists_the_commands() -> None:
-    """/help names every command and the ways to ask."""
-    embed = render_help("citebot", auto_answer=True)
-    data = str(embed.to_dict())
-    for command in ("/ask", "/sources", "/source", "/help", "/add", "/reload", "/stats"):
-        assert command in data
-    assert "Mention citebot" in data and "auto-answer" in data
-    assert embed_problems(embed) == []
-    assert isinstance(embed, discord.Embed)

@@ -23,11 +23,9 @@ machine; see benchmarks/bench_retrieval.py and benchmarks/README.md):
 * Exact ties: weights are snapped to a 2**-32 grid (error <= 1.2e-10), so sums are exact in any
   order and mathematically tied documents score bit-identically (see postings.GRID); plain
   float sums split such ties by rounding noise, and "ties go to the lower id" would not hold.
-* Accumulation: `np.bincount(ids, weights, minlength=n)` over the concatenated postings (0.17 ms
-  for a median 83k postings at 100k docs) beat per-term `buf[ids] += w` (0.45 ms) and matched
-  `np.add.at` (0.17 ms).  Queries with few postings skip the n-sized buffer: a stable argsort
-  of their doc ids + `np.add.reduceat`.  Measured crossover ~n/40 postings at both 100k and 1M
-  docs (at n/1000: 0.06 ms sparse vs 0.49 ms dense at 1M docs; at n/6: 1.1 vs 2.7 ms dense).
+* Accumulation: one `np.bincount` over the concatenated postings; queries with fewer than
+  ~n/40 postings skip the n-sized buffer (a stable argsort + `np.add.reduceat`), the crossover
+  measured at both 100k and 1M docs (`retrieval.accumulate`).
 * Top-k: selected from a sample's bound, not by sorting all n scores (`retrieval.topk`).
 * Vocabulary: a dict built at load from one UTF-8 blob ("\\n"-joined; tokens may not contain a
   newline).  Lookup 0.6 us/term; bisecting the mmapped blob instead would make load free but
@@ -57,14 +55,14 @@ import numpy as np
 import numpy.typing as npt
 
 from citebot.binfile import IndexFormatError
-from citebot.retrieval import bm25_file, postings
+from citebot.retrieval import accumulate, bm25_file, postings
 from citebot.retrieval.bm25_file import FORMAT_VERSION
 from citebot.retrieval.topk import best, best_dense, lowest_absent
 
 __all__ = ["FORMAT_VERSION", "BM25Index", "IndexFormatError"]
 
 # Queries with fewer than n/_SPARSE_RATIO postings are summed without touching all n docs
-# (measured crossover ~n/40 at both 100k and 1M docs, see module docstring).
+# (measured crossover ~n/40 at both 100k and 1M docs, see `retrieval.accumulate`).
 _SPARSE_RATIO: Final = 40
 
 FloatArray = npt.NDArray[np.float64]
@@ -242,8 +240,7 @@ class BM25Index:
     def scores(self, query: Sequence[str]) -> FloatArray:
         """Every document's score, as `rank_bm25.BM25Plus(docs).get_scores(query)`."""
         ids, mult = self._lookup(query)
-        doc, w = self._postings(ids, mult)
-        out = np.bincount(doc, weights=w, minlength=self.n_docs).astype(np.float64, copy=False)
+        out = accumulate.dense(self._slices(ids, mult), self.n_docs)
         out += self._constant(ids, mult)
         return out
 
@@ -257,7 +254,7 @@ class BM25Index:
         base = self._constant(ids, mult)
         if allowed is not None:
             universe = self._check_allowed(allowed)
-            excess = self._excess_within(ids, mult, universe)
+            excess = accumulate.within(self._slices(ids, mult), universe)
             pos = best_dense(excess, k)
             return universe[pos], excess[pos] + base
         k = min(k, self.n_docs)
@@ -265,7 +262,7 @@ class BM25Index:
             return np.zeros(0, np.int64), np.zeros(0, np.float64)
         n_post = int(np.sum(self._indptr[ids + 1] - self._indptr[ids]))
         if n_post * _SPARSE_RATIO < self.n_docs:
-            cand, excess = self._excess_sparse(ids, mult)
+            cand, excess = accumulate.sparse(self._slices(ids, mult))
             pos = best(np.arange(len(cand)), excess, k)
             top, top_excess = cand[pos].astype(np.int64), excess[pos]
             if len(top) < k:
@@ -274,8 +271,7 @@ class BM25Index:
                 top = np.concatenate([top, filler])
                 top_excess = np.concatenate([top_excess, np.zeros(len(filler))])
             return top, top_excess + base
-        doc, w = self._postings(ids, mult)
-        excess = np.bincount(doc, weights=w, minlength=self.n_docs).astype(np.float64, copy=False)
+        excess = accumulate.dense(self._slices(ids, mult), self.n_docs)
         pos = best_dense(excess, k)
         return pos, excess[pos] + base
 
@@ -332,57 +328,9 @@ class BM25Index:
         """Sum of idf*delta over the known query tokens, with repeats."""
         return float(np.dot(self._idf[ids], mult)) * self.delta
 
-    def _slices(
-        self, ids: IntArray, mult: FloatArray
-    ) -> Iterable[tuple[npt.NDArray[np.int32], FloatArray]]:
+    def _slices(self, ids: IntArray, mult: FloatArray) -> accumulate.Slices:
         """Each query term's (doc ids, weights x multiplicity) postings."""
-        indptr, doc_ids, weights = self._indptr, self._doc_ids, self._weights
-        for term, m in zip(ids.tolist(), mult.tolist(), strict=True):
-            lo, hi = indptr[term], indptr[term + 1]
-            w = weights[lo:hi]
-            yield doc_ids[lo:hi], (w if m == 1.0 else w * m)
-
-    def _postings(
-        self, ids: IntArray, mult: FloatArray
-    ) -> tuple[npt.NDArray[np.int32], FloatArray]:
-        """The query's postings concatenated in query-term order (the summation order)."""
-        parts = list(self._slices(ids, mult))
-        if not parts:
-            return np.zeros(0, np.int32), np.zeros(0, np.float64)
-        if len(parts) == 1:
-            return parts[0]
-        return (
-            np.concatenate([d for d, _ in parts]),
-            np.concatenate([w for _, w in parts]),
-        )
-
-    def _excess_sparse(self, ids: IntArray, mult: FloatArray) -> tuple[IntArray, FloatArray]:
-        """Matching doc ids (ascending) and their excess scores, touching only the postings."""
-        doc, w = self._postings(ids, mult)
-        if len(ids) <= 1:
-            return doc.astype(np.int64), w  # one posting list: already unique and sorted
-        # A stable sort keeps each document's additions in query-term order, like bincount.
-        order = np.argsort(doc, kind="stable")
-        doc, w = doc[order], w[order]
-        starts = postings.run_starts(doc)
-        return doc[starts].astype(np.int64), np.add.reduceat(w, starts)
-
-    def _excess_within(self, ids: IntArray, mult: FloatArray, universe: IntArray) -> FloatArray:
-        """Excess scores of the documents in `universe` (sorted ids), aligned with it."""
-        excess = np.zeros(len(universe))
-        if len(universe) == 0:
-            return excess
-        for post, w in self._slices(ids, mult):
-            # Binary-search the shorter list in the longer one: O(short * log long).
-            if len(universe) <= len(post):
-                at = np.minimum(np.searchsorted(post, universe), len(post) - 1)
-                hit = post[at] == universe
-                excess[hit] += w[at[hit]]
-            else:
-                at = np.minimum(np.searchsorted(universe, post), len(universe) - 1)
-                hit = universe[at] == post
-                excess[at[hit]] += w[hit]
-        return excess
+        return accumulate.query_slices(self._indptr, self._doc_ids, self._weights, ids, mult)
 
     def _check_allowed(self, allowed: npt.ArrayLike) -> IntArray:
         """`allowed` as sorted, distinct, in-range int64 doc ids."""
