@@ -15,8 +15,6 @@ import ast
 from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
-
 ROOT = Path(__file__).resolve().parents[1]
 CHECKED = ("src", "bot")
 MODULE_MAX = 450
@@ -27,17 +25,6 @@ FUNCTION_MAX = 60
 # file (relative to the repository) and the program that writes it.
 GENERATED: dict[str, str] = {}
 
-# The linear span reader, which the branch deleting it (issue 14, "linear") removes whole:
-# splitting code that is about to go would only make that merge conflict. Tolerated only
-# while the file exists; once it is gone `test_every_exemption_names_a_file_that_exists`
-# fails until its entry here is removed.
-BEING_DELETED: dict[str, str] = {
-    "src/citebot/reader/features.py": "linear reader, deleted by the linear branch",
-    "src/citebot/reader/candidates.py": "linear reader, deleted by the linear branch",
-    "src/citebot/reader/spans.py": "linear reader, deleted by the linear branch",
-    "src/citebot/reader/model.py": "linear reader, deleted by the linear branch",
-}
-
 
 def modules() -> list[Path]:
     """Every Python file under the checked folders, in a stable order."""
@@ -45,9 +32,9 @@ def modules() -> list[Path]:
 
 
 def exempt(path: Path) -> bool:
-    """Whether `path` is a generated table or a file on its way out."""
+    """Whether `path` is a generated table."""
     name = path.relative_to(ROOT).as_posix()
-    return name in GENERATED or name in BEING_DELETED
+    return name in GENERATED
 
 
 def module_lines(source: str) -> int:
@@ -95,10 +82,10 @@ def test_no_function_is_over_60_lines() -> None:
     assert not over, f"split these functions into named steps (max {FUNCTION_MAX}): {over}"
 
 
-@pytest.mark.parametrize("name", sorted({**GENERATED, **BEING_DELETED}))
-def test_every_exemption_names_a_file_that_exists(name: str) -> None:
+def test_every_exemption_names_a_file_that_exists() -> None:
     """An exemption whose file is gone is stale: it must be removed, not kept for later."""
-    assert (ROOT / name).is_file(), f"{name} no longer exists: remove it from tests/test_sizes.py"
+    gone = [name for name in GENERATED if not (ROOT / name).is_file()]
+    assert not gone, f"no longer exist: remove them from tests/test_sizes.py: {gone}"
 
 
 def test_a_function_counts_its_decorators_docstring_and_nested_functions() -> None:
