@@ -178,7 +178,8 @@ def _newest_base(cache_dir: Path, key: str) -> tuple[Main, Delta | None] | None:
                 offsets.n_passages
             ):
                 raise IndexFormatError("the manifest, table and BM25 index disagree")
-            main = Main(articles, offsets, bm25, str(manifest["corpus_version"]))
+            hashes = [h for _, h in articles]
+            main = Main(hashes, offsets, bm25, str(manifest["corpus_version"]))
             return main, _newest_delta(cache_dir, old_key)
         except (OSError, ValueError, KeyError, TypeError) as exc:
             log.info("not updating from %s (%s); building from scratch", path.name, exc)
@@ -247,10 +248,10 @@ def _load_delta(corpus: Corpus, cache_dir: Path, key: str) -> Index:
     ):
         raise IndexFormatError("the delta's articles are not the corpus's")
     in_delta = set(delta.positions)
-    kept = iter([(a.id, a.content_hash) for i, a in enumerate(articles) if i not in in_delta])
-    keys = [None if dead else next(kept, None) for dead in delta.dead.tolist()]
+    kept = iter([a.content_hash for i, a in enumerate(articles) if i not in in_delta])
+    hashes = [None if dead else next(kept, None) for dead in delta.dead.tolist()]
     bm25 = BM25Index.load(_path(cache_dir, base, "bm25"))
-    main = Main(keys, offsets, bm25, str(fields["base_version"]))
+    main = Main(hashes, offsets, bm25, str(fields["base_version"]))
     return combine(corpus, main, delta, check=True)
 
 

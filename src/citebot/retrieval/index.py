@@ -33,7 +33,9 @@ Sentences and passages are offsets in numpy columns (`citebot.retrieval.offsets`
 `updated` re-indexes a changed corpus reusing the unchanged articles' work: only new
 or edited articles are split and tokenised (splitting is most of a build's cost),
 while the BM25 weights are all recomputed from the kept term frequencies, because
-any edit moves every term's idf and the average passage length.
+any edit moves every term's idf and the average passage length. That is seconds at 1M
+passages, so a small change is kept as a delta instead (`retrieval.delta`), and
+`updated` is what folding a delta in does.
 
 On disk, an index is kept in a cache folder by `retrieval.cache.load_index`.
 """
