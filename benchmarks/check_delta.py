@@ -65,9 +65,14 @@ def compare(delta: Index, full: Index, questions: list[list[str]]) -> dict[str, 
     for name in ("bm25_search", "search"):
         same = overlap = same_scores = 0
         diff = 0.0
+        spent = [0.0, 0.0]
         for terms in questions:
+            t0 = time.perf_counter()
             a = getattr(delta, name)(terms, 10)
+            t1 = time.perf_counter()
             b = getattr(full, name)(terms, 10)
+            spent[0] += t1 - t0
+            spent[1] += time.perf_counter() - t1
             pa = [(h.passage.article_id, h.passage.start) for h in a]
             pb = [(h.passage.article_id, h.passage.start) for h in b]
             same += pa == pb
@@ -78,6 +83,8 @@ def compare(delta: Index, full: Index, questions: list[list[str]]) -> dict[str, 
                 if p in scores_b:
                     diff = max(diff, abs(h.score - scores_b[p]))
         out[name] = {
+            "delta_ms": round(1000 * spent[0] / len(questions), 2),
+            "full_ms": round(1000 * spent[1] / len(questions), 2),
             "identical_rankings": f"{same}/{len(questions)}",
             # The ten scores equal, in order: rankings that differ differ inside ties.
             "identical_scores": f"{same_scores}/{len(questions)}",

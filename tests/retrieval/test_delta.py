@@ -285,3 +285,21 @@ def test_an_unchanged_corpus_loads_the_main_index_alone(cached: tuple[Path, Path
     assert index.segments is None
     assert not list(cache.glob("delta-*"))
     assert index.search(tokenize("ferry harbour"), 10) == main.search(tokenize("ferry harbour"), 10)
+
+
+def test_forgetting_remembered_weights_changes_nothing(
+    rng: random.Random, base: list[Article], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The delta's per-term weights are remembered within a bound; when they are
+    forgotten after every term the answers are the same."""
+    from citebot.retrieval import segments
+
+    main = Index.build(corpus_of(base))
+    new = corpus_of(changed(rng, base))
+    remembering = next_index(main, new, fold_share=1.0)
+    monkeypatch.setattr(segments, "_CACHE_POSTINGS", 1)
+    forgetting = next_index(main, new, fold_share=1.0)
+    for query in QUERIES:
+        terms = tokenize(query)
+        assert forgetting.search(terms, 20) == remembering.search(terms, 20)
+        assert forgetting.search(terms, 20) == remembering.search(terms, 20)

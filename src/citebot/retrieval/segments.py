@@ -35,6 +35,7 @@ IntArray = npt.NDArray[np.int64]
 # Postings whose recomputed weights are remembered (16 bytes each: 32 MB): a question
 # scores its terms, then asks their weights and document frequencies again.
 _CACHE_POSTINGS: Final = 2_000_000
+_UNSEEN: Final = "unseen"  # `_terms` holds no str: a term never weighed yet
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,8 +88,9 @@ class DeltaBM25:
 
     def _term(self, token: str) -> tuple[IntArray, FloatArray, float] | None:
         """A token's live postings (global ids, ascending), their weights and its idf."""
-        if token in self._terms:
-            return self._terms[token]
+        known = self._terms.get(token, _UNSEEN)  # one read: another thread may clear it
+        if not isinstance(known, str):
+            return known
         docs: list[IntArray] = []
         tfs: list[npt.NDArray[Any]] = []
         for seg in self._segments:
@@ -111,6 +113,8 @@ class DeltaBM25:
             w = idf[0] * ((tf * (self.k1 + 1)) / (self._norm[ids] + tf))
             found = (ids, np.round(w * GRID) / GRID, float(idf[0]))
         if self._cached + len(ids) > _CACHE_POSTINGS:
+            # Emptied, not evicted one by one: a question's terms are met again at once.
+            # Under threads a lost race only weighs a term twice.
             self._terms.clear()
             self._cached = 0
         self._terms[token] = found
