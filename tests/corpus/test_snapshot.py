@@ -246,6 +246,7 @@ def test_index_cache_writing_can_be_deferred(folder: Path, tmp_path: Path) -> No
     again = load_corpus(folder, previous=first, cache_dir=cache)
     jobs: list[Callable[[], None]] = []
     updated = load_index(again, cache, previous=index, defer_save=jobs.append)
+
     def versions() -> int:  # main indexes and deltas (a small change is kept as one)
         return len([*cache.glob("index-*.json"), *cache.glob("delta-*.tables")])
 
