@@ -303,3 +303,25 @@ def test_forgetting_remembered_weights_changes_nothing(
         terms = tokenize(query)
         assert forgetting.search(terms, 20) == remembering.search(terms, 20)
         assert forgetting.search(terms, 20) == remembering.search(terms, 20)
+
+
+def test_a_fold_writes_a_main_index_and_drops_the_deltas(
+    rng: random.Random, base: list[Article], cached: tuple[Path, Path, Index]
+) -> None:
+    """A change past the fold share is saved as a new main index, the deltas made on the
+    old one are deleted, and the next start loads the new main index alone."""
+    corpus_dir, cache, main = cached
+    small = [*base, article(rng, "zz-1")]
+    write(corpus_dir, small)
+    with_delta = load_index(load_corpus(corpus_dir), cache, previous=main, fold_share=0.5)
+    assert with_delta.segments is not None and list(cache.glob("delta-*"))
+    write(corpus_dir, [*small, *(article(rng, f"zz-{i}") for i in range(2, 9))])
+    folded = load_index(load_corpus(corpus_dir), cache, previous=with_delta, fold_share=0.05)
+    assert folded.segments is None
+    assert not list(cache.glob("delta-*"))
+    assert len(list(cache.glob("index-*.json"))) == 2  # the new one and the one before
+    again = load_index(load_corpus(corpus_dir), cache)
+    assert again.segments is None
+    assert again.search(tokenize("ferry harbour"), 10) == folded.search(
+        tokenize("ferry harbour"), 10
+    )
