@@ -51,8 +51,8 @@ class _Segment:
 
 
 def _segment(index: BM25Index, base: int, dead: npt.NDArray[np.bool_] | None) -> _Segment:
-    # BM25Index's columns are private to it; read here rather than widening its API while
-    # bm25.py is being split (see the report of this change).
+    # The columns are BM25Index's own (it has no accessors for them): read here, in one
+    # place, rather than giving it an API only this module uses.
     return _Segment(index._vocab, index._indptr, index._doc_ids, index._tf, base, dead)
 
 
