@@ -5,6 +5,13 @@ corpus content: `index-<key>.bm25` (the BM25 arrays), `index-<key>.tables` (the 
 columns) and `index-<key>.json`, a manifest of the corpus it came from (each article's
 id, path, content hash and passage range). The binary files are checksummed
 (`citebot.binfile`) and memory-mapped; every file is written atomically.
+
+A small change is kept as a delta beside the main index it applies to
+(`retrieval.delta`): `delta-<key>.bm25` (the delta's BM25 arrays) and `delta-<key>.tables`
+(its offset columns, and in its header the main index's key, the delta's articles, the
+main index's dead rows and the SHA-256 of the `.bm25` file). The `.tables` file is
+written last and names the `.bm25` file's content, so a killed update leaves the old
+state, or the new one, or a delta that is found not to match and is made again.
 """
 
 from __future__ import annotations
@@ -17,11 +24,25 @@ import os
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
+
+import numpy as np
 
 from citebot.binfile import IndexFormatError
 from citebot.corpus.articles import Corpus
 from citebot.retrieval.bm25 import BM25Index
-from citebot.retrieval.index import BM25_B, BM25_DELTA, BM25_K1, Index, update
+from citebot.retrieval.delta import (
+    FOLD_SHARE,
+    Delta,
+    Main,
+    Segments,
+    combine,
+    derive,
+    fold,
+    main_of,
+    next_index,
+)
+from citebot.retrieval.index import BM25_B, BM25_DELTA, BM25_K1, Index
 from citebot.retrieval.offsets import Offsets
 
 log = logging.getLogger(__name__)
@@ -45,58 +66,85 @@ def load_index(
     progress: bool = False,
     previous: Index | None = None,
     defer_save: Callable[[Callable[[], None]], None] | None = None,
+    fold_share: float = FOLD_SHARE,
 ) -> Index:
-    """The index of `corpus`, from the cache when it holds this exact content, else built.
+    """The index of `corpus`, from the cache when it holds this exact content, else made.
 
     A miss reuses an older index where it can -- `previous` (the index being replaced,
     as on a bot reload), else the newest one in the cache -- so that only new and
-    edited articles are split and tokenised. A missing, stale, truncated or corrupt
-    cache file is never trusted: the index is rebuilt and the cache rewritten.
+    edited articles are split and tokenised, into a delta beside that main index
+    while it stays under `fold_share` of it (`retrieval.delta`). A missing, stale,
+    truncated or corrupt cache file is never trusted: the index is made again and the
+    cache rewritten.
 
     `defer_save` receives the writing of the cache instead of it being done here: a bot
-    serves the new index first and writes its 550 MB (1M passages, ~1.5 s) afterwards.
+    serves the new index first and writes it afterwards (a delta: kilobytes; a main
+    index: its 550 MB at 1M passages, ~1.5 s).
     """
     if cache_dir is None:
-        return (
-            previous.updated(corpus, progress=progress)
-            if previous
-            else Index.build(corpus, progress=progress)
-        )
+        if previous is None:
+            return Index.build(corpus, progress=progress)
+        return next_index(previous, corpus, fold_share=fold_share, progress=progress)
     key = _cache_key(corpus)
-    try:
-        return _load(corpus, cache_dir, key)
-    except FileNotFoundError:
-        pass
-    except (IndexFormatError, ValueError, OSError) as exc:
-        log.warning("index cache %s is unreadable (%s); rebuilding", cache_dir, exc)
+    for load, what in ((_load, "index cache"), (_load_delta, "index delta")):
+        try:
+            return load(corpus, cache_dir, key)
+        except FileNotFoundError:
+            pass
+        except (IndexFormatError, ValueError, OSError) as exc:
+            log.warning("%s in %s is unreadable (%s); rebuilding it", what, cache_dir, exc)
+    index = _changed(corpus, cache_dir, key, previous, fold_share, progress)
+    if defer_save is None:
+        _save_any(index, cache_dir, key)
+    else:
+        defer_save(functools.partial(_save_any, index, cache_dir, key))
+    return index
+
+
+def _changed(
+    corpus: Corpus,
+    cache_dir: Path,
+    key: str,
+    previous: Index | None,
+    fold_share: float,
+    progress: bool,
+) -> Index:
+    """The index of a corpus the cache does not hold, from `previous` or the newest cached."""
     if previous is not None:
-        index = previous.updated(corpus, progress=progress)
+        main = main_of(previous)
+        delta = previous.segments.delta if previous.segments is not None else None
     else:
         base = _newest_base(cache_dir, key)
         if base is None:
-            index = Index.build(corpus, progress=progress)
-        else:
-            index = update(*base, corpus, progress=progress)
-            index.offsets.check(corpus.articles)
-    if defer_save is None:
-        _save(index, cache_dir, key)
-    else:
-        defer_save(functools.partial(_save, index, cache_dir, key))
+            return Index.build(corpus, progress=progress)
+        main, delta = base
+    index = None
+    # A delta is only saved beside its main index: a main index not in the cache is folded.
+    if _path(cache_dir, _key_of(main.version), "bm25").exists():
+        index = derive(main, delta, corpus, fold_share=fold_share, progress=progress)
+    if index is None:
+        index = fold(main, delta, corpus, progress=progress)
+        index.offsets.check(corpus.articles)
     return index
 
 
 def save_index(index: Index, cache_dir: Path) -> None:
     """Write an index to the cache folder, where `load_index` finds it (atomic; see module)."""
-    _save(index, cache_dir, _cache_key(index.corpus))
+    _save_any(index, cache_dir, _cache_key(index.corpus))
 
 
 def _cache_key(corpus: Corpus) -> str:
-    digest = hashlib.sha256(f"{INDEX_FORMAT}:{_PARAMETERS}:{corpus.version}".encode()).hexdigest()
+    return _key_of(corpus.version)
+
+
+def _key_of(version: str) -> str:
+    """The cache key of a corpus version (its index is kept under it)."""
+    digest = hashlib.sha256(f"{INDEX_FORMAT}:{_PARAMETERS}:{version}".encode()).hexdigest()
     return digest[:24]
 
 
-def _path(cache_dir: Path, key: str, kind: str) -> Path:
-    return cache_dir / f"index-{key}.{kind}"
+def _path(cache_dir: Path, key: str, kind: str, what: str = "index") -> Path:
+    return cache_dir / f"{what}-{key}.{kind}"
 
 
 def _load(corpus: Corpus, cache_dir: Path, key: str) -> Index:
@@ -108,10 +156,9 @@ def _load(corpus: Corpus, cache_dir: Path, key: str) -> Index:
     return Index(corpus, offsets, BM25Index.load(_path(cache_dir, key, "bm25")))
 
 
-def _newest_base(
-    cache_dir: Path, key: str
-) -> tuple[list[tuple[str, str]], Offsets, BM25Index] | None:
-    """The newest intact cached index of another corpus version, to update from."""
+def _newest_base(cache_dir: Path, key: str) -> tuple[Main, Delta | None] | None:
+    """The newest intact cached index of another corpus version, to update from, and the
+    newest delta made on it (its articles are then not split again)."""
     manifests = [p for p in cache_dir.glob("index-*.json") if p != _path(cache_dir, key, "json")]
     for path in sorted(manifests, key=_mtime, reverse=True)[:1]:
         try:
@@ -131,10 +178,81 @@ def _newest_base(
                 offsets.n_passages
             ):
                 raise IndexFormatError("the manifest, table and BM25 index disagree")
-            return articles, offsets, bm25
+            hashes = [h for _, h in articles]
+            main = Main(hashes, offsets, bm25, str(manifest["corpus_version"]))
+            return main, _newest_delta(cache_dir, old_key)
         except (OSError, ValueError, KeyError, TypeError) as exc:
             log.info("not updating from %s (%s); building from scratch", path.name, exc)
     return None
+
+
+def _newest_delta(cache_dir: Path, base: str) -> Delta | None:
+    """The newest intact delta made on the main index `base`, if any."""
+    for path in sorted(cache_dir.glob("delta-*.tables"), key=_mtime, reverse=True):
+        try:
+            delta, fields = _read_delta(cache_dir, path.name[len("delta-") : -len(".tables")])
+        except (OSError, ValueError, KeyError, TypeError, IndexError) as exc:
+            log.info("not reusing the index delta %s (%s)", path.name, exc)
+            continue
+        if fields["base"] == base:
+            return delta
+    return None
+
+
+def _read_delta(cache_dir: Path, key: str) -> tuple[Delta, dict[str, Any]]:
+    """A saved delta (its dead rows and positions as saved) and its header fields;
+    FileNotFoundError when there is none."""
+    bm25_path = _path(cache_dir, key, "bm25", "delta")
+    try:
+        offsets, fields = Offsets.load(_path(cache_dir, key, "tables", "delta"))
+    except FileNotFoundError:
+        if bm25_path.exists():  # its table is written last: the update was killed
+            raise IndexFormatError(
+                f"{bm25_path.name} has no table (an interrupted update)"
+            ) from None
+        raise
+    if fields.get("key") != key or fields.get("format") != INDEX_FORMAT:
+        raise IndexFormatError("the delta's table was written for another corpus or format")
+    if not bm25_path.exists():
+        raise IndexFormatError(f"{bm25_path.name} is missing beside its table")
+    if hashlib.sha256(bm25_path.read_bytes()).hexdigest() != fields.get("bm25_sha256"):
+        raise IndexFormatError(f"{bm25_path.name} is not the file its table was written with")
+    bm25 = BM25Index.load(bm25_path)
+    keys = [(str(i), str(h)) for i, h in zip(fields["ids"], fields["hashes"], strict=True)]
+    positions = [int(p) for p in fields["positions"]]
+    if len(positions) != len(keys) or len(keys) != len(offsets.article_passages) - 1:
+        raise IndexFormatError("the delta's articles and table disagree")
+    dead = np.zeros(int(fields["main_rows"]), dtype=np.bool_)
+    rows = np.asarray(fields["dead"], dtype=np.int64)
+    if len(rows) and (rows.min() < 0 or rows.max() >= len(dead)):
+        raise IndexFormatError("the delta's dead rows lie outside its main index")
+    dead[rows] = True
+    return Delta(keys, positions, offsets, bm25, dead), fields
+
+
+def _load_delta(corpus: Corpus, cache_dir: Path, key: str) -> Index:
+    """The cached main index and delta of exactly this corpus; raises if missing or not
+    intact (FileNotFoundError when there is none)."""
+    try:
+        delta, fields = _read_delta(cache_dir, key)
+    except (KeyError, TypeError, IndexError) as exc:
+        raise IndexFormatError(f"the delta's header is malformed ({exc!r})") from exc
+    base = str(fields["base"])
+    offsets, main_fields = Offsets.load(_path(cache_dir, base, "tables"))
+    if main_fields.get("key") != base or len(offsets.article_passages) - 1 != len(delta.dead):
+        raise IndexFormatError("the delta was made on another main index")
+    articles = corpus.articles
+    if any(
+        p >= len(articles) or (articles[p].id, articles[p].content_hash) != k
+        for p, k in zip(delta.positions, delta.keys, strict=True)
+    ):
+        raise IndexFormatError("the delta's articles are not the corpus's")
+    in_delta = set(delta.positions)
+    kept = iter([a.content_hash for i, a in enumerate(articles) if i not in in_delta])
+    hashes = [None if dead else next(kept, None) for dead in delta.dead.tolist()]
+    bm25 = BM25Index.load(_path(cache_dir, base, "bm25"))
+    main = Main(hashes, offsets, bm25, str(fields["base_version"]))
+    return combine(corpus, main, delta, check=True)
 
 
 def _manifest(index: Index, key: str) -> bytes:
@@ -156,20 +274,53 @@ def _manifest(index: Index, key: str) -> bytes:
     return json.dumps(manifest, ensure_ascii=False).encode()
 
 
-def _save(index: Index, cache_dir: Path, key: str) -> None:
-    """Write the index's three files atomically; a cache that cannot be written is a warning."""
-    manifest = _manifest(index, key)
-    fields = {"key": key, "manifest_sha256": hashlib.sha256(manifest).hexdigest()}
+def _save_any(index: Index, cache_dir: Path, key: str) -> None:
+    """Write a main index, or the delta of one (see module); a failure is a warning."""
     try:
-        cache_dir.mkdir(parents=True, exist_ok=True)
-        index.bm25.save(_path(cache_dir, key, "bm25"))
-        index.offsets.save(_path(cache_dir, key, "tables"), fields)
-        _write_atomic(_path(cache_dir, key, "json"), manifest)
-        _prune(cache_dir, key)
+        if index.segments is None:
+            _save(index, cache_dir, key)
+            for path in cache_dir.glob("delta-*"):  # made on older main indexes
+                path.unlink(missing_ok=True)
+        else:
+            _save_delta(index.segments, cache_dir, key)
+            _prune(cache_dir, key, "delta")
     except OSError as exc:
         log.warning(
             "cannot write the index cache to %s (%s); continuing without it", cache_dir, exc
         )
+
+
+def _save(index: Index, cache_dir: Path, key: str) -> None:
+    """Write the index's three files atomically."""
+    if not isinstance(index.bm25, BM25Index):
+        raise TypeError("an index with a delta is saved as a delta")
+    manifest = _manifest(index, key)
+    fields = {"key": key, "manifest_sha256": hashlib.sha256(manifest).hexdigest()}
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    index.bm25.save(_path(cache_dir, key, "bm25"))
+    index.offsets.save(_path(cache_dir, key, "tables"), fields)
+    _write_atomic(_path(cache_dir, key, "json"), manifest)
+    _prune(cache_dir, key)
+
+
+def _save_delta(segments: Segments, cache_dir: Path, key: str) -> None:
+    """Write a delta's two files atomically, the table (naming the other) last."""
+    delta = segments.delta
+    bm25_path = _path(cache_dir, key, "bm25", "delta")
+    delta.bm25.save(bm25_path)
+    fields = {
+        "key": key,
+        "format": INDEX_FORMAT,
+        "base": _key_of(segments.main.version),
+        "base_version": segments.main.version,
+        "bm25_sha256": hashlib.sha256(bm25_path.read_bytes()).hexdigest(),
+        "ids": [k[0] for k in delta.keys],
+        "hashes": [k[1] for k in delta.keys],
+        "positions": delta.positions,
+        "main_rows": len(delta.dead),
+        "dead": np.flatnonzero(delta.dead).tolist(),
+    }
+    delta.offsets.save(_path(cache_dir, key, "tables", "delta"), fields)
 
 
 def _write_atomic(path: Path, data: bytes) -> None:
@@ -186,16 +337,17 @@ def _write_atomic(path: Path, data: bytes) -> None:
             os.unlink(tmp)
 
 
-def _prune(cache_dir: Path, key: str) -> None:
-    """Delete all but the newest `_KEEP` index versions (older formats included)."""
+def _prune(cache_dir: Path, key: str, what: str = "index") -> None:
+    """Delete all but the newest `_KEEP` versions of main indexes or of deltas (older
+    formats included)."""
     newest: dict[str, float] = {}
-    for path in cache_dir.glob("index-*"):
+    for path in cache_dir.glob(f"{what}-*"):
         version = path.name.split(".")[0]
         newest[version] = max(newest.get(version, 0.0), _mtime(path))
-    current = f"index-{key}"
+    current = f"{what}-{key}"
     others = sorted((v for v in newest if v != current), key=newest.__getitem__, reverse=True)
     doomed = set(others[_KEEP - 1 :])
-    for path in cache_dir.glob("index-*"):
+    for path in cache_dir.glob(f"{what}-*"):
         if path.name.split(".")[0] in doomed:
             path.unlink(missing_ok=True)
 

@@ -33,7 +33,9 @@ Sentences and passages are offsets in numpy columns (`citebot.retrieval.offsets`
 `updated` re-indexes a changed corpus reusing the unchanged articles' work: only new
 or edited articles are split and tokenised (splitting is most of a build's cost),
 while the BM25 weights are all recomputed from the kept term frequencies, because
-any edit moves every term's idf and the average passage length.
+any edit moves every term's idf and the average passage length. That is seconds at 1M
+passages, so a small change is kept as a delta instead (`retrieval.delta`), and
+`updated` is what folding a delta in does.
 
 On disk, an index is kept in a cache folder by `retrieval.cache.load_index`.
 """
@@ -42,9 +44,10 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from itertools import pairwise
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -58,10 +61,17 @@ from citebot.retrieval.offsets import (
     SentenceMap,
 )
 from citebot.retrieval.rerank import RERANK_DEPTH, reranked
+from citebot.retrieval.segments import DeltaBM25
 from citebot.retrieval.terms import TermIds, passage_terms
 from citebot.text.tokenizer import term_set
 
+if TYPE_CHECKING:
+    from citebot.retrieval.delta import Segments
+
 log = logging.getLogger(__name__)
+
+# An article's sentence spans (start, end, paragraph) and passage bounds (first, last).
+Split = tuple[list[tuple[int, int, int]], list[tuple[int, int]]]
 
 # BM25Plus parameters of every index built here (see the module docstring). BM25Index's
 # own defaults stay rank-bm25's, and the parity tests run with these values too.
@@ -93,8 +103,20 @@ class Hit:
 class Index:
     """Sentences, passages and a BM25 model over a corpus."""
 
-    def __init__(self, corpus: Corpus, offsets: Offsets, bm25: BM25Index) -> None:
-        """Wrap a corpus and its checked offsets and BM25 index; see `build` and `load_index`."""
+    def __init__(
+        self,
+        corpus: Corpus,
+        offsets: Offsets,
+        bm25: BM25Index | DeltaBM25,
+        *,
+        rows: Sequence[Article | None] | None = None,
+    ) -> None:
+        """Wrap a corpus and its checked offsets and BM25 index; see `build` and `load_index`.
+
+        `rows` is the article of each row of `offsets` when they are not the corpus's
+        articles in order (a main index and a delta, `retrieval.delta`): None for a row
+        of an article no longer in the corpus, whose passages are never returned.
+        """
         if bm25.n_docs != offsets.n_passages:
             raise ValueError(
                 f"the BM25 index has {bm25.n_docs} documents but there are "
@@ -103,11 +125,17 @@ class Index:
         self.corpus = corpus
         self.offsets = offsets
         self.bm25 = bm25
-        self._positions = {a.id: i for i, a in enumerate(corpus.articles)}
-        self.sentences = SentenceMap(corpus.articles, self._positions, offsets)
-        self.passages = PassageList(corpus.articles, offsets)
+        articles: Sequence[Article | None] = corpus.articles if rows is None else rows
+        self._rows = articles
+        self._positions = {a.id: i for i, a in enumerate(articles) if a is not None}
+        # Passages that count for BM25 (N in idf): those of removed articles do not.
+        self.n_live = bm25.n_live if isinstance(bm25, DeltaBM25) else bm25.n_docs
+        self.sentences = SentenceMap(articles, self._positions, offsets)
+        self.passages = PassageList(articles, offsets)
         self._idf: dict[str, float] = {}  # `idf` of the terms asked for lately
         self._article_terms: dict[str, frozenset[str]] = {}  # `mentions`' articles, lately
+        # A main index and a delta: what it was made of (set by `retrieval.delta`).
+        self.segments: Segments | None = None
 
     @classmethod
     def build(cls, corpus: Corpus, *, progress: bool = False) -> Index:
@@ -131,14 +159,19 @@ class Index:
         """The index of `corpus`, splitting and tokenising only articles this one lacks.
 
         The result equals `Index.build(corpus)`: same passages, same scores, same order.
+        A delta this index has is folded in (`retrieval.delta`).
         """
-        return update(
-            [(a.id, a.content_hash) for a in self.corpus.articles],
-            self.offsets,
-            self.bm25,
-            corpus,
-            progress=progress,
-        )
+        from citebot.retrieval.delta import fold, main_of  # it builds on this module
+
+        delta = self.segments.delta if self.segments is not None else None
+        return fold(main_of(self), delta, corpus, progress=progress)
+
+    @property
+    def rows(self) -> Sequence[Article | None]:
+        """The article of each row of `offsets`: the corpus's articles, in order, unless a
+        delta is searched beside a main index (then a removed article's row is None; no
+        passage of it is ever returned)."""
+        return self._rows
 
     @property
     def version(self) -> str:
@@ -146,7 +179,9 @@ class Index:
         return self.corpus.version
 
     def article(self, article_id: str) -> Article:
-        return self.corpus.articles[self._positions[article_id]]
+        article = self._rows[self._positions[article_id]]
+        assert article is not None  # positions hold live rows only
+        return article
 
     def passages_of(self, article_id: str) -> range:
         """The ids of an article's passages (empty for an unknown article), without making them."""
@@ -161,7 +196,7 @@ class Index:
         """
         known = self._idf.get(term)
         if known is None:
-            n = len(self.passages)
+            n = self.n_live
             known = float(np.log((n + 1) / max(self.bm25.document_frequency(term), 0.5)))
             if len(self._idf) >= _IDF_CACHE:
                 self._idf.clear()
@@ -219,7 +254,7 @@ class Index:
         self, terms: Sequence[str], k: int, article_id: str | None
     ) -> tuple[list[int], list[float]]:
         """The passage ids and BM25Plus scores of `bm25_search`'s hits."""
-        if not len(self.passages) or not terms:
+        if not self.n_live or not terms:
             return [], []
         allowed = None
         if article_id is not None:
@@ -264,12 +299,14 @@ def update(
     corpus: Corpus,
     *,
     progress: bool = False,
+    presplit: Mapping[tuple[str, str], Split] | None = None,
 ) -> Index:
     """The index of `corpus` from an index of articles `(id, content_hash)` and its parts.
 
     An article with the same id and hash keeps its rows and postings; the others are
-    split and tokenised. Kept articles must stay in their old order (a reordered corpus,
-    or one that keeps under half the passages, is built from scratch).
+    tokenised, and split unless `presplit` has their sentences and passages (a delta
+    folded into its main index). Kept articles must stay in their old order (a reordered
+    corpus, or one that keeps under half the passages, is built from scratch).
     """
     old = {key: i for i, key in enumerate(old_articles)}
     reuse = [old.get((a.id, a.content_hash)) for a in corpus.articles]
@@ -287,7 +324,11 @@ def update(
     added_at: list[int] = []
     next_id = 0
     fresh = [a for a, i in zip(corpus.articles, reuse, strict=True) if i is None]
-    split = {a.id: _split(a) for a in _progress(fresh, progress, "indexing changes")}
+    known = presplit or {}
+    split = {
+        a.id: known.get((a.id, a.content_hash)) or _split(a)
+        for a in _progress(fresh, progress, "indexing changes")
+    }
     for article, i in zip(corpus.articles, reuse, strict=True):
         if i is not None:
             builder.copy(old_offsets, i)
@@ -312,7 +353,7 @@ def update(
     return Index(corpus, builder.finish(), bm25)
 
 
-def _split(article: Article) -> tuple[list[tuple[int, int, int]], list[tuple[int, int]]]:
+def _split(article: Article) -> Split:
     """An article's sentence spans and passage bounds."""
     spans = sentence_spans(article.body)
     return spans, passage_bounds(article.body, spans)

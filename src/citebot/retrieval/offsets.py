@@ -36,6 +36,7 @@ __all__ = [
     "PassageList",
     "SentenceList",
     "SentenceMap",
+    "body_of",
     "sentences_apart",
 ]
 
@@ -88,8 +89,9 @@ class Offsets:
         )
         return cls(**arrays), fields
 
-    def check(self, articles: Sequence[Article]) -> None:
-        """Raise IndexFormatError unless the columns describe valid offsets into `articles`."""
+    def check(self, articles: Sequence[Article | None]) -> None:
+        """Raise IndexFormatError unless the columns describe valid offsets into `articles`
+        (a None row, an article no longer in the corpus, is not checked against a body)."""
         s_ptr, p_ptr = self.article_sentences, self.article_passages
         n = len(articles)
         if (
@@ -105,7 +107,9 @@ class Offsets:
             or len(self.passage_last) != p_ptr[-1]
         ):
             raise IndexFormatError("the passage table does not match the corpus")
-        body_len = np.fromiter((len(a.body) for a in articles), np.int64, n)
+        unknown = 2**62  # no limit for a row whose article is gone
+        lengths = (unknown if a is None else len(a.body) for a in articles)
+        body_len = np.fromiter(lengths, np.int64, n)
         of_sentence = np.repeat(np.arange(n), np.diff(s_ptr))
         of_passage = np.repeat(np.arange(n), np.diff(p_ptr))
         count = np.diff(s_ptr)
@@ -190,6 +194,12 @@ class OffsetsBuilder:
                         out[name][lo:hi] = source[src_lo : src_lo + hi - lo]
             article += count
         return Offsets(article_sentences=s_ptr, article_passages=p_ptr, **out)
+
+
+def body_of(article: Article | None) -> str:
+    """An article's body; "" for a row whose article is gone (its passages are never
+    returned by a search)."""
+    return "" if article is None else article.body
 
 
 def sentences_apart(body: str, starts: Sequence[int], ends: Sequence[int]) -> bool:
@@ -281,7 +291,7 @@ class SentenceMap(Mapping[str, SentenceList]):
     """`article id -> its sentences`, holding those of recently read articles only."""
 
     def __init__(
-        self, articles: Sequence[Article], positions: Mapping[str, int], offsets: Offsets
+        self, articles: Sequence[Article | None], positions: Mapping[str, int], offsets: Offsets
     ) -> None:
         self._articles = articles
         self._positions = positions
@@ -292,7 +302,9 @@ class SentenceMap(Mapping[str, SentenceList]):
         found = self._recent.get(article_id)
         if found is None:
             position = self._positions[article_id]
-            found = SentenceList(self._articles[position], self._offsets, position)
+            article = self._articles[position]
+            assert article is not None  # positions hold the articles of the corpus only
+            found = SentenceList(article, self._offsets, position)
             if len(self._recent) >= _RECENT_ARTICLES:
                 # Oldest first out; under threads a lost race only makes a list twice.
                 self._recent.pop(next(iter(self._recent)), None)
@@ -309,7 +321,7 @@ class SentenceMap(Mapping[str, SentenceList]):
 class PassageList(Sequence[Passage]):
     """Every passage of the index, in id order, made from the table when read."""
 
-    def __init__(self, articles: Sequence[Article], offsets: Offsets) -> None:
+    def __init__(self, articles: Sequence[Article | None], offsets: Offsets) -> None:
         self._articles = articles
         self._offsets = offsets
         self._article_of = offsets.article_of_passages()
@@ -341,6 +353,8 @@ class PassageList(Sequence[Passage]):
     ) -> Passage:
         """Passage i of the article at `position`: sentences [first, last), body[start:end]."""
         article = self._articles[position]
+        if article is None:
+            raise IndexError(f"passage {i} belongs to an article no longer in the corpus")
         return Passage(
             article_id=article.id,
             index=i,
@@ -376,7 +390,7 @@ class PassageList(Sequence[Passage]):
         """For each passage of `ids`, whether its sentences are `sentences_apart`."""
         articles = self._articles
         return [
-            sentences_apart(articles[position].body, starts, ends)
+            sentences_apart(body_of(articles[position]), starts, ends)
             for position, _, starts, ends in self.sentence_offsets(ids)
         ]
 

@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import numpy.typing as npt
 
-from citebot.retrieval.offsets import sentences_apart
+from citebot.retrieval.offsets import body_of, sentences_apart
 from citebot.text.tokenizer import term_pairs, term_set
 
 if TYPE_CHECKING:  # the index calls this module; at run time it is handed one
@@ -58,8 +58,8 @@ def reranked(
     keep = len(ids) if keep is None else keep
     # Where every hit's sentences are, read at once: the ceilings' `apart` and the texts.
     offsets = index.passages.sentence_offsets(ids)
-    articles = index.corpus.articles
-    apart = [sentences_apart(articles[p].body, a, b) for p, _, a, b in offsets[keep:]]
+    articles = index.rows  # the article of each row of the passage table
+    apart = [sentences_apart(body_of(articles[p]), a, b) for p, _, a, b in offsets[keep:]]
     ceilings = _bonus_ceilings(
         index, np.asarray(ids[keep:], dtype=np.int64), idf, total, wanted_pairs, top, apart
     )
@@ -70,7 +70,7 @@ def reranked(
         # scoring at least that come before this one, and the sort is stable.
         if n >= keep and bm25[n] + ceilings[n - keep] <= best_scores[0]:
             continue
-        body = articles[position].body
+        body = body_of(articles[position])
         best = 0.0
         pairs: set[tuple[str, str]] = set()
         for start, end in zip(starts, ends, strict=True):
