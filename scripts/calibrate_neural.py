@@ -124,8 +124,7 @@ def main(argv: list[str]) -> int:
     args.readings.parent.mkdir(parents=True, exist_ok=True)
     with args.readings.open("w", encoding="utf-8") as out:
         for r, c in zip(records, confidence.tolist(), strict=True):
-            kept = {k: v for k, v in r.items() if k != "evidence"}
-            out.write(json.dumps({**kept, "confidence": round(c, 4)}) + "\n")
+            out.write(json.dumps({**r, "confidence": round(c, 4)}) + "\n")
     x = np.array([r["evidence"] for r in records if r["evidence"] is not None])
     weights = fit(x, right[proposed], L2)
     data = json.loads(args.out.read_text("utf-8")) if args.out.exists() else {}

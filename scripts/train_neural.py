@@ -54,7 +54,7 @@ from citebot.reader.neural.network import MAX_ANSWER_TOKENS, best_span, load_net
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT.parent / "shared" / "data"
-OUT = ROOT / "src" / "citebot" / "reader" / "neural" / "weights.npz"
+NEURAL = ROOT / "src" / "citebot" / "reader" / "neural"  # weights-seed{N}.npz by default
 MAX_PASSAGE = 400
 
 
@@ -302,11 +302,13 @@ def main(argv: list[str]) -> int:
     ap.add_argument("--ema", type=float, default=0.999)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--out", type=Path, default=OUT)
+    ap.add_argument("--out", type=Path, default=None, help="default: weights-seed{SEED}.npz")
     ap.add_argument("--data", type=Path, default=DATA, help="the folder of the SQuAD files")
     ap.add_argument("--checkpoint", type=Path, default=None, help="resume/save training state")
     ap.add_argument("--check", type=Path, default=None, help="only compare an export with torch")
     args = ap.parse_args(argv)
+    if args.out is None:
+        args.out = NEURAL / f"weights-seed{args.seed}.npz"
     torch.manual_seed(args.seed)
     torch.set_num_threads(args.threads)
     rng = random.Random(args.seed)
@@ -348,19 +350,20 @@ def main(argv: list[str]) -> int:
     model = Reader(vocab.size, args.dim, args.spell, args.hidden, args.layers)
     ema = {k: v.detach().clone() for k, v in model.state_dict().items()}
     optimizer = torch.optim.Adamax(model.parameters(), lr=args.lr)
-    first_epoch = 0
+    first_epoch = steps = 0
     if args.checkpoint and args.checkpoint.exists():
         state = torch.load(args.checkpoint)
         model.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
         ema, first_epoch = state["ema"], state["epoch"]
+        # The moving average's warm-up counts steps since the start, not the resume.
+        steps = state.get("steps", first_epoch * math.ceil(len(train) / args.batch))
         rng.setstate(state["rng"])
         print(f"resumed after epoch {first_epoch}", flush=True)
     meta = {k: v for k, v in vars(args).items() if k not in ("out", "checkpoint", "data")}
     meta["features"] = list(FEATURES)
     meta["oov_buckets"] = OOV_BUCKETS
     history = []
-    steps = 0
     for epoch in range(first_epoch, args.epochs):
         started, total = time.time(), 0.0
         plan = batches(train, args.batch, rng)
@@ -410,6 +413,7 @@ def main(argv: list[str]) -> int:
                     "optimizer": optimizer.state_dict(),
                     "ema": ema,
                     "epoch": epoch + 1,
+                    "steps": steps,
                     "rng": rng.getstate(),
                 },
                 args.checkpoint,

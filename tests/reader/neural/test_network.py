@@ -2,10 +2,21 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
+import pytest
 
 from citebot.reader.neural.encode import FEATURES, SPELLING_BUCKETS, Vocabulary, encode, features
-from citebot.reader.neural.network import Gru, Network, best_span
+from citebot.reader.neural.network import (
+    WEIGHTS,
+    Ensemble,
+    Gru,
+    Network,
+    NetworkError,
+    best_span,
+    load_ensemble,
+)
 from citebot.reader.neural.reader import best_span_within
 
 
@@ -51,6 +62,39 @@ def test_passages_read_together_score_as_when_read_alone() -> None:
         [(start, end)] = net.scores(q, [passages[k]], [feats[k]])
         assert np.allclose(together[k][0], start, atol=1e-5)
         assert np.allclose(together[k][1], end, atol=1e-5)
+
+
+def test_an_ensemble_scores_each_token_by_its_members_mean() -> None:
+    """Two networks answer as one: every start and end score is the average of theirs."""
+    first, second = tiny_network(seed=1), tiny_network(seed=2)
+    q = encode("When did the park open?", first.vocabulary)
+    passages = [encode(t, first.vocabulary) for t in ["The park opened on Thursday.", "It did."]]
+    feats = [features(p, q) for p in passages]
+    together = Ensemble((first, second)).scores(q, passages, feats)
+    alone = [first.scores(q, passages, feats), second.scores(q, passages, feats)]
+    for k in range(2):
+        assert np.allclose(together[k][0], (alone[0][k][0] + alone[1][k][0]) / 2)
+        assert np.allclose(together[k][1], (alone[0][k][1] + alone[1][k][1]) / 2)
+    assert not np.allclose(alone[0][0][0], alone[1][0][0])  # the members do differ
+
+
+def test_the_shipped_members_share_one_vocabulary() -> None:
+    """Every shipped weights file loads into one ensemble (a text is encoded once for all)."""
+    assert WEIGHTS
+    assert len(load_ensemble().members) == len(WEIGHTS)
+
+
+def test_members_trained_on_another_vocabulary_are_refused(tmp_path: Path) -> None:
+    """Weights whose vocabulary differs cannot join: the error names the file and the fix."""
+    with np.load(WEIGHTS[0], allow_pickle=False) as data:
+        arrays = {k: data[k] for k in data.files}
+    arrays["vocabulary"] = arrays["vocabulary"][::-1]
+    other = tmp_path / "weights-seed9.npz"
+    np.savez(other, **arrays)
+    with pytest.raises(NetworkError, match=r"weights-seed9\.npz .* --min-count"):
+        load_ensemble((WEIGHTS[0], other))
+    with pytest.raises(NetworkError, match="train_neural"):
+        load_ensemble(())
 
 
 def test_best_span_is_the_highest_pair_within_the_length_limit() -> None:

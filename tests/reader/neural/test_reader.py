@@ -9,6 +9,7 @@ import pytest
 from citebot.corpus.passages import Passage
 from citebot.pipeline import Asker
 from citebot.reader.neural.encode import tokens
+from citebot.reader.neural.network import Ensemble
 from citebot.reader.neural.reader import passage_answers, read_neural, shipped_network
 from citebot.reader.question import parse_question
 from tests.reader.test_contract import BODY, HandHit, hand_corpus, whole_article
@@ -116,3 +117,17 @@ def test_overlapping_passages_keep_the_best_rated_span_of_a_sentence() -> None:
     top = max(answers, key=lambda a: a.rating)
     reading = read_neural(question, hits, corpus)
     assert reading.best is not None and reading.best.score == top.score
+
+
+def test_members_that_agree_are_counted() -> None:
+    """An ensemble of one network twice agrees with itself on every passage's span."""
+    corpus = hand_corpus()
+    hits = [whole_article(corpus, "bridge", 9.0), whole_article(corpus, "ferry", 1.0)]
+    twice = Ensemble(shipped_network().members[:1] * 2)
+    question = "When did the council open the Tagus footbridge?"
+    answers = passage_answers(twice, question, hits, corpus)
+    assert answers and all(a.agreement == 1.0 for a in answers)
+    single = passage_answers(Ensemble(twice.members[:1]), question, hits, corpus)
+    assert [(a.start, a.end, a.score) for a in single] == [
+        (a.start, a.end, a.score) for a in answers
+    ]

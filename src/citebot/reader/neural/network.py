@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,7 +21,8 @@ from threadpoolctl import ThreadpoolController
 from citebot.reader.neural.encode import Encoded, FloatArray, Vocabulary
 
 MAX_ANSWER_TOKENS = 15  # an answer is at most this many tokens (99.4 % of SQuAD train's are)
-WEIGHTS = Path(__file__).with_name("weights.npz")
+# The shipped networks: one file per training seed (`scripts/train_neural.py --seed N`).
+WEIGHTS = tuple(sorted(Path(__file__).parent.glob("weights-seed*.npz")))
 
 
 @dataclass(frozen=True)
@@ -93,6 +95,63 @@ class Network:
         return int(self.passage_rnn[0].forward[0].shape[1])
 
 
+@dataclass(frozen=True)
+class Ensemble:
+    """Networks trained alike from different seeds, answering as one: their start and end
+    scores are averaged, so each member's idiosyncratic mistakes are outvoted."""
+
+    members: tuple[Network, ...]
+
+    @property
+    def vocabulary(self) -> Vocabulary:
+        return self.members[0].vocabulary
+
+    def scores(
+        self, question: Encoded, passages: list[Encoded], features: list[FloatArray]
+    ) -> list[tuple[FloatArray, FloatArray]]:
+        """The members' `Network.scores`, averaged token by token."""
+        return average(self.each(question, passages, features))
+
+    def each(
+        self, question: Encoded, passages: list[Encoded], features: list[FloatArray]
+    ) -> list[list[tuple[FloatArray, FloatArray]]]:
+        """Every member's `Network.scores` (whether they agree is evidence too)."""
+        return [m.scores(question, passages, features) for m in self.members]
+
+
+def average(
+    runs: list[list[tuple[FloatArray, FloatArray]]],
+) -> list[tuple[FloatArray, FloatArray]]:
+    """The members' start and end scores of each passage, averaged token by token."""
+    return [
+        (np.mean([r[k][0] for r in runs], axis=0), np.mean([r[k][1] for r in runs], axis=0))
+        for k in range(len(runs[0]))
+    ]
+
+
+def load_ensemble(paths: Sequence[Path] = WEIGHTS) -> Ensemble:
+    """The networks of `paths`, which must share their vocabulary and features (they encode
+    a text once for all of them)."""
+    if not paths:
+        raise NetworkError("no network weights found; run scripts/train_neural.py")
+    members = tuple(load_network(p) for p in paths)
+    first = members[0]
+    for path, member in zip(paths[1:], members[1:], strict=True):
+        if (
+            member.vocabulary != first.vocabulary
+            or member.meta["features"] != first.meta["features"]
+        ):
+            raise NetworkError(
+                f"{path} was trained with another vocabulary or features than {paths[0]}; "
+                "train every member from the same data with the same --min-count"
+            )
+    return Ensemble(members)
+
+
+class NetworkError(ValueError):
+    """Weights that cannot be used together."""
+
+
 @functools.cache
 def _blas() -> ThreadpoolController:
     """The process's thread pools (found once: looking them up scans the loaded libraries)."""
@@ -114,7 +173,7 @@ def best_span(
     return best
 
 
-def load_network(path: Path = WEIGHTS) -> Network:
+def load_network(path: Path) -> Network:
     """Read the weights `scripts/train_neural.py` exported."""
     with np.load(path, allow_pickle=False) as data:
         arrays = {k: data[k] for k in data.files}

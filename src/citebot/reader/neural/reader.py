@@ -31,7 +31,7 @@ from citebot.reader.contract import CorpusView, Hit, passage_sentences
 from citebot.reader.names import missing_names
 from citebot.reader.neural.calibration import Calibration, evidence, load_calibration
 from citebot.reader.neural.encode import MAX_QUESTION, Encoded, encode, features
-from citebot.reader.neural.network import MAX_ANSWER_TOKENS, Network, load_network
+from citebot.reader.neural.network import MAX_ANSWER_TOKENS, Ensemble, average, load_ensemble
 from citebot.reader.question import Question
 from citebot.reader.reading import Reading
 from citebot.reader.sentences import Candidate, ScoredSentence, rank_sentences, term_weights
@@ -56,6 +56,7 @@ class PassageAnswer:
     end: int
     score: float  # start + end score: comparable across passages
     probability: float  # P(start) * P(end) within its passage
+    agreement: float  # share of the ensemble's members whose own best span this is
     tokens: int
     rank: int  # the hit's place among those read
 
@@ -66,9 +67,9 @@ class PassageAnswer:
 
 
 @functools.cache
-def shipped_network() -> Network:
-    """The network shipped in the package (loaded once per process)."""
-    return load_network()
+def shipped_network() -> Ensemble:
+    """The networks shipped in the package (loaded once per process)."""
+    return load_ensemble()
 
 
 def read_neural(
@@ -77,7 +78,7 @@ def read_neural(
     corpus: CorpusView,
     article_id: str | None = None,
     *,
-    network: Network | None = None,
+    network: Ensemble | None = None,
     calibration: Calibration | None = None,
     top_passages: int = TOP_PASSAGES,
 ) -> Reading:
@@ -106,7 +107,7 @@ def read_neural(
 
 
 def passage_answers(
-    network: Network, question_text: str, hits: Sequence[Hit], corpus: CorpusView
+    network: Ensemble, question_text: str, hits: Sequence[Hit], corpus: CorpusView
 ) -> list[PassageAnswer]:
     """Each passage's best span (passages with no token are skipped)."""
     question = encode(question_text, network.vocabulary)
@@ -116,18 +117,19 @@ def passage_answers(
     kept = [(k, h, p) for k, (h, p) in enumerate(zip(hits, passages, strict=True)) if len(p.tokens)]
     if not kept:
         return []
-    scores = network.scores(
+    runs = network.each(
         question.head(MAX_QUESTION),
         [p for _, _, p in kept],
         [features(p, question) for _, _, p in kept],
     )
     out = []
-    for (rank, hit, passage), (start, end) in zip(kept, scores, strict=True):
+    for k, ((rank, hit, passage), (start, end)) in enumerate(zip(kept, average(runs), strict=True)):
         sentences = passage_sentences(corpus, hit)
         group = _sentence_of_tokens(passage, sentences, hit.passage.start)
         first, last, score = best_span_within(start, end, group)
         if not math.isfinite(score):
             continue
+        own = [best_span_within(*run[k], group)[:2] for run in runs]
         probability = math.exp(score - _logsumexp(start) - _logsumexp(end))
         offset = hit.passage.start
         out.append(
@@ -138,6 +140,7 @@ def passage_answers(
                 end=offset + passage.tokens.ends[last],
                 score=score,
                 probability=probability,
+                agreement=own.count((first, last)) / len(own),
                 tokens=last - first + 1,
                 rank=rank,
             )
