@@ -7,19 +7,18 @@ answers, 0 for an unanswerable question) and `prediction` (null when nothing was
 proposed). Readings must be cross-fitted (each article read by a model fitted
 without it), or the tiers will promise more than the reader does.
 
-For the shipped reader (`scripts/train_reader.py` writes the fold models and the model
-file; re-run this script after every retraining, which drops the old tiers):
+For the shipped reader (`scripts/calibrate_neural.py` writes cross-fitted readings;
+re-run both after every retraining):
 
-    .venv/bin/citebot eval squad /work/shared/data/squad-dev-v2.0.json --mode gold \\
-        --folds build/reader-folds --out build/readings-gold.jsonl
-    .venv/bin/python scripts/choose_tiers.py build/readings-gold.jsonl \\
-        --write src/citebot/reader_model.json
+    .venv/bin/python scripts/calibrate_neural.py ../shared/data/squad-dev-v2.0.json \\
+        --readings build/neural-readings.jsonl
+    .venv/bin/python scripts/choose_tiers.py build/neural-readings.jsonl \\
+        --write src/citebot/reader/neural/calibration.json
 
 The rules (thresholds in 0.01 steps, a reading "right" when its F1 is at least 0.5):
 
 * possible answer (`min_confidence`, below it the bot abstains): the highest threshold
-  at which the answerable questions are still answered 90 % of the time (the rule the
-  training script uses);
+  at which the answerable questions are still answered 90 % of the time;
 * answer: the lowest threshold, not below the first, from which every higher one
   keeps the answers it gives to answerable questions right at least 80 % of the time.
   Thresholds answering fewer than 50 questions are not held to the rule: their
@@ -171,7 +170,7 @@ def write_tiers(path: Path, possible: float, answer: float, source: str) -> None
         f"to answerable questions right (F1 >= {RIGHT_F1}) {ANSWER_PRECISION:.0%} of the time "
         "at it and every higher threshold",
     }
-    # One top-level key per line, as scripts/train_reader.py writes the model file.
+    # One top-level key per line, as scripts/calibrate_neural.py writes the file.
     body = ",\n".join(
         f" {json.dumps(k)}: {json.dumps(v, ensure_ascii=False)}" for k, v in data.items()
     )

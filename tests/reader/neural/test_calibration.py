@@ -16,7 +16,7 @@ from citebot.reader.neural.calibration import (
     load_calibration,
 )
 from citebot.reader.question import AnswerType
-from citebot.reader.spans import Candidate
+from citebot.reader.sentences import Candidate
 
 
 def test_fit_recovers_the_weights_that_made_the_labels() -> None:

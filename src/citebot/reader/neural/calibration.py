@@ -3,7 +3,7 @@
 A logistic regression over `EVIDENCE` (fitted by `scripts/calibrate_neural.py` on
 out-of-fold SQuAD readings, "right" meaning F1 >= 0.5) and stored with the
 thresholds chosen for it in `calibration.json`. A question naming something the
-corpus never mentions is pushed far below any threshold, as with the linear reader.
+corpus never mentions is pushed far below any threshold (`names.MISSING_NAME_PENALTY`).
 """
 
 from __future__ import annotations
@@ -23,13 +23,12 @@ from citebot.reader.contract import CorpusView
 from citebot.reader.names import MISSING_NAME_PENALTY, names_missing
 from citebot.reader.neural.network import MAX_ANSWER_TOKENS
 from citebot.reader.question import AnswerType, Question
-from citebot.reader.sentences import ScoredSentence, near_terms
+from citebot.reader.sentences import Candidate, ScoredSentence, near_terms
 from citebot.text.date_grammar import NUMBER_WORDS
 from citebot.text.tokenizer import words
 
 if TYPE_CHECKING:
     from citebot.reader.neural.reader import PassageAnswer
-    from citebot.reader.spans import Candidate
 
 CALIBRATION = Path(__file__).with_name("calibration.json")
 EVIDENCE = (

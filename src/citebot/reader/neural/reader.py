@@ -1,7 +1,8 @@
 """The neural reader: the retrieved passages -> the best span, its sentence, a confidence.
 
-1. The network (`network.py`) reads the question and the best `TOP_PASSAGES` hits
-   together and scores every token of each as the answer's first and last.
+1. The networks (`network.py`, an ensemble of trainings from different seeds) read the
+   question and the best `TOP_PASSAGES` hits together and score every token of each as
+   the answer's first and last; their scores are averaged.
 2. Within each passage the best span is the pair maximising start + end score, at
    most `MAX_ANSWER_TOKENS` long and inside one sentence (the answer is quoted with
    its sentence). Across passages the raw scores compare directly, as in DrQA: the
@@ -9,11 +10,10 @@
    passage stands below the first hit.
 3. The calibration model (`calibration.py`) turns the evidence (the span's
    probability within its passage, its margin over the other passages' answers,
-   how much of the question its sentence holds, names the corpus lacks) into the
-   probability that the answer is right.
+   whether the ensemble's members agree on it, how much of the question its sentence
+   holds, names the corpus lacks) into the probability that the answer is right.
 
-The sentences are ranked as the linear reader ranks them (`sentences.rank_sentences`),
-so that citations and "more context" read the same evidence whichever reader answers.
+The other sentences are ranked by `sentences.rank_sentences`, for "more context".
 """
 
 from __future__ import annotations
