@@ -1,4 +1,4 @@
-"""Report a `citebot eval squad --out` run on the SQuAD v1.1 test split only.
+"""Report a `citebot eval squad --out` run on the SQuAD v1.1 test split (or dev split) only.
 
     .venv/bin/citebot eval squad ../shared/data/squad-dev-v1.1.json --mode gold \\
         --min-confidence 0 --out build/v11-gold.jsonl
@@ -9,7 +9,8 @@ The test split is the 13 articles of squad-dev-v1.1.json that squad-dev-v2.0.jso
 choice is made on these numbers. Printed: EM and F1 of the best answer with no
 threshold, how often the quoted sentence holds a gold answer, how often the gold
 paragraph came first (open mode), and the share and precision (F1 >= 0.5) of each tier
-under the shipped thresholds.
+under the shipped thresholds. `--split dev` reports the other 35 articles instead (the
+ones v2.0 dev shares), where choices between models are made.
 """
 
 from __future__ import annotations
@@ -67,13 +68,15 @@ def main(argv: list[str]) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("readings", type=Path)
     ap.add_argument("--data", type=Path, default=DATA)
+    ap.add_argument("--split", choices=("test", "dev"), default="test")
     args = ap.parse_args(argv)
     test = test_titles(args.data)
     squad = load_squad(args.data / "squad-dev-v1.1.json")
     # load_squad shows titles with spaces where the file has underscores
-    test_ids = {a.id for a in squad.articles if a.title.replace(" ", "_") in test}
+    wanted = args.split == "test"
+    ids = {a.id for a in squad.articles if (a.title.replace(" ", "_") in test) == wanted}
     records = [json.loads(line) for line in args.readings.read_text("utf-8").splitlines()]
-    kept = [r for r in records if r["article"] in test_ids]
+    kept = [r for r in records if r["article"] in ids]
     print(json.dumps(report(kept), indent=1))
     return 0
 

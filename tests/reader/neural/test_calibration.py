@@ -12,11 +12,8 @@ from citebot.reader.neural.calibration import (
     EVIDENCE,
     Calibration,
     fit,
-    kind_fits,
     load_calibration,
 )
-from citebot.reader.question import AnswerType
-from citebot.reader.sentences import Candidate
 
 
 def test_fit_recovers_the_weights_that_made_the_labels() -> None:
@@ -51,29 +48,3 @@ def test_a_calibration_for_other_evidence_is_refused(tmp_path: Path) -> None:
     stale.write_text(json.dumps({"evidence": ["bias"], "weights": [0.0]}), "utf-8")
     with pytest.raises(ValueError, match="calibrate_neural"):
         load_calibration.__wrapped__(stale)
-
-
-@pytest.mark.parametrize(
-    ("wanted", "text", "expected"),
-    [
-        (AnswerType.NUMBER, "16,000 workers", 1.0),
-        (AnswerType.NUMBER, "three hundred", 1.0),
-        (AnswerType.NUMBER, "many firms", -1.0),
-        (AnswerType.PERSON, "Cheng Yeuk-wah", 1.0),
-        (AnswerType.PERSON, "the mayor", -1.0),
-        (AnswerType.REASON, "to train engineers", 0.0),
-    ],
-)
-def test_kind_fits_compares_the_span_with_the_kind_asked_for(
-    wanted: AnswerType, text: str, expected: float
-) -> None:
-    """A number for "how many", a capitalised name for "who"; no opinion on "why"."""
-    assert kind_fits(wanted, text, None) == expected
-
-
-def test_a_date_question_wants_a_span_read_as_a_date() -> None:
-    """For "when", only a span the date grammar read as a date fits."""
-    date = Candidate(0, 11, "on Thursday", "date", "2023-09-07")
-    phrase = Candidate(0, 9, "the event", "phrase")
-    assert kind_fits(AnswerType.DATE, date.text, date) == 1.0
-    assert kind_fits(AnswerType.DATE, phrase.text, phrase) == -1.0

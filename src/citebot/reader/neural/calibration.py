@@ -23,8 +23,7 @@ from citebot.reader.contract import CorpusView
 from citebot.reader.names import MISSING_NAME_PENALTY, names_missing
 from citebot.reader.neural.network import MAX_ANSWER_TOKENS
 from citebot.reader.question import AnswerType, Question
-from citebot.reader.sentences import Candidate, ScoredSentence, near_terms
-from citebot.text.date_grammar import NUMBER_WORDS
+from citebot.reader.sentences import ScoredSentence, near_terms
 from citebot.text.tokenizer import words
 
 if TYPE_CHECKING:
@@ -43,7 +42,6 @@ EVIDENCE = (
     "names_missing",  # share of the question's names its sentence and neighbours lack
     "length",  # the answer's tokens, over the longest allowed
     "members_agree",  # share of the ensemble's members whose own best span it is
-    "kind_fits",  # +1 the span is of the kind the question asks for, -1 it is not, 0 no kind
     *(f"type_{t.value}" for t in AnswerType),
 )
 Vector = npt.NDArray[np.float64]
@@ -96,30 +94,9 @@ def evidence(
         names_missing(question, near_terms(corpus, top.sentence)),
         top.tokens / MAX_ANSWER_TOKENS,
         top.agreement,
-        kind_fits(question.answer_type, best.span.text if best.span else "", best.span),
         *(float(question.answer_type == t) for t in AnswerType),
     ]
     return np.asarray(x, dtype=np.float64)
-
-
-def kind_fits(wanted: AnswerType, text: str, span: Candidate | None) -> float:
-    """Whether a span has the surface a question's answer type needs: a date for "when",
-    a number for "how many", a capitalised name for who/where/which-name questions."""
-    found = words(text)
-    if wanted in (AnswerType.DATE, AnswerType.TIME):
-        fits = span is not None and span.kind == "date"
-    elif wanted is AnswerType.NUMBER:
-        fits = any(c.isdigit() for c in text) or any(w.folded in _NUMBER_WORDS for w in found)
-    elif wanted in (AnswerType.PERSON, AnswerType.PLACE, AnswerType.ENTITY):
-        fits = any(text[w.start].isupper() for w in found)
-    else:
-        return 0.0
-    return 1.0 if fits else -1.0
-
-
-_NUMBER_WORDS = frozenset(NUMBER_WORDS) - {"a", "an"} | {
-    *"hundred thousand million billion trillion dozen dozens hundreds thousands millions".split()
-}
 
 
 def _key(answer: PassageAnswer) -> tuple[str, ...]:
