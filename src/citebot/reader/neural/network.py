@@ -51,27 +51,19 @@ class Network:
     def scores(
         self, question: Encoded, passages: list[Encoded], features: list[FloatArray]
     ) -> list[tuple[FloatArray, FloatArray]]:
-        """Start and end logits of every token of every passage (one pair of arrays each).
+        """Start and end logits of every token of every passage (one pair of arrays each)."""
+        return forward((self,), question, passages, features)[0]
 
-        BLAS runs on one thread here: the products are small (a few passages by 64
-        units per step), and a second BLAS thread costs more in handing over than it
-        computes, six times the whole reading on a loaded 2-core machine (measured).
-        """
-        with _blas().limit(limits=1, user_api="blas"):
-            return self._scores(question, passages, features)
-
-    def _scores(
-        self, question: Encoded, passages: list[Encoded], features: list[FloatArray]
-    ) -> list[tuple[FloatArray, FloatArray]]:
-        q = _stack(self.question_rnn, self._tokens(question)[None], np.array([len(question.words)]))
-        q = q[0]
-        weights = _softmax(q @ self.pool[0].T[:, 0] + self.pool[1][0])
-        q_vec = weights @ q
-        start_vec = self.start[0] @ q_vec + self.start[1]
-        end_vec = self.end[0] @ q_vec + self.end[1]
-        lengths = np.array([len(p.words) for p in passages])
-        width = int(lengths.max())
-        x = np.zeros((len(passages), width, self._passage_width()), dtype=np.float32)
+    def _passage_input(
+        self,
+        question: Encoded,
+        passages: list[Encoded],
+        features: list[FloatArray],
+        lengths: npt.NDArray[np.int64],
+    ) -> FloatArray:
+        """The passage GRU's input (b, t, d): each token's embeddings, the question
+        embedding aligned to it by attention, and its lexical features."""
+        x = np.zeros((len(passages), int(lengths.max()), self._passage_width()), dtype=np.float32)
         q_words = self.words[question.words]
         q_keys = _relu(q_words @ self.align[0].T + self.align[1])
         for k, (p, feats) in enumerate(zip(passages, features, strict=True)):
@@ -81,7 +73,17 @@ class Network:
             p_words = self.words[p.words]
             att = _softmax(_relu(p_words @ self.align[0].T + self.align[1]) @ q_keys.T)
             x[k, :n] = np.concatenate([self._tokens(p), att @ q_words, feats], axis=1)
-        p_out = _stack(self.passage_rnn, x, lengths)
+        return x
+
+    def _pointers(
+        self, q: FloatArray, p_out: FloatArray, lengths: npt.NDArray[np.int64]
+    ) -> list[tuple[FloatArray, FloatArray]]:
+        """The start and end scores: each passage token's state against the question's
+        self-attended summary, through the bilinear start and end weights."""
+        weights = _softmax(q @ self.pool[0].T[:, 0] + self.pool[1][0])
+        q_vec = weights @ q
+        start_vec = self.start[0] @ q_vec + self.start[1]
+        end_vec = self.end[0] @ q_vec + self.end[1]
         return [
             (p_out[k, :n] @ start_vec, p_out[k, :n] @ end_vec)
             for k, n in enumerate(lengths.tolist())
@@ -116,7 +118,7 @@ class Ensemble:
         self, question: Encoded, passages: list[Encoded], features: list[FloatArray]
     ) -> list[list[tuple[FloatArray, FloatArray]]]:
         """Every member's `Network.scores` (whether they agree is evidence too)."""
-        return [m.scores(question, passages, features) for m in self.members]
+        return forward(self.members, question, passages, features)
 
 
 def average(
@@ -214,19 +216,53 @@ def load_network(path: Path) -> Network:
     )
 
 
-def _stack(layers: list[Gru], x: FloatArray, lengths: npt.NDArray[np.int64]) -> FloatArray:
-    """Every layer's outputs concatenated, for a batch (b, t, d) of sequences of `lengths`."""
-    outputs = []
-    rows = np.arange(len(x))[:, None]
+def forward(
+    members: Sequence[Network],
+    question: Encoded,
+    passages: list[Encoded],
+    features: list[FloatArray],
+) -> list[list[tuple[FloatArray, FloatArray]]]:
+    """Each member's start and end scores of every passage token.
+
+    The members' GRUs advance together, one batched product per step for all of them:
+    a step's cost is mostly numpy's per-call overhead, so three networks read in about
+    the time of two run one after the other. BLAS runs on one thread: the products are
+    small, and a second BLAS thread costs more in handing over than it computes (six
+    times the whole reading on a loaded 2-core machine, measured).
+    """
+    with _blas().limit(limits=1, user_api="blas"):
+        q_len = np.array([len(question.words)])
+        q_outs = _stacks(
+            [m.question_rnn for m in members], [m._tokens(question)[None] for m in members], q_len
+        )
+        lengths = np.array([len(p.words) for p in passages])
+        p_ins = [m._passage_input(question, passages, features, lengths) for m in members]
+        p_outs = _stacks([m.passage_rnn for m in members], p_ins, lengths)
+        return [
+            m._pointers(q[0], p, lengths) for m, q, p in zip(members, q_outs, p_outs, strict=True)
+        ]
+
+
+def _stacks(
+    stacks: list[list[Gru]], xs: list[FloatArray], lengths: npt.NDArray[np.int64]
+) -> list[FloatArray]:
+    """For each network's stack of layers and its batch (b, t, d) of sequences of
+    `lengths`: every layer's outputs concatenated."""
+    rows = np.arange(len(xs[0]))[:, None]
     # Each sequence is read backwards from its own last token, not from the padding.
-    flip = _reverse_index(lengths, x.shape[1])
-    padding = np.arange(x.shape[1])[None, :] >= lengths[:, None]
-    for layer in layers:
-        forward, backward = _gru(layer, x, x[rows, flip])
-        x = np.concatenate([forward, backward[rows, flip]], axis=2)
-        x[padding] = 0.0
-        outputs.append(x)
-    return np.concatenate(outputs, axis=2)
+    flip = _reverse_index(lengths, xs[0].shape[1])
+    padding = np.arange(xs[0].shape[1])[None, :] >= lengths[:, None]
+    outputs: list[list[FloatArray]] = [[] for _ in xs]
+    for depth in range(len(stacks[0])):
+        layers = [stack[depth] for stack in stacks]
+        states = _grus(layers, xs, [x[rows, flip] for x in xs])
+        xs = []
+        for k, (ahead, behind) in enumerate(states):
+            x = np.concatenate([ahead, behind[rows, flip]], axis=2)
+            x[padding] = 0.0
+            outputs[k].append(x)
+            xs.append(x)
+    return [np.concatenate(layer_outputs, axis=2) for layer_outputs in outputs]
 
 
 def _reverse_index(lengths: npt.NDArray[np.int64], width: int) -> npt.NDArray[np.int64]:
@@ -236,27 +272,34 @@ def _reverse_index(lengths: npt.NDArray[np.int64], width: int) -> npt.NDArray[np
     return np.where(steps < lengths[:, None], flipped, steps)
 
 
-def _gru(layer: Gru, ahead: FloatArray, behind: FloatArray) -> tuple[FloatArray, FloatArray]:
-    """torch.nn.GRU's recurrence (gates r, z, n in that order) over batches (b, t, d), the
-    forward direction over `ahead` and the backward one over `behind` (already reversed):
-    both directions advance in one batched product per step."""
-    (fw_ih, fw_hh, fb_ih, fb_hh), (bw_ih, bw_hh, bb_ih, bb_hh) = layer.forward, layer.backward
-    hidden = fw_hh.shape[1]
-    # Every step's input part at once, the two directions stacked: (2, b, t, 3h).
-    inputs = np.stack([ahead @ fw_ih.T + fb_ih, behind @ bw_ih.T + bb_ih])
-    w_hh = np.stack([fw_hh.T, bw_hh.T])  # (2, h, 3h)
-    b_hh = np.stack([fb_hh, bb_hh])[:, None, :]  # (2, 1, 3h)
-    h = np.zeros((2, ahead.shape[0], hidden), dtype=np.float32)
-    out = np.empty((2, ahead.shape[0], ahead.shape[1], hidden), dtype=np.float32)
-    for t in range(ahead.shape[1]):
-        gi = inputs[:, :, t]
+def _grus(
+    layers: list[Gru], aheads: list[FloatArray], behinds: list[FloatArray]
+) -> list[tuple[FloatArray, FloatArray]]:
+    """torch.nn.GRU's recurrence (gates r, z, n in that order) over batches (b, t, d): for
+    each layer, its forward direction over its `aheads` batch and its backward one over
+    its `behinds` batch (already reversed). Every direction of every layer is a lane of
+    one batched product per step."""
+    directions = [d for layer in layers for d in (layer.forward, layer.backward)]
+    inputs = [x for pair in zip(aheads, behinds, strict=True) for x in pair]
+    hidden = directions[0][1].shape[1]
+    # Every step's input part at once, one lane per direction: (lanes, b, t, 3h).
+    gi_all = np.stack(
+        [x @ w_ih.T + b_ih for x, (w_ih, _, b_ih, _) in zip(inputs, directions, strict=True)]
+    )
+    w_hh = np.stack([d[1].T for d in directions])  # (lanes, h, 3h)
+    b_hh = np.stack([d[3] for d in directions])[:, None, :]  # (lanes, 1, 3h)
+    lanes, batch, steps = len(directions), aheads[0].shape[0], aheads[0].shape[1]
+    h = np.zeros((lanes, batch, hidden), dtype=np.float32)
+    out = np.empty((lanes, batch, steps, hidden), dtype=np.float32)
+    for t in range(steps):
+        gi = gi_all[:, :, t]
         gh = np.matmul(h, w_hh) + b_hh
         rz = _sigmoid(gi[..., : 2 * hidden] + gh[..., : 2 * hidden])
         r, z = rz[..., :hidden], rz[..., hidden:]
         n = np.tanh(gi[..., 2 * hidden :] + r * gh[..., 2 * hidden :])
         h = n + z * (h - n)  # (1 - z) * n + z * h
         out[:, :, t] = h
-    return out[0], out[1]
+    return [(out[2 * k], out[2 * k + 1]) for k in range(len(layers))]
 
 
 def _sigmoid(x: FloatArray) -> FloatArray:
