@@ -34,7 +34,7 @@ def test_ask_prints_question_tier_headline_quote_and_one_line_per_article(
 ) -> None:
     """Text output: the question, the tier's words with the resolved value, the quote, each
     article once, then the confidence and the tier the headline's words announced."""
-    question = "When did the Hong Kong Science Park open its Shenzhen branch?"
+    question = "When did the Hong Kong Science Park open a branch in Shenzhen?"
     code, out, _ = run(capsys, "ask", question)
     assert code == 0
     lines = out.splitlines()

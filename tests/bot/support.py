@@ -16,7 +16,7 @@ from tests.emulator import DiscordEmulator, RecordedCall, StoredMessage
 
 READY = 0.05  # guild_ready_timeout: on_ready 50 ms after the last GUILD_CREATE
 TEST_TIMEOUT = 30.0  # no test body may run longer than this
-QUESTION = "When did the Hong Kong Science Park open its Shenzhen branch?"
+QUESTION = "When did the Hong Kong Science Park open a branch in Shenzhen?"
 
 
 @contextlib.asynccontextmanager
@@ -68,3 +68,11 @@ def rows(db_path: Path, sql: str, *args: object) -> list[tuple[Any, ...]]:
     """Query the bot's SQLite file directly (a separate connection, as an operator would)."""
     with contextlib.closing(sqlite3.connect(db_path)) as db:
         return db.execute(sql, args).fetchall()
+
+
+def headline(asker: Asker, question: str = QUESTION) -> str:
+    """The reply's headline line for `question`: its tier decides the wording (the tier
+    comes from the shipped model's confidence, which retraining moves)."""
+    value = "**Thursday, 7 September 2023**"
+    tier = asker.ask(question).tier
+    return value if tier == "answer" else f"Possible answer — check the quote: {value}"

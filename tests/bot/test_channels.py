@@ -5,7 +5,14 @@ from __future__ import annotations
 from bot.settings import BotSettings
 from citebot.cite import Answer
 from citebot.pipeline import Asker
-from tests.bot.support import QUESTION, assert_never_pings, custom_ids, rows, running
+from tests.bot.support import (
+    QUESTION,
+    assert_never_pings,
+    custom_ids,
+    headline,
+    rows,
+    running,
+)
 from tests.emulator import DiscordEmulator
 from tests.emulator.gateway import INTENT_MESSAGE_CONTENT
 
@@ -34,7 +41,7 @@ async def test_a_mention_is_answered_as_a_reply_without_the_privileged_intent(
     assert not emu.identifies[0]["intents"] & INTENT_MESSAGE_CONTENT
     assert reply.content.splitlines()[:2] == [
         f"-# {QUESTION}",
-        "Possible answer — check the quote: **Thursday, 7 September 2023**",
+        headline(asker),
     ]
     assert reply.message_reference is not None and reply.reference_id == asked.id
     assert reply.mentions == []  # not even the asker: the reply does not ping

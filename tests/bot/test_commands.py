@@ -13,7 +13,14 @@ from bot.settings import BotSettings
 from citebot.cite import Answer
 from citebot.errors import CitebotError
 from citebot.pipeline import Asker
-from tests.bot.support import QUESTION, assert_never_pings, custom_ids, rows, running
+from tests.bot.support import (
+    QUESTION,
+    assert_never_pings,
+    custom_ids,
+    headline,
+    rows,
+    running,
+)
 from tests.emulator import DiscordEmulator, FakeUser, StoredMessage
 
 EPHEMERAL = 64
@@ -71,10 +78,9 @@ async def test_ask_shows_question_headline_marked_quote_and_the_article(
 
     assert inter.callbacks[0] == {"type": 5}  # deferred ("thinking"), public
     lines = reply.content.splitlines()
-    # The reader's confidence in this answer (0.25) is below its answer tier (0.29).
     assert lines[:2] == [
         f"-# {QUESTION}",
-        "Possible answer — check the quote: **Thursday, 7 September 2023**",
+        headline(asker),
     ]
     assert lines[2].startswith("> The Hong Kong Science Park opened a new branch")
     assert "southern Shenzhen on __**Thursday**__, marking" in lines[2]
