@@ -34,12 +34,6 @@ class HandSentences:
     def __getitem__(self, i: int, /) -> Sentence:
         return self.items[i]
 
-    def text(self, i: int) -> str:
-        return self.items[i].text
-
-    def texts(self, first: int, last: int) -> list[str]:
-        return [s.text for s in self.items[first:last]]
-
 
 class HandCorpus:
     """A corpus view over a few articles: idf counted over whole articles, not passages."""

@@ -27,8 +27,8 @@ def _rank_sentences_plain(
             own = term_set(s.text)
             matched = [t for t in weights if t in own]
             coverage = sum(weights[t] for t in matched) / total
-            prev = term_set(sentences.text(i - 1)) if i > 0 else frozenset()
-            nxt = term_set(sentences.text(i + 1)) if i + 1 < len(sentences) else frozenset()
+            prev = term_set(sentences[i - 1].text) if i > 0 else frozenset()
+            nxt = term_set(sentences[i + 1].text) if i + 1 < len(sentences) else frozenset()
             context = (
                 sum(w for t, w in weights.items() if t in own or t in prev or t in nxt) / total
             )

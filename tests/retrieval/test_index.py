@@ -185,11 +185,6 @@ def test_lazy_views_equal_the_objects_the_splitter_makes(shipped_corpus: Corpus)
     some = [5, 0, len(expected_passages) - 1, 3, 3]
     assert index.passages.take(some) == [expected_passages[i] for i in some]
     assert index.passages.take([]) == []
-    for article in shipped_corpus.articles:
-        sentences = index.sentences[article.id]
-        n = len(sentences)
-        for first, last in [(0, n), (1, min(3, n)), (n, n)]:
-            assert sentences.texts(first, last) == [s.text for s in sentences[first:last]]
     assert set(index.sentences) == set(shipped_corpus.ids)
     assert index.sentences.get("no-such-article") is None
     with pytest.raises(IndexError):
@@ -199,20 +194,3 @@ def test_lazy_views_equal_the_objects_the_splitter_makes(shipped_corpus: Corpus)
 
 
 # ------------------------------------------------------------------ cache and updates
-
-
-def test_sentence_texts_and_paragraphs_read_without_objects_equal_the_sentences(
-    shipped_corpus: Corpus,
-) -> None:
-    """`SentenceList.text(i)` and `.paragraph(i)` are sentence i's, whether or not its
-    object was made."""
-    index = Index.build(shipped_corpus)
-    for article in shipped_corpus.articles:
-        sentences = index.sentences[article.id]
-        texts = [sentences.text(i) for i in range(len(sentences))]  # before any object
-        paragraphs = [sentences.paragraph(i) for i in range(len(sentences))]
-        assert len(set(paragraphs)) > 1
-        assert texts == [s.text for s in sentences]
-        assert paragraphs == [s.paragraph for s in sentences]
-        assert texts == [sentences.text(i) for i in range(len(sentences))]  # after
-        assert texts == [s.text for s in split_sentences(article)]

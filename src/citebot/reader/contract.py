@@ -34,11 +34,7 @@ class Hit(Protocol):
 
 
 class ArticleSentences(Protocol):
-    """One article's sentences, in order; sentence i is `self[i]`, whose `index` is i.
-
-    `text` and `texts` read what `self[i]` holds without making the `Sentence`: a
-    reader reads the words of many neighbours it never quotes.
-    """
+    """One article's sentences, in order; sentence i is `self[i]`, whose `index` is i."""
 
     @property
     def article_id(self) -> str: ...
@@ -46,14 +42,6 @@ class ArticleSentences(Protocol):
     def __len__(self) -> int: ...
 
     def __getitem__(self, i: int, /) -> Sentence: ...
-
-    def text(self, i: int) -> str:
-        """`self[i].text`."""
-        ...
-
-    def texts(self, first: int, last: int) -> list[str]:
-        """The texts of sentences `[first, last)`."""
-        ...
 
 
 class CorpusView(Protocol):

@@ -43,9 +43,7 @@ ANAPHOR = re.compile(r"^\s*(?:They|He|She|It|This|These|Those|His|Her|Their|Its|
 class ScoredSentence:
     """A candidate sentence with the evidence behind its score.
 
-    The sentence is `sentences[index]` of its article; its `Sentence` object is made
-    when first read (`sentence`): the ranker scores a few dozen sentences from their
-    text and most of them are never read again.
+    The sentence is `sentences[index]` of its article (`sentence`).
     """
 
     sentences: ArticleSentences = field(repr=False)  # the sentences of its article
@@ -81,9 +79,9 @@ def rank_sentences(
         article_id = hit.passage.article_id
         sentences = corpus.sentences[article_id]
         first, last = hit.passage.first_sentence, hit.passage.last_sentence
-        # The passage's texts and its neighbours', read from the table at once.
+        # The passage's texts and its neighbours'.
         lo, hi = max(first - 1, 0), min(last + 1, len(sentences))
-        texts = sentences.texts(lo, hi)
+        texts = [sentences[j].text for j in range(lo, hi)]
         for i in range(first, last):
             key = (article_id, i)
             if key in seen:
@@ -141,7 +139,7 @@ def near_terms(corpus: CorpusView, sentence: Sentence) -> frozenset[str]:
 
 def _terms_between(sentences: ArticleSentences, lo: int, hi: int) -> frozenset[str]:
     """The terms of sentences lo, ..., hi - 1 of an article."""
-    return frozenset().union(*(_terms(sentences.text(j)) for j in range(lo, hi)))
+    return frozenset().union(*(_terms(sentences[j].text) for j in range(lo, hi)))
 
 
 _terms = term_set

@@ -296,16 +296,6 @@ class BM25Index:
             out[token] = weight
         return out
 
-    def holds(self, token: str, doc_ids: IntArray) -> npt.NDArray[np.bool_]:
-        """Which of `doc_ids` contain `token` (none, for a token the corpus never uses)."""
-        term = self._vocab.get(token)
-        if term is None:
-            return np.zeros(len(doc_ids), dtype=np.bool_)
-        postings = self._doc_ids[self._indptr_view[term] : self._indptr_view[term + 1]]
-        at = np.minimum(postings.searchsorted(doc_ids), len(postings) - 1)
-        found: npt.NDArray[np.bool_] = postings[at] == doc_ids
-        return found
-
     def document_frequency(self, token: str) -> int:
         """How many documents contain `token` (0 for a token the corpus never uses)."""
         term = self._vocab.get(token)

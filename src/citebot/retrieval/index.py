@@ -78,8 +78,6 @@ Split = tuple[list[tuple[int, int, int]], list[tuple[int, int]]]
 BM25_K1 = 0.9
 BM25_B = 0.75
 BM25_DELTA = 1.0
-# Terms whose idf an index remembers (`Index.idf`).
-_IDF_CACHE = 65_536
 # Articles whose terms an index remembers (`Index.mentions`).
 _ARTICLE_TERMS_CACHE = 256
 # An update that keeps less than this share of the passages is done as a full build:
@@ -132,7 +130,6 @@ class Index:
         self.n_live = bm25.n_live if isinstance(bm25, DeltaBM25) else bm25.n_docs
         self.sentences = SentenceMap(articles, self._positions, offsets)
         self.passages = PassageList(articles, offsets)
-        self._idf: dict[str, float] = {}  # `idf` of the terms asked for lately
         self._article_terms: dict[str, frozenset[str]] = {}  # `mentions`' articles, lately
         # A main index and a delta: what it was made of (set by `retrieval.delta`).
         self.segments: Segments | None = None
@@ -189,19 +186,9 @@ class Index:
         return range(*self.passages.range_of(position)) if position is not None else range(0)
 
     def idf(self, term: str) -> float:
-        """BM25Plus idf; a term the corpus never uses gets the largest possible idf.
-
-        Remembered: a question asks for the idf of each of its terms three times over
-        (its weights, the re-rank, the confidence features), at ~10k instructions each.
-        """
-        known = self._idf.get(term)
-        if known is None:
-            n = self.n_live
-            known = float(np.log((n + 1) / max(self.bm25.document_frequency(term), 0.5)))
-            if len(self._idf) >= _IDF_CACHE:
-                self._idf.clear()
-            self._idf[term] = known
-        return known
+        """BM25Plus idf; a term the corpus never uses gets the largest possible idf."""
+        frequency = max(self.bm25.document_frequency(term), 0.5)
+        return float(np.log((self.n_live + 1) / frequency))
 
     def mentions(self, term: str, article_id: str | None = None) -> bool:
         """Whether any passage uses an index term, or, given `article_id`, that article's
@@ -235,7 +222,7 @@ class Index:
         unique = list(dict.fromkeys(terms))
         ids, bm25 = self._bm25_top(unique, max(k, RERANK_DEPTH), article_id)
         depth = min(RERANK_DEPTH, len(ids))
-        order = reranked(self, unique, ids[:depth], bm25[:depth], keep=k)
+        order = reranked(self, unique, ids[:depth], bm25[:depth])
         if order is None:
             order = [(j, bm25[j]) for j in range(depth)]
         chosen = (order + [(j, bm25[j]) for j in range(depth, len(ids))])[:k]
@@ -271,22 +258,14 @@ class Index:
         return {t: round(w, 4) for t, w in weights.items() if w > 0}
 
 
-def rerank(
-    index: Index, terms: Sequence[str], hits: Sequence[Hit], *, keep: int | None = None
-) -> list[Hit]:
+def rerank(index: Index, terms: Sequence[str], hits: Sequence[Hit]) -> list[Hit]:
     """`hits` re-ordered by BM25 plus the sentence and word-pair scores (module docstring).
 
     `terms` are the query's distinct terms in question order. A hit's new score is
     `bm25 + best_bm25 * (SENTENCE_WEIGHT * sentence + BIGRAM_WEIGHT * pairs)`; the sort
     is stable, so equal scores keep BM25's order.
-
-    With `keep`, only the best `keep` are asked for: a hit that cannot reach them is
-    left out without reading its sentences (`_bonus_ceilings`). The hits returned are
-    then the same best `keep`, with the same scores in the same order, and maybe others.
     """
-    order = reranked(
-        index, terms, [h.passage.index for h in hits], [h.bm25 for h in hits], keep=keep
-    )
+    order = reranked(index, terms, [h.passage.index for h in hits], [h.bm25 for h in hits])
     if order is None:
         return list(hits)
     return [Hit(hits[j].passage, score, hits[j].bm25) for j, score in order]

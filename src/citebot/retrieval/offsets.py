@@ -37,7 +37,6 @@ __all__ = [
     "SentenceList",
     "SentenceMap",
     "body_of",
-    "sentences_apart",
 ]
 
 FORMAT_VERSION: Final = 1
@@ -202,20 +201,8 @@ def body_of(article: Article | None) -> str:
     return "" if article is None else article.body
 
 
-def sentences_apart(body: str, starts: Sequence[int], ends: Sequence[int]) -> bool:
-    """Whether whitespace follows each of these consecutive sentences of `body` (their
-    `starts` and `ends`) but the last, and precedes the next one: then their word runs
-    are the runs of the text spanning them."""
-    for end, start in zip(ends[:-1], starts[1:], strict=True):
-        if not (body[end].isspace() and body[start - 1].isspace()):
-            return False
-    return True
-
-
 class SentenceList(Sequence[Sentence]):
     """One article's sentences, made from the table when read."""
-
-    __slots__ = ("_article", "_base", "_len", "_made", "_offsets")
 
     def __init__(self, article: Article, offsets: Offsets, position: int) -> None:
         self._article = article
@@ -245,27 +232,6 @@ class SentenceList(Sequence[Sentence]):
         if isinstance(i, slice):
             return [self._make(j) for j in range(*i.indices(self._len))]
         return self._make(i if i >= 0 else i + self._len)
-
-    def text(self, i: int) -> str:
-        """The text of sentence i (0 <= i < len), without making its object: the re-rank
-        and the ranker's neighbours read the text of many sentences the reader never reads."""
-        made = self._made[i]
-        if made is not None:
-            return made.text
-        t, row = self._offsets, self._base + i
-        return self._article.body[int(t.sentence_start[row]) : int(t.sentence_end[row])]
-
-    def texts(self, first: int, last: int) -> list[str]:
-        """The texts of sentences [first, last) (0 <= first <= last <= len), read from the
-        table at once, without making their objects."""
-        t, base, body = self._offsets, self._base, self._article.body
-        starts = t.sentence_start[base + first : base + last].tolist()
-        ends = t.sentence_end[base + first : base + last].tolist()
-        return [body[a:b] for a, b in zip(starts, ends, strict=True)]
-
-    def paragraph(self, i: int) -> int:
-        """The paragraph of sentence i (0 <= i < len), without making its object."""
-        return int(self._offsets.sentence_paragraph[self._base + i])
 
     def _make(self, i: int) -> Sentence:
         """Sentence i, made from the table the first time it is read."""
@@ -384,14 +350,6 @@ class PassageList(Sequence[Passage]):
                 end,
                 strict=True,
             )
-        ]
-
-    def apart(self, ids: I64) -> list[bool]:
-        """For each passage of `ids`, whether its sentences are `sentences_apart`."""
-        articles = self._articles
-        return [
-            sentences_apart(body_of(articles[position]), starts, ends)
-            for position, _, starts, ends in self.sentence_offsets(ids)
         ]
 
     def sentence_offsets(

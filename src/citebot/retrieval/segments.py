@@ -185,16 +185,6 @@ class DeltaBM25:
             out[token] = weight
         return out
 
-    def holds(self, token: str, doc_ids: IntArray) -> npt.NDArray[np.bool_]:
-        """Which of `doc_ids` contain `token` (dead documents never do)."""
-        found = self._term(token)
-        if found is None:
-            return np.zeros(len(doc_ids), dtype=np.bool_)
-        ids = found[0]
-        at = np.minimum(ids.searchsorted(doc_ids), len(ids) - 1)
-        held: npt.NDArray[np.bool_] = ids[at] == doc_ids
-        return held
-
     def document_frequency(self, token: str) -> int:
         """How many live documents contain `token`."""
         found = self._term(token)

@@ -87,6 +87,11 @@ class Word:
     is_stop: bool
 
 
+# Kept by speed round 8 (issue 14; benchmarks/README.md): replacing this module's speed
+# code (`_RUNS`, `_ascii_runs`, `object.__new__` Words, the run loop of `content_terms`)
+# and the date scan's (its cache and cue tables) with plain versions cost +30 % of a
+# cold question's instructions together (77.0M -> 104.0M with the rest of the round),
+# though each alone cost 0.3-3.7 %; without the lru_caches too, +86 %.
 @functools.lru_cache(maxsize=65_536)
 def words(text: str) -> tuple[Word, ...]:
     """Every word of `text` with offsets into `text` itself (CJK runs as bigrams).
