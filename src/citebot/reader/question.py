@@ -1,7 +1,7 @@
 """What a question asks for: its answer type, its terms, and what it names.
 
 The answer type comes from the question word and the noun after it ("when" wants a
-date, "how many companies" a number of companies, "which officials" people, "who is
+date, "how many companies" a number, "which officials" people, "who is
 Peter Mok" a description of him). Terms are the same index terms retrieval uses;
 the main verb of "when did X open" gets extra weight, because the event a
 question asks about is named by its verb and a sentence without it describes a
@@ -10,7 +10,6 @@ different event.
 
 from __future__ import annotations
 
-import itertools
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -69,7 +68,6 @@ _NUMBER_HEADS = frozenset(
     """.split()
 )
 _NAME_NOUNS = frozenset(["name", "names", "title", "called", "term"])
-_FULL = frozenset(["full", "official", "complete", "formal", "proper", "entire"])
 _FRAME_WORDS = frozenset(
     """
     name names full called year date day month decade century time number percentage
@@ -98,15 +96,8 @@ class Question:
     answer_type: AnswerType
     terms: list[str]
     weights: dict[str, float] = field(default_factory=dict)
-    unit: str | None = None  # "companies" in "how many companies"
     subject: str | None = None  # X in "who is X" / "what is X"
     entities: list[str] = field(default_factory=list)  # names the question mentions
-    plural: bool = False  # "which officials ...": the answer may be a list
-    asks_name: bool = False  # "what is the name of X": the answer is a name
-    full_name: bool = False  # "what is the full name of X": a longer name containing X
-    wh: str = ""
-    focus: frozenset[str] = frozenset()  # terms of the noun after "what/which": "resource"
-    verb: str | None = None  # term of the question's main verb: "visit", "found"
 
 
 def parse_question(text: str) -> Question:
@@ -115,7 +106,7 @@ def parse_question(text: str) -> Question:
     folded = [w.folded for w in ws]
     wh, wh_index = _question_word(folded)
     following = folded[wh_index + 1 :] if wh_index >= 0 else []
-    answer_type, unit, plural = _answer_type(wh, following)
+    answer_type = _answer_type(wh, following)
     subject = None
     definition = _DEFINITION_RE.match(text)
     if definition and answer_type in {AnswerType.PERSON, AnswerType.PHRASE, AnswerType.ENTITY}:
@@ -139,16 +130,8 @@ def parse_question(text: str) -> Question:
         answer_type=answer_type,
         terms=terms,
         weights=weights,
-        unit=unit,
         subject=subject,
         entities=_entities(text, ws),
-        plural=plural,
-        asks_name=answer_type == AnswerType.ENTITY and bool(_NAME_NOUNS & set(folded)),
-        full_name=answer_type == AnswerType.ENTITY
-        and any(a in _FULL and b in _NAME_NOUNS for a, b in itertools.pairwise(folded)),
-        wh=wh,
-        focus=_focus(text, ws, wh_index),
-        verb=verb.term if verb is not None else _verb_after_who(text, ws, wh_index),
     )
 
 
@@ -159,42 +142,40 @@ def _question_word(folded: list[str]) -> tuple[str, int]:
     return "", -1
 
 
-def _answer_type(wh: str, following: list[str]) -> tuple[AnswerType, str | None, bool]:
-    """Answer type, unit noun (for counts) and plurality, from the question word onward."""
+def _answer_type(wh: str, following: list[str]) -> AnswerType:
+    """The answer type, from the question word onward."""
     nxt = following[0] if following else ""
     noun = _head_noun(following)
     if not noun and following[:1] and following[0] in {"is", "are", "was", "were"}:
         noun = _head_noun([w for w in following[1:3] if w not in {"the", "a", "an"}])
     if wh in {"what", "which"} and _NAME_NOUNS & set(following) - {"called"}:
-        return AnswerType.ENTITY, None, False  # "what is the full name of ...", "X's name"
-    plural = bool(noun and noun.endswith("s") and not noun.endswith("ss"))
+        return AnswerType.ENTITY  # "what is the full name of ...", "X's name"
     if wh == "when":
-        return AnswerType.DATE, None, False
+        return AnswerType.DATE
     if wh == "where":
-        return AnswerType.PLACE, None, False
+        return AnswerType.PLACE
     if wh in {"who", "whom", "whose"}:
-        return AnswerType.PERSON, None, False
+        return AnswerType.PERSON
     if wh == "why":
-        return AnswerType.REASON, None, False
+        return AnswerType.REASON
     if wh == "how":
         if nxt in _NUMBER_HEADS:
-            unit = following[1] if nxt in {"many", "much"} and len(following) > 1 else None
-            return AnswerType.NUMBER, unit, False
-        return AnswerType.PHRASE, None, False
+            return AnswerType.NUMBER
+        return AnswerType.PHRASE
     if wh in {"what", "which"}:
         if noun in _DATE_NOUNS:
-            return AnswerType.DATE, None, False
+            return AnswerType.DATE
         if noun in _TIME_NOUNS:
-            return AnswerType.TIME, None, False
+            return AnswerType.TIME
         if noun in {"percentage", "percent", "number", "amount", "population", "size", "cost"}:
-            return AnswerType.NUMBER, noun, False
+            return AnswerType.NUMBER
         if noun in _PERSON_NOUNS:
-            return AnswerType.PERSON, None, plural
+            return AnswerType.PERSON
         if noun in _PLACE_NOUNS:
-            return AnswerType.PLACE, None, plural
+            return AnswerType.PLACE
         if noun in _NAME_NOUNS or (wh == "which" and noun):
-            return AnswerType.ENTITY, None, plural
-    return AnswerType.PHRASE, None, False
+            return AnswerType.ENTITY
+    return AnswerType.PHRASE
 
 
 def _head_noun(following: list[str]) -> str:
@@ -209,44 +190,6 @@ def _head_noun(following: list[str]) -> str:
         if not first and word not in {"full", "first", "last", "exact", "official", "main"}:
             first = word
     return first
-
-
-_KIND_OF = frozenset(["type", "kind", "kinds", "types", "sort", "form", "forms", "class"])
-
-
-def _focus(text: str, ws: Sequence[Word], wh_index: int) -> frozenset[str]:
-    """Terms of the noun phrase the question word governs: what the answer is an instance of.
-
-    "What type of resource" -> {resourc}; "which NFL team" -> {team}; "what is the
-    largest city" -> {largest, citi}; "what did he do" -> {} (a verb comes first).
-    Capitalised words are left out: "Shenzhen" in "which Shenzhen startup incubator"
-    says where the incubator is, not what kind of thing the answer is.
-    """
-    if wh_index < 0 or ws[wh_index].folded not in {"what", "which", "whose"}:
-        return frozenset()
-    rest = list(ws[wh_index + 1 :])
-    if rest and rest[0].folded in {"is", "are", "was", "were"}:
-        rest = rest[1:]
-    while rest and rest[0].folded in {"the", "a", "an"}:
-        rest = rest[1:]
-    if len(rest) > 2 and rest[0].folded in _KIND_OF and rest[1].folded == "of":
-        rest = [w for w in rest[2:] if w.folded not in {"the", "a", "an"}]
-    run: list[str] = []
-    for w in rest[:3]:
-        if w.is_stop or w.folded in _AUXILIARIES:
-            break
-        if not text[w.start : w.start + 1].isupper():
-            run.append(w.term)
-    return frozenset(run) - {"name", "full", "first", "exact", "main"}
-
-
-def _verb_after_who(text: str, ws: Sequence[Word], wh_index: int) -> str | None:
-    """ "Who founded the company?": the lower-case word right after "who" is the verb."""
-    if wh_index < 0 or ws[wh_index].folded != "who" or wh_index + 1 >= len(ws):
-        return None
-    w = ws[wh_index + 1]
-    surface = text[w.start : w.end]
-    return w.term if not w.is_stop and surface.islower() else None
 
 
 def _is_definable(subject: str) -> bool:
