@@ -14,6 +14,7 @@ from citebot.reader.neural.network import (
     Gru,
     Network,
     NetworkError,
+    average,
     best_span,
     load_ensemble,
 )
@@ -70,7 +71,7 @@ def test_an_ensemble_scores_each_token_by_its_members_mean() -> None:
     q = encode("When did the park open?", first.vocabulary)
     passages = [encode(t, first.vocabulary) for t in ["The park opened on Thursday.", "It did."]]
     feats = [features(p, q) for p in passages]
-    together = Ensemble((first, second)).scores(q, passages, feats)
+    together = average(Ensemble((first, second)).each(q, passages, feats))
     alone = [first.scores(q, passages, feats), second.scores(q, passages, feats)]
     for k in range(2):
         assert np.allclose(together[k][0], (alone[0][k][0] + alone[1][k][0]) / 2)

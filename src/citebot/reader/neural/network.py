@@ -108,12 +108,6 @@ class Ensemble:
     def vocabulary(self) -> Vocabulary:
         return self.members[0].vocabulary
 
-    def scores(
-        self, question: Encoded, passages: list[Encoded], features: list[FloatArray]
-    ) -> list[tuple[FloatArray, FloatArray]]:
-        """The members' `Network.scores`, averaged token by token."""
-        return average(self.each(question, passages, features))
-
     def each(
         self, question: Encoded, passages: list[Encoded], features: list[FloatArray]
     ) -> list[list[tuple[FloatArray, FloatArray]]]:
