@@ -11,14 +11,14 @@ from bot import client as bot_client
 from bot.settings import BotSettings
 from citebot.pipeline import Asker
 from citebot.retrieval.index import Index
-from tests.bot.support import QUESTION, assert_never_pings, custom_ids, rows, running
+from tests.bot.support import QUESTION, assert_never_pings, custom_ids, marked, rows, running
 from tests.emulator import DiscordEmulator
 
 HKSP_FILE = "hksp-shenzhen-branch-2023.md"
 
 
 async def test_reload_reports_broken_files_and_keeps_serving_their_old_version(
-    emu: DiscordEmulator, settings: BotSettings, corpus_dir: Path
+    emu: DiscordEmulator, settings: BotSettings, corpus_dir: Path, asker: Asker
 ) -> None:
     """A broken edit and a bad new file are named; the broken article keeps answering."""
     async with running(emu, settings) as bot:  # the bot loads corpus_dir itself
@@ -50,13 +50,13 @@ async def test_reload_reports_broken_files_and_keeps_serving_their_old_version(
     assert "(still serving its previous version)" in text
     assert "• `notes.txt`: this is a binary file" in text
     assert before != after
-    assert "**Thursday**" in answer.content  # the broken article's old version still answers
+    assert marked(asker) in answer.content  # the broken article's old version still answers
     assert shown.embeds[0]["title"] == "A fresh article"
     assert_never_pings(emu)
 
 
 async def test_reload_of_a_vanished_folder_keeps_the_old_index(
-    emu: DiscordEmulator, settings: BotSettings, corpus_dir: Path
+    emu: DiscordEmulator, settings: BotSettings, corpus_dir: Path, asker: Asker
 ) -> None:
     """If the corpus folder is gone, /reload says so and every article keeps being served."""
     async with running(emu, settings) as bot:
@@ -70,7 +70,7 @@ async def test_reload_of_a_vanished_folder_keeps_the_old_index(
     assert report.content.startswith("Reload failed: ")
     assert "no such folder" in report.content
     assert "Still serving the previous corpus (2 articles" in report.content
-    assert "**Thursday**" in answer.content
+    assert marked(asker) in answer.content
 
 
 async def test_admin_commands_are_refused_to_members_even_if_shown_to_them(

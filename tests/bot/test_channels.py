@@ -10,6 +10,7 @@ from tests.bot.support import (
     assert_never_pings,
     custom_ids,
     headline,
+    marked,
     rows,
     running,
 )
@@ -75,7 +76,7 @@ async def test_auto_answer_channel_answers_questions_and_ignores_chatter(
     # The events arrive in order and chatter is dropped before any await, so by the time
     # the question is answered the two earlier messages have been handled.
     assert emu.identifies[0]["intents"] & INTENT_MESSAGE_CONTENT
-    assert "**Thursday**" in reply.content
+    assert marked(asker) in reply.content
     answered_to = {m.reference_id for m in emu.bot_messages()}
     assert answered_to == {question.id}
     assert chatter.id not in answered_to and elsewhere.id not in answered_to
@@ -95,7 +96,7 @@ async def test_auto_answer_threads_answer_inside_a_new_thread(
     (thread,) = emu.threads
     assert thread.name == QUESTION and thread.parent_id == emu.channel.id
     (answer,) = emu.bot_messages(thread)
-    assert "**Thursday**" in answer.content
+    assert marked(asker) in answer.content
     assert emu.bot_messages(emu.channel) == []
     assert emu.calls_to("POST", f"/channels/{emu.channel.id}/messages/{question.id}/threads")
     assert_never_pings(emu)
