@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from citebot.corpus import folder as folder_module
 from citebot.corpus.articles import Corpus, load_corpus
 from citebot.corpus.snapshot import Written, snapshot_path
 from tests.corpus.conftest import OLD, age, same
@@ -55,9 +56,14 @@ def test_written_file_is_read_alone_and_hand_edits_wait_for_a_scan(
     same(third, load_corpus(folder))
 
 
-def test_writer_update_equals_a_fresh_load(folder: Path, tmp_path: Path) -> None:
+@pytest.mark.parametrize("splice_max", [500, 0], ids=["spliced", "rebuilt"])
+def test_writer_update_equals_a_fresh_load(
+    folder: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, splice_max: int
+) -> None:
     """Added, replaced and removed files handed over by their writer give the corpus a
-    fresh load of the folder gives (articles, order, hashes, version)."""
+    fresh load of the folder gives (articles, order, hashes, version), whether they are
+    put in place one by one or the lists are made again (a large change)."""
+    monkeypatch.setattr(folder_module, "_SPLICE_MAX", splice_max)
     write(folder / "b" / "older.md", LATE.replace("late", "older"))
     cache = tmp_path / "cache"
     first = load_corpus(folder, cache_dir=cache)
@@ -166,3 +172,21 @@ def test_paths_outside_the_folder_are_ignored(
     assert second.get("late") is None
     assert caplog.text.count("not a path inside the corpus folder") == 2
     same(second, first)
+
+
+@pytest.mark.parametrize("written", [True, False], ids=["writer", "scan"])
+def test_a_new_file_taking_an_old_id_wins_by_path_order(
+    folder: Path, tmp_path: Path, written: bool
+) -> None:
+    """A new file with the id of an article read from a file later in path order takes
+    it, and the other file is reported as a duplicate: as a fresh load decides."""
+    cache = tmp_path / "cache"
+    first = load_corpus(folder, cache_dir=cache)
+    taken = first.articles[-1]
+    write(folder / "a.md", LATE.replace("id: late", f"id: {taken.id}"))
+    second = load_corpus(
+        folder, previous=first, cache_dir=cache, written=Written(("a.md",)) if written else None
+    )
+    same(second, load_corpus(folder))
+    assert [p.path for p in second.problems] == [taken.path]
+    assert "duplicate id" in second.problems[0].reason
