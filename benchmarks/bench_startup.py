@@ -16,10 +16,14 @@ with the citebot of `--src` (default: this tree's), and its own cache folder per
   * first ask: `citebot ask` with an empty cache (reads every file, builds, saves);
   * ask: `citebot ask` again, corpus unchanged: the start-up a user waits for (wall time
     of the whole process, interpreter start included; median of 3);
-  * reload: in one process, load the corpus and index, then time what `/reload` does
-    (`load_corpus(previous=...)`, `load_index(previous=...)`) with nothing changed, and
-    again after one new article file is written (the update, its cache written included;
-    the article's text differs on every run); the file is then removed;
+  * reload: in one process, load the corpus and index (from the cache), then time what
+    the bot's `/reload` does (`load_corpus(previous=, cache_dir=, defer_save=)`,
+    `load_index(previous=, defer_save=)`) with nothing changed, and again after one new
+    article file is written (the article's text differs on every run); the caches are
+    written after each, timed apart ("then saved in"), as the bot writes them after
+    serving the new index; the files are then removed;
+  * +1 article, writer's list: then one more article written and handed over as a
+    writer (ingest, a feed poll, /add) hands it (`load_corpus(written=)`): no scan;
   * ask after adding: `citebot ask` in a new process with that one new file present.
 """
 
@@ -100,33 +104,52 @@ def ask(src: Path, corpus: Path, cache: Path) -> float:
 
 
 def worker_reload(src: Path, corpus: Path, cache: Path, added: str) -> dict[str, Any]:
-    """Load, then time a reload of the unchanged folder and one after adding an article."""
+    """Load, then time as the bot reloads: the unchanged folder, one added article found
+    by the scan, and one added article handed over by its writer (no scan)."""
     sys.path.insert(0, str(src))
+    import inspect
+
     from citebot.corpus.articles import load_corpus
     from citebot.retrieval.cache import load_index
 
-    def reload(previous: tuple[Any, Any]) -> tuple[float, tuple[Any, Any]]:
+    writer = "written" in inspect.signature(load_corpus).parameters  # older trees: no
+    out: dict[str, Any] = {}
+
+    def reload(previous: tuple[Any, Any], what: str, **written: Any) -> tuple[Any, Any]:
+        """A reload as `CitebotBot._load_asker` does it; the caches written after it."""
+        saves: list[Any] = []
+        deferred = {"defer_save": saves.append} if writer else {}
         t = time.perf_counter()
-        c = load_corpus(corpus, previous=previous[0])
-        folder = time.perf_counter() - t
-        i = load_index(c, cache, previous=previous[1])
-        out["folder_s"] = folder  # of the last reload: the rest is the index's
-        return time.perf_counter() - t, (c, i)
+        c = load_corpus(corpus, previous=previous[0], cache_dir=cache, **deferred, **written)
+        out[f"{what}_folder_s"] = time.perf_counter() - t
+        i = load_index(c, cache, previous=previous[1], **deferred)
+        out[f"{what}_s"] = time.perf_counter() - t
+        t = time.perf_counter()
+        for save in saves:
+            save()
+        out[f"{what}_save_s"] = time.perf_counter() - t
+        return c, i
 
     t = time.perf_counter()
-    first = load_corpus(corpus)
+    first = load_corpus(corpus, cache_dir=cache)
     state = (first, load_index(first, cache))
-    out: dict[str, Any] = {"load_s": time.perf_counter() - t}
-    out["reload_s"], state = reload(state)
-    out["reload_folder_s"] = out.pop("folder_s")
+    out["load_s"] = time.perf_counter() - t
+    state = reload(state, "reload")
     new = corpus / "zz-late-news.md"
     new.write_text(added)
     try:
-        out["update_s"], state = reload(state)
-        out["update_folder_s"] = out.pop("folder_s")
+        state = reload(state, "update")
         out["update_articles"] = len(state[0].articles)
+        if writer:
+            from citebot.corpus.snapshot import Written
+
+            more = corpus / "zz-later-news.md"
+            more.write_text(added.replace("zz-late-news", "zz-later-news"))
+            state = reload(state, "written", written=Written((more.name,)))
+            out["written_articles"] = len(state[0].articles)
     finally:
         new.unlink()
+        (corpus / "zz-later-news.md").unlink(missing_ok=True)
     return out
 
 
@@ -176,8 +199,8 @@ def report(results: list[dict[str, Any]]) -> str:
     lines = [
         "| passages | build s | build peak RSS MiB | first ask s (empty cache) "
         "| ask s (unchanged; median of 3) | reload s (unchanged) | reload s (+1 article) "
-        "| ask s (+1 article) |",
-        "|---|---|---|---|---|---|---|---|",
+        "| +1 article, writer's list s | ask s (+1 article) |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for r in results:
         b = r.get("build") or {}
@@ -187,16 +210,21 @@ def report(results: list[dict[str, Any]]) -> str:
         lines.append(
             f"| {r['label']} | {build} | {peak} | {first} "
             f"| {statistics.median(r['ask_s']):.2f} | {r['reload']['reload_s']:.2f} "
-            f"| {_with_folder(r['reload'], 'update')} | {r['ask_after_add_s']:.2f} |"
+            f"| {_with_folder(r['reload'], 'update')} | {_with_folder(r['reload'], 'written')} "
+            f"| {r['ask_after_add_s']:.2f} |"
         )
     return "\n".join(lines)
 
 
 def _with_folder(reload: dict[str, Any], what: str) -> str:
-    """A reload's seconds, and of them the folder's (the rest is the index's)."""
-    folder = reload.get(f"{what}_folder_s")
-    total = f"{reload[f'{what}_s']:.2f}"
-    return total if folder is None else f"{total} (folder {folder:.2f})"
+    """A reload's seconds, of them the folder's (the rest is the index's), and the caches
+    written after it (the bot serves the new index meanwhile)."""
+    if f"{what}_s" not in reload:
+        return "-"
+    parts = [f"folder {reload[f'{what}_folder_s']:.2f}"]
+    if f"{what}_save_s" in reload:
+        parts.append(f"then saved in {reload[f'{what}_save_s']:.2f}")
+    return f"{reload[f'{what}_s']:.2f} ({', '.join(parts)})"
 
 
 def main() -> None:

@@ -27,6 +27,7 @@ from bot.settings import BotSettings
 from bot.storage import StorageError, StoredAnswer, StoreUnavailable
 from citebot.cite import Answer
 from citebot.corpus.articles import load_corpus
+from citebot.corpus.snapshot import Written
 from citebot.errors import CitebotError
 from citebot.pipeline import Asker
 from citebot.retrieval.cache import load_index
@@ -244,18 +245,22 @@ class CitebotBot(commands.Bot):
         self,
         previous: Asker | None = None,
         defer_save: Callable[[Callable[[], None]], None] | None = None,
+        written: Written | None = None,
     ) -> Asker:
         """Read the corpus folder and index it (blocking: run it on a thread).
 
         On a reload the index being replaced is handed to `load_index`, so that only
         new and edited articles are split and tokenised again, not the whole corpus.
-        `defer_save` takes the writing of the index cache, for after the swap.
+        `defer_save` takes the writing of the caches, for after the swap. `written`: the
+        files the bot itself wrote (/add, a feed poll), read alone without a folder scan.
         """
         settings = self.settings
         corpus = load_corpus(
             settings.corpus_dir,
             previous=previous.corpus if previous is not None else None,
             cache_dir=settings.cache_dir if settings.use_cache else None,
+            written=written,
+            defer_save=defer_save,
         )
         index = load_index(
             corpus,
@@ -272,18 +277,22 @@ class CitebotBot(commands.Bot):
         _freeze_heap()
         return asker
 
-    async def reload_corpus(self, *, announce: bool = True) -> ReloadOutcome:
+    async def reload_corpus(
+        self, *, announce: bool = True, written: Written | None = None
+    ) -> ReloadOutcome:
         """Re-read the corpus off the event loop and swap the Asker in one assignment.
 
         Questions already running finish on the Asker they started with. If the folder
         cannot be read at all, the current Asker keeps serving and the error is returned.
         With Redis, a successful reload is announced so that the other processes reload.
+        `written` (the bot's own writes): only those files are read, the folder is not
+        scanned; /reload scans it (files may have been edited by hand).
         """
         async with self._reload_lock:
             old = self.asker
             saves: list[Callable[[], None]] = []
             try:
-                new = await asyncio.to_thread(self._load_asker, old, saves.append)
+                new = await asyncio.to_thread(self._load_asker, old, saves.append, written)
             except CitebotError as exc:
                 log.warning("reload failed, still serving version %s: %s", old.index.version, exc)
                 return ReloadOutcome(

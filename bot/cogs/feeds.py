@@ -2,8 +2,9 @@
 
 Fetching and writing the articles run on a worker thread (`asyncio.to_thread`): a
 slow site never blocks the event loop. When a poll or /add brings anything in, the
-corpus is reloaded exactly as /reload does it (`CitebotBot.reload_corpus`: built off
-the loop, swapped in one assignment), so questions keep being answered meanwhile.
+corpus is reloaded as /reload does it (`CitebotBot.reload_corpus`: built off the loop,
+swapped in one assignment), so questions keep being answered meanwhile; but only the
+files it wrote are read, without a scan of the folder (182k files at 1M passages).
 """
 
 from __future__ import annotations
@@ -19,7 +20,8 @@ from discord.ext import commands, tasks
 from bot.cogs.admin import is_admin
 from bot.notices import render_added
 from bot.render import NO_MENTIONS
-from citebot.feeds.feeds import PollResult, add_page, poll_all
+from citebot.corpus.snapshot import Written
+from citebot.feeds.feeds import PollResult, add_page, poll_all, written_by
 from citebot.feeds.fetch import Fetcher, FetchError, FetchPolicy
 
 if TYPE_CHECKING:
@@ -66,7 +68,7 @@ class Feeds(commands.Cog):
                 for failure in result.failures:
                     log.warning("feed %s: %s", result.feed, failure)
             if any(r.added or r.replaced for r in results):
-                outcome = await self.bot.reload_corpus()
+                outcome = await self.bot.reload_corpus(written=written_by(results))
                 log.info(
                     "feeds: %d new, %d replaced; now %d articles",
                     sum(len(r.added) for r in results),
@@ -84,13 +86,15 @@ class Feeds(commands.Cog):
         """Add a news article from the web by its URL; it is answerable right after."""
         await interaction.response.defer(thinking=True, ephemeral=True)
         try:
-            _path, article = await asyncio.to_thread(
-                add_page, self.fetcher(), self.bot.settings.corpus_dir, url.strip()
+            corpus_dir = self.bot.settings.corpus_dir
+            path, article = await asyncio.to_thread(
+                add_page, self.fetcher(), corpus_dir, url.strip()
             )
         except (FetchError, OSError) as exc:
             text = render_added(None, url=url.strip(), error=str(getattr(exc, "reason", exc)))
         else:
-            outcome = await self.bot.reload_corpus()
+            written = Written((path.relative_to(corpus_dir).as_posix(),))
+            outcome = await self.bot.reload_corpus(written=written)
             text = render_added(article, url=url.strip(), articles=outcome.articles)
         await interaction.edit_original_response(content=text, allowed_mentions=NO_MENTIONS)
         interaction.extras["replied"] = True

@@ -21,6 +21,7 @@ from typing import Any, TextIO
 
 from citebot.cite import Answer
 from citebot.corpus.articles import Article, Corpus, load_corpus
+from citebot.corpus.snapshot import Written
 from citebot.errors import CitebotError, CorpusError, QuestionError
 from citebot.pipeline import Asker
 from citebot.retrieval.cache import load_index
@@ -115,19 +116,30 @@ def _corpus_option(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def _load(settings: Settings, *, progress: bool = True) -> Corpus:
+def _load(
+    settings: Settings,
+    *,
+    progress: bool = True,
+    previous: Corpus | None = None,
+    written: Written | None = None,
+) -> Corpus:
+    """The corpus folder (`written`: only the files this command wrote are read again)."""
     corpus = load_corpus(
         settings.corpus_dir,
         progress=progress and sys.stderr.isatty(),
+        previous=previous,
         cache_dir=settings.cache_dir if settings.use_cache else None,
+        written=written,
     )
     for problem in corpus.problems:
         print(f"warning: skipped {problem}", file=sys.stderr)
     return corpus
 
 
-def _asker(settings: Settings) -> Asker:
-    corpus = _load(settings)
+def _asker(
+    settings: Settings, *, previous: Corpus | None = None, written: Written | None = None
+) -> Asker:
+    corpus = _load(settings, previous=previous, written=written)
     cache = settings.cache_dir if settings.use_cache else None
     return Asker(
         load_index(corpus, cache, progress=sys.stderr.isatty()),
@@ -263,20 +275,43 @@ def _cmd_source(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
-    from citebot.corpus.ingest import ingest_file
-
+    """Write each file or page into the corpus, then index what was written alone."""
     given: list[str] = args.files
     urls = [x for x in given if x.startswith(("http://", "https://"))]
     files = [Path(x) for x in given if x not in urls]
-    failed = _ingest_urls(urls, settings, force=args.force) if urls else 0
+    failed, written = _ingest_urls(urls, settings, force=args.force) if urls else (0, Written())
+    corpus = None
+    if files:
+        failed_files, corpus, more = _ingest_files(files, settings, force=args.force)
+        failed, written = failed + failed_files, written | more
+    if written.files:
+        # Index the new articles now, so the next question does not wait; the folder is
+        # not scanned again: only the written files are read (`load_corpus(written=)`).
+        _asker(settings, previous=corpus, written=written)
+    return 1 if failed else 0
+
+
+def _ingest_files(
+    files: list[Path], settings: Settings, *, force: bool
+) -> tuple[int, Corpus | None, Written]:
+    """Convert raw files into the corpus: how many failed, the corpus they were checked
+    against (its ids), and the files written."""
+    from citebot.corpus.ingest import ingest_file
+
+    root = settings.corpus_dir
+    cache = settings.cache_dir if settings.use_cache else None
+    # Its problems are reported once, by the update after the writing.
+    corpus = load_corpus(root, cache_dir=cache) if root.is_dir() else None
+    existing = {a.id: a.path for a in corpus.articles} if corpus is not None else {}
     iterator: Iterable[Path] = files
     if sys.stderr.isatty() and len(files) > 1:
         from tqdm import tqdm
 
         iterator = tqdm(files, desc="ingesting", unit="file")
+    failed, written = 0, []
     for path in iterator:
         try:
-            done = ingest_file(path, settings.corpus_dir, force=args.force)
+            done = ingest_file(path, root, force=force, existing=existing)
         except CorpusError as exc:
             failed += 1
             print(f"error: {exc}", file=sys.stderr)
@@ -285,21 +320,24 @@ def _cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
             failed += 1
             print(f"error: {path}: cannot be read ({exc.strerror})", file=sys.stderr)
             continue
+        name = done.target.relative_to(root).as_posix()
+        existing[done.article.id] = name
+        written.append(name)
         print(f"{path} -> {done.target}")
         print(f"  title: {done.article.title}")
         print(f"  date:  {done.article.date or 'unknown'}")
         for note in done.notes:
             print(f"  - {note}")
-    return 1 if failed else 0
+    return failed, corpus, Written(tuple(written))
 
 
-def _ingest_urls(urls: list[str], settings: Settings, *, force: bool) -> int:
-    """Fetch each page into corpus/web/ and update the index; the number that failed."""
+def _ingest_urls(urls: list[str], settings: Settings, *, force: bool) -> tuple[int, Written]:
+    """Fetch each page into corpus/web/: the number that failed, and the files written."""
     from citebot.feeds.feeds import add_page
     from citebot.feeds.fetch import FetchError
 
     fetcher = _fetcher(settings)
-    failed = 0
+    failed, written = 0, []
     for url in urls:
         try:
             target, _article = add_page(fetcher, settings.corpus_dir, url, force=force)
@@ -307,10 +345,9 @@ def _ingest_urls(urls: list[str], settings: Settings, *, force: bool) -> int:
             failed += 1
             print(f"error: {exc}", file=sys.stderr)
             continue
+        written.append(target.relative_to(settings.corpus_dir).as_posix())
         print(f"{url} -> {target}")
-    if failed < len(urls):
-        _asker(settings)  # index the new pages now, so the next question does not wait
-    return failed
+    return failed, Written(tuple(written))
 
 
 def _fetcher(settings: Settings) -> Any:
@@ -320,7 +357,7 @@ def _fetcher(settings: Settings) -> Any:
 
 
 def _cmd_feeds(args: argparse.Namespace, settings: Settings) -> int:
-    from citebot.feeds.feeds import feed_states, poll_all
+    from citebot.feeds.feeds import feed_states, poll_all, written_by
 
     if not settings.feeds:
         raise CitebotError(
@@ -343,7 +380,7 @@ def _cmd_feeds(args: argparse.Namespace, settings: Settings) -> int:
             failed += 1
             print(f"error: {failure}", file=sys.stderr)
     if any(r.added or r.replaced for r in results):
-        _asker(settings)  # update the cached index now (incrementally)
+        _asker(settings, written=written_by(results))  # index what was written, alone
     return 1 if failed else 0
 
 

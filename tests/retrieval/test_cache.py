@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from citebot.corpus.articles import Article, Corpus, load_corpus
+from citebot.retrieval import cache as cache_module
 from citebot.retrieval import index as index_module
 from citebot.retrieval.cache import load_index
 from citebot.retrieval.index import Index
@@ -75,7 +76,7 @@ def test_cache_round_trip_is_identical_and_reused(folders: tuple[Path, Path]) ->
     """A cached index loads (memory-mapped) equal to a fresh build, without rewriting files."""
     corpus_dir, cache = folders
     first = load_index(load_corpus(corpus_dir), cache)
-    assert list(versions(cache).values()) == [[".bm25", ".json", ".tables"]]
+    assert list(versions(cache).values()) == [[".bm25", ".hashes", ".json", ".tables"]]
     stamps = {p: p.stat().st_mtime_ns for p in cache.glob("index-*")}
     again = load_index(load_corpus(corpus_dir), cache)
     assert {p: p.stat().st_mtime_ns for p in cache.glob("index-*")} == stamps
@@ -237,7 +238,7 @@ def test_reload_updates_from_the_cache_on_disk(
     news: Corpus, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A cold start after an edit updates the newest cached index instead of rebuilding,
-    and a corrupt manifest makes it build from scratch instead."""
+    and a corrupt manifest (its article hashes not kept apart) makes it build from scratch."""
     load_index(news, tmp_path)
     corpus = edited_corpora(news)["all"]
     split: list[str] = []
@@ -249,11 +250,38 @@ def test_reload_updates_from_the_cache_on_disk(
     # The manifest of the newest version now gets damaged; the next edit must not trust it.
     (manifest,) = [p for p in tmp_path.glob("index-*.json") if index.version in p.read_text()]
     manifest.write_text(manifest.read_text().replace('"hash": "', '"hash": "0', 1))
+    manifest.with_suffix(".hashes").unlink()  # as in a cache written before that file
     split.clear()
     again = edited_corpora(corpus)["edit"]
     rebuilt = load_index(again, tmp_path)
     assert len(split) == len(again.articles)
     same_index(rebuilt, Index.build(again))
+
+
+def test_update_reads_the_article_hashes_not_the_manifest(
+    news: Corpus, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A cold start after an edit takes the main index's article hashes from their own
+    file, not from the manifest; a damaged hashes file falls back to the manifest and is
+    written again; the index equals a fresh build either way."""
+    load_index(news, tmp_path)
+    (hashes,) = tmp_path.glob("index-*.hashes")
+    corpus = edited_corpora(news)["add"]
+    monkeypatch.setattr(cache_module, "_manifest_hashes", _refuse)
+    same_index(load_index(corpus, tmp_path), Index.build(corpus))
+    monkeypatch.undo()
+    for path in tmp_path.glob("delta-*"):
+        path.unlink()
+    data = bytearray(hashes.read_bytes())
+    data[-3] ^= 0xFF
+    hashes.write_bytes(bytes(data))
+    again = edited_corpora(news)["edit"]
+    same_index(load_index(again, tmp_path), Index.build(again))
+    assert hashes.read_bytes() != bytes(data)  # made again from the manifest
+
+
+def _refuse(*args: object, **kwargs: object) -> None:
+    raise AssertionError("the manifest was parsed")
 
 
 def test_previous_index_is_updated_without_a_cache(news: Corpus) -> None:

@@ -14,7 +14,7 @@ import functools
 import hashlib
 import logging
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -319,6 +319,8 @@ def load_corpus(
     progress: bool = False,
     previous: Corpus | None = None,
     cache_dir: Path | None = None,
+    written: corpus_snapshot.Written | None = None,
+    defer_save: Callable[[Callable[[], None]], None] | None = None,
 ) -> Corpus:
     """Load every article of a folder; files that fail are listed in `problems`, not raised.
 
@@ -327,70 +329,22 @@ def load_corpus(
     rewritten when anything was parsed (`citebot.corpus.snapshot`). With `previous`,
     an article whose file now fails keeps its previous version, and its problem says
     so: a broken edit never removes an article.
+
+    `written`: the files the caller itself wrote and removed since `previous` (or the
+    snapshot) was loaded; only they are looked at, the folder is not scanned
+    (`citebot.corpus.folder`). `defer_save` receives the writing of the snapshot
+    instead of it being done here (a bot serves the new corpus first).
     """
-    from citebot.corpus import snapshot as snap
+    from citebot.corpus.folder import load_folder
 
-    if not directory.is_dir():
-        raise CorpusError(str(directory), "no such folder; set CITEBOT_CORPUS_DIR or --corpus")
-    now = snap.scan_files(directory)
-    snapshot = snap.snapshot_path(cache_dir, directory) if cache_dir is not None else None
-    # A snapshot changed since the previous load (damaged, deleted) is written again.
-    stale = snapshot is not None and snap.file_stat(snapshot) is None
-    base: snap.Files | None = None
-    if previous is not None and previous._files is not None:
-        base = previous._files
-        stale = stale or snap.file_stat(snapshot) != previous._snapshot
-    elif snapshot is not None:
-        base = snap.load_snapshot(snapshot)
-    if base is not None and base.unchanged(now):  # the usual start: nothing to parse
-        corpus = Corpus.model_construct(articles=tuple(base.articles or ()), problems=())
-        files = base
-    else:
-        corpus, files = _load_changed(directory, now, base, progress)
-    # A reload leaves a snapshot that is only out of date as it is: the next start parses
-    # the files changed since, and writes it then (250 MB at 1M passages: ~1 s).
-    if snapshot is not None and (stale or (files is not base and previous is None)):
-        snap.save_snapshot(snapshot, files)
-    if previous is not None and corpus.problems:
-        corpus = _carry_over(corpus, previous)
-    corpus._files, corpus._snapshot = files, snap.file_stat(snapshot)
-    return corpus
-
-
-def _load_changed(
-    directory: Path, now: corpus_snapshot.Files, base: corpus_snapshot.Files | None, progress: bool
-) -> tuple[Corpus, corpus_snapshot.Files]:
-    """Parse the files `base` does not hold as they are now; the corpus and its files."""
-    from citebot.corpus import snapshot as snap
-
-    reused = snap.reusable(base, now) if base is not None else [None] * len(now.paths)
-    # In path order: of two files with the same id, the first one's is kept.
-    loaded: dict[str, Article | Problem | None] = dict(zip(now.paths, reused, strict=True))
-    todo = [rel for rel, article in loaded.items() if article is None]
-    for path in _progress([directory / rel for rel in todo], progress, "loading"):
-        name = str(path.relative_to(directory))
-        loaded[name] = _parse_file(path, name)
-    corpus = _assemble(loaded)
-    return corpus, snap.loaded_files(corpus.articles, now)
-
-
-def _carry_over(corpus: Corpus, previous: Corpus) -> Corpus:
-    """Keep the previous version of articles whose files failed to load this time."""
-    by_path = {a.path: a for a in previous.articles if a.path}
-    loaded = {a.id for a in corpus.articles}
-    articles = list(corpus.articles)
-    problems = []
-    for problem in corpus.problems:
-        old = by_path.get(problem.path)
-        if old is not None and old.id not in loaded:
-            articles.append(old)
-            loaded.add(old.id)
-            problem = Problem(
-                path=problem.path, reason=f"{problem.reason} (still serving its previous version)"
-            )
-        problems.append(problem)
-    articles.sort(key=lambda a: a.path or a.id)
-    return Corpus(articles=tuple(articles), problems=tuple(problems))
+    return load_folder(
+        directory,
+        progress=progress,
+        previous=previous,
+        cache_dir=cache_dir,
+        written=written,
+        defer_save=defer_save,
+    )
 
 
 def load_files(
@@ -398,13 +352,13 @@ def load_files(
 ) -> Corpus:
     """Load the given files as one corpus, keeping the first of two files with the same id."""
     loaded: dict[str, Article | Problem] = {}
-    for path in _progress(files, progress, "loading"):
+    for path in progress_bar(files, progress, "loading"):
         name = str(path.relative_to(root)) if root else str(path)
-        loaded[name] = _parse_file(path, name)
-    return _assemble(loaded)
+        loaded[name] = parse_file(path, name)
+    return assemble(loaded)
 
 
-def _parse_file(path: Path, name: str) -> Article | Problem:
+def parse_file(path: Path, name: str) -> Article | Problem:
     """One file's article, or the problem that stops it loading."""
     try:
         article, _notes = parse_article(name, path.read_bytes())
@@ -418,7 +372,7 @@ def _parse_file(path: Path, name: str) -> Article | Problem:
     return article
 
 
-def _assemble(loaded: Mapping[str, Article | Problem | None]) -> Corpus:
+def assemble(loaded: Mapping[str, Article | Problem | None]) -> Corpus:
     """The corpus of files loaded in order, keeping the first of two with the same id."""
     articles: list[Article] = []
     problems: list[Problem] = []
@@ -442,7 +396,7 @@ def _assemble(loaded: Mapping[str, Article | Problem | None]) -> Corpus:
     return Corpus.model_construct(articles=tuple(articles), problems=tuple(problems))
 
 
-def _progress(items: Sequence[Path], enabled: bool, label: str) -> Iterable[Path]:
+def progress_bar(items: Sequence[Path], enabled: bool, label: str) -> Iterable[Path]:
     if not enabled or len(items) < 50:
         return items
     from tqdm import tqdm

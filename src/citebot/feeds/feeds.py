@@ -23,6 +23,7 @@ import os
 import re
 import tempfile
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -32,6 +33,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from citebot.corpus.articles import Article
 from citebot.corpus.ingest import to_corpus_file
+from citebot.corpus.snapshot import Written
 from citebot.feeds.fetch import FEED_TYPES, Fetcher, FetchError
 from citebot.feeds.pages import canonical_url, fetch_article
 
@@ -93,6 +95,18 @@ class PollResult(BaseModel):
     replaced: tuple[str, ...] = ()
     unchanged: int = 0
     failures: tuple[Failure, ...] = ()
+    # The article files written and removed, relative to the corpus folder: handed to
+    # the update (`load_corpus(written=...)`), which then reads them alone, without a scan.
+    written: tuple[str, ...] = ()
+    removed: tuple[str, ...] = ()
+
+
+def written_by(results: Sequence[PollResult]) -> Written:
+    """The files some polls wrote and removed, for `load_corpus(written=...)`."""
+    return Written(
+        files=tuple(f for r in results for f in r.written),
+        removed=tuple(f for r in results for f in r.removed),
+    )
 
 
 def folder_of(corpus_dir: Path, feed_url: str) -> Path:
@@ -207,6 +221,8 @@ class _Taking:
     replaced: list[str] = field(default_factory=list)
     failures: list[Failure] = field(default_factory=list)
     unchanged: int = 0
+    written: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
 
 
 def _take_entries(
@@ -229,6 +245,8 @@ def _take_entries(
         replaced=tuple(taking.replaced),
         unchanged=taking.unchanged,
         failures=tuple(taking.failures),
+        written=tuple(taking.written),
+        removed=tuple(taking.removed),
     )
     return result, taking.entries
 
@@ -272,10 +290,12 @@ def _take_entry(
         return
     target = folder / f"{article.id}.md"
     write_atomic(target, to_corpus_file(article).encode())
+    relative = target.relative_to(corpus_dir).as_posix()
+    taking.written.append(relative)
     if old is not None and old.file and (corpus_dir / old.file) != target:
         (corpus_dir / old.file).unlink(missing_ok=True)
+        taking.removed.append(old.file)
     (taking.replaced if old is not None else taking.added).append(article.id)
-    relative = str(target.relative_to(corpus_dir))
     taking.entries[url] = Entry(file=relative, body_hash=digest, fingerprint=fingerprint)
     taking.hashes.add(digest)
 
