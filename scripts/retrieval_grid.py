@@ -11,6 +11,10 @@ eval's open-mode retrieval numbers when the configuration is the shipped one.
 
     .venv/bin/python scripts/retrieval_grid.py /work/shared/data/squad-dev-v2.0.json
     .venv/bin/python scripts/retrieval_grid.py FILE --only "shipped;shipped + k1=1.2" --parts train
+    # SQuAD v1.1 dev, all 48 articles the corpus, recall of split_report.py's splits:
+    # "dev" (the 35 articles v2.0 dev shares) and "test" (the 13 others: report only)
+    .venv/bin/python scripts/retrieval_grid.py ../shared/data/squad-dev-v1.1.json \
+        --only "shipped;shipped + weights=hand" --parts dev,test
 
 A configuration is named by its changes to the shipped one (see `config`); each
 patches the pieces it changes for the duration of its run only.
@@ -29,6 +33,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from citebot.corpus import passages as passages_mod
 from citebot.errors import QuestionError
 from citebot.evaluation.crossfit import article_folds
@@ -38,6 +44,7 @@ from citebot.pipeline import _clean_question
 from citebot.reader.question import Question, parse_question
 from citebot.retrieval import index as index_mod
 from citebot.retrieval import rerank as rerank_mod
+from citebot.retrieval.features import FEATURES
 from citebot.retrieval.index import Index
 
 DEPTH = 20  # ranks kept per question: recall@1, @5, @20
@@ -61,7 +68,7 @@ def default_query(q: Question) -> list[str]:
 
 @contextlib.contextmanager
 def patched(config: Config) -> Iterator[None]:
-    modules = {"index": index_mod, "passages": passages_mod}
+    modules = {"index": index_mod, "passages": passages_mod, "rerank": rerank_mod}
     saved: list[tuple[Any, str, Any]] = []
     for dotted, value in config.patches.items():
         mod_name, attr = dotted.split(".")
@@ -210,12 +217,24 @@ def _bm25_only(index: Index, q: Question, query: list[str], k: int) -> list[int]
     return [h.passage.index for h in index.bm25_search(query, k)]
 
 
+def _weights(source: str) -> Callable[[], rerank_mod.Reranker]:
+    """The re-ranker's weights loader, replaced: "hand" (the weights before the learned
+    re-ranker) or a weights JSON's path."""
+    if source != "hand":
+        model = rerank_mod.load_reranker(Path(source))
+        return lambda: model
+    weights = np.zeros(len(FEATURES))
+    weights[[FEATURES.index(f) for f in ("bm25", "sentence", "pairs")]] = (1.0, 0.25, 0.25)
+    hand = rerank_mod.Reranker(weights, {"source": "hand"})
+    return lambda: hand
+
+
 _COMPONENT = re.compile(
     r"(?P<param>k1|b)=(?P<value>[0-9.]+)"
     r"|(?P<kind>passages|window) max(?P<max>\d+),min(?P<min>\d+)"
     r"|title x(?P<title>\d+)"
     r"|rerank depth=(?P<depth>\d+)"
-    r"|(?P<weight>sentence|pairs)=(?P<w>[0-9.]+)"
+    r"|weights=(?P<weights>\S+)"
     r"|(?P<flag>rerank off|repeats count|no frame words|v3 search)"
 )
 
@@ -225,7 +244,9 @@ def config(name: str) -> Config:
 
     Changes: "k1=0.9", "b=0.5", "passages max120,min40", "window max150,min40" (every
     paragraph starts a passage), "title x2", "rerank off", "rerank depth=30",
-    "sentence=0.5", "pairs=0", "repeats count" (BM25 counts the reader's doubled
+    "weights=hand" (the hand-weighted re-ranker before the learned one: 0.25 x
+    sentence + 0.25 x pairs), "weights=PATH" (a weights JSON of
+    scripts/train_reranker.py), "repeats count" (BM25 counts the reader's doubled
     verb twice), "no frame words" (dropped from the query), "v3 search" (BM25 over
     the query as given, no re-ranking). "v3" is the whole configuration before v4.
     """
@@ -247,9 +268,8 @@ def config(name: str) -> Config:
             conf.patches["index.TermIds"] = _title_times(int(m["title"]))
         elif m["depth"]:
             conf.patches["index.RERANK_DEPTH"] = int(m["depth"])
-        elif m["weight"]:
-            attr = "SENTENCE_WEIGHT" if m["weight"] == "sentence" else "BIGRAM_WEIGHT"
-            conf.patches[f"index.{attr}"] = float(m["w"])
+        elif m["weights"]:
+            conf.patches["rerank.load_reranker"] = _weights(m["weights"])
         elif m["flag"] == "rerank off":
             conf.patches["index.RERANK_DEPTH"] = 0
         elif m["flag"] == "repeats count":
@@ -295,10 +315,7 @@ DEFAULT_RUN = (
     "shipped + no frame words",
     "shipped + rerank depth=10",
     "shipped + rerank depth=50",
-    "shipped + sentence=0",
-    "shipped + pairs=0",
-    "shipped + sentence=0.5",
-    "shipped + pairs=0.5",
+    "shipped + weights=hand",
     "shipped",
 )
 
@@ -321,23 +338,49 @@ def split_articles(squad: SquadSet, part: str) -> SquadSet:
     return SquadSet(squad.version, tuple(squad.articles[i] for i in keep), questions)
 
 
+def split_masks(squad: SquadSet, file: Path) -> dict[str, list[bool]]:
+    """For each answerable question of SQuAD v1.1 dev, whether it is in the "test" split
+    (the 13 articles v2.0 dev lacks, read only to report) or the "dev" split (the other
+    35): the articles `split_report.py` reports, with v2.0 dev beside `file`."""
+    from split_report import test_titles  # a sibling script
+
+    test = test_titles(file.parent)
+    in_test = [a.title.replace(" ", "_") in test for a in squad.articles]
+    answerable = [in_test[q.article] for q in squad.questions if q.answerable]
+    return {"test": answerable, "dev": [not t for t in answerable]}
+
+
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("file", type=Path)
     parser.add_argument("--only", help="semicolon-separated configuration names")
-    parser.add_argument("--parts", default="all,train,heldout")
+    parser.add_argument(
+        "--parts",
+        default="all,train,heldout",
+        help='article parts, comma-separated; on v1.1 dev also "test" and "dev": the '
+        "questions of split_report.py's splits, all 48 articles the corpus",
+    )
     args = parser.parse_args(argv)
     squad = load_squad(args.file)
-    parts = {p: split_articles(squad, p) for p in args.parts.split(",")}
+    wanted = args.parts.split(",")
+    splits = split_masks(squad, args.file) if {"test", "dev"} & set(wanted) else {}
+    corpora = {p: split_articles(squad, p) for p in wanted if p not in splits}
+    if splits:
+        corpora.setdefault("all", squad)
     names = args.only.split(";") if args.only else list(DEFAULT_RUN)
-    print(f"{'config':<28}" + "".join(f"{p:>22}" for p in parts) + "   build  ask")
+    print(f"{'config':<28}" + "".join(f"{p:>22}" for p in wanted) + "   build  ask")
     for name in names:
         conf = config(name)
-        cells = []
+        found: dict[str, list[int | None]] = {}
         build_s = ask_s = 0.0
-        for part in parts.values():
-            rs, b, a = ranks(part, conf)
+        for part, corpus in corpora.items():
+            found[part], b, a = ranks(corpus, conf)
             build_s, ask_s = build_s + b, ask_s + a
+        cells = []
+        for part in wanted:
+            rs = found["all"] if part in splits else found[part]
+            if part in splits:
+                rs = [r for r, keep in zip(rs, splits[part], strict=True) if keep]
             cells.append(f"{recall(rs, 1):6.2f} {recall(rs, 5):6.2f} {recall(rs, 20):6.2f}")
         print(f"{name:<28}" + "".join(f"{c:>22}" for c in cells) + f"  {build_s:5.1f} {ask_s:5.1f}")
         sys.stdout.flush()

@@ -20,9 +20,10 @@ Searching (`Index.search`, what the reader uses) is two steps:
    reader's business, not retrieval's: counted twice it pulled passages that
    repeat the verb above the paragraph the question was written about (recall@1
    -1.4, @5 -1.0 on SQuAD dev).
-2. Re-ranking (`rerank`, `retrieval.rerank`) of the best `RERANK_DEPTH` passages by
-   where the question's words sit inside them: the share of the question's weight in
-   the passage's best sentence, and of its word pairs found in order.
+2. Re-ranking (`rerank`, `retrieval.rerank`) of the best `RERANK_DEPTH` passages by a
+   linear score learned on SQuAD v1.1 train over where the question's words sit inside
+   them (`retrieval.features`: the best sentence's share of the question, its word
+   pairs and runs in order, proximity, the title, the neighbouring passages).
 
 Scoring is `bm25.BM25Index`: the same BM25Plus scores as rank-bm25 (a parity test
 checks them within 1e-6), precomputed per term and summed sparsely, so a query costs
@@ -259,11 +260,11 @@ class Index:
 
 
 def rerank(index: Index, terms: Sequence[str], hits: Sequence[Hit]) -> list[Hit]:
-    """`hits` re-ordered by BM25 plus the sentence and word-pair scores (module docstring).
+    """`hits` re-ordered by BM25 plus the learned re-ranking bonus (`retrieval.rerank`).
 
     `terms` are the query's distinct terms in question order. A hit's new score is
-    `bm25 + best_bm25 * (SENTENCE_WEIGHT * sentence + BIGRAM_WEIGHT * pairs)`; the sort
-    is stable, so equal scores keep BM25's order.
+    `bm25 + best_bm25 * bonus`, the bonus never negative; the sort is stable, so equal
+    scores keep BM25's order.
     """
     order = reranked(index, terms, [h.passage.index for h in hits], [h.bm25 for h in hits])
     if order is None:

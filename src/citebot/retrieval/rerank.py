@@ -1,65 +1,102 @@
-"""Re-ranking BM25's best passages by where the question's words sit inside them.
+"""Re-ranking BM25's best passages with weights learned on SQuAD v1.1 train.
 
-`Index.search` re-ranks the best `RERANK_DEPTH` passages by where the question's
-words sit inside them. BM25 sees a passage as a bag of words; a question is
-usually answered by one sentence that holds most of its words, often in the
-question's own order ("the Bank of England raised" / "when did the Bank of
-England raise"). Two cheap scores, both in [0, 1], are added to the BM25 score
-(scaled by the best BM25 score of the query so that they weigh the same for
-every question): the idf-weighted share of the question's terms found in the
-passage's best single sentence, and the share of the question's adjacent term
-pairs (stop words skipped) found adjacent in some sentence of the passage.
-Weights (0.25 each) and depth were chosen on the "train" half of the SQuAD dev
-articles and hold on the held-out half; nothing in them is specific to SQuAD
-(scripts/retrieval_grid.py measures every variant).
+`Index.search` re-orders the best `RERANK_DEPTH` passages by a linear score over
+`retrieval.features.FEATURES` (where the question's words sit in the passage, how
+close together and in which order, the title, the neighbouring passages, BM25's own
+score and rank). The weights are in `rerank_weights.json` beside this module, written
+by `scripts/train_reranker.py`: a listwise (softmax) linear model fitted on the 442
+articles of SQuAD v1.1 train as their own corpus, 87,599 questions, so that the
+passage starting in the question's paragraph comes first; its settings were chosen on
+SQuAD 2.0 dev (scripts/retrieval_grid.py). Nothing in it is specific to SQuAD's
+phrasing: the features are general measures of where a question's words sit.
+
+The weights are scaled so that BM25's score (over the query's best) weighs 1, and a
+hit's score is its BM25 score plus `best_bm25 * bonus` with the bonus never negative
+(the learned sum shifted by its lowest possible value, which changes no order): the
+reader compares hits' scores as ratios to the first, as it did before.
 """
 
 from __future__ import annotations
 
+import functools
+import json
 from collections.abc import Sequence
-from itertools import pairwise
-from typing import TYPE_CHECKING
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-from citebot.retrieval.offsets import body_of
-from citebot.text.tokenizer import term_pairs, term_set
+import numpy as np
+import numpy.typing as npt
+
+from citebot.errors import CitebotError
+from citebot.retrieval.features import FEATURES, passage_features
 
 if TYPE_CHECKING:  # the index calls this module; at run time it is handed one
     from citebot.retrieval.index import Index
 
-# Re-ranking (see the module docstring): how many of BM25's best passages are re-ordered,
-# and the weight of each second score relative to the query's best BM25 score.
+# How many of BM25's best passages are re-ordered (the depth the weights were fitted at).
 RERANK_DEPTH = 20
+WEIGHTS = Path(__file__).with_name("rerank_weights.json")
+RETRAIN = (
+    "restore it from the repository (git checkout src/citebot/retrieval/rerank_weights.json)"
+    " or write it again with scripts/train_reranker.py"
+)
+
+Vector = npt.NDArray[np.float64]
 
 
-SENTENCE_WEIGHT = 0.25
+class RerankError(CitebotError):
+    """The re-ranker's weights file is missing or unreadable; the message says how to fix it."""
 
 
-BIGRAM_WEIGHT = 0.25
+@dataclass(frozen=True)
+class Reranker:
+    """Weights over FEATURES (BM25's is 1) and what the file said of their fitting."""
+
+    weights: Vector
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    def bonuses(self, x: npt.NDArray[np.float64]) -> Vector:
+        """Each row's learned score beyond BM25, shifted to be >= 0 for features in [0, 1]."""
+        rest = self.weights[1:]
+        return np.asarray(x[:, 1:] @ rest - np.minimum(rest, 0.0).sum(), dtype=np.float64)
+
+
+@functools.cache
+def load_reranker(path: Path = WEIGHTS) -> Reranker:
+    """The weights in `path` (the shipped ones by default); RerankError if they cannot be used."""
+    try:
+        data = json.loads(path.read_text("utf-8"))
+        names, weights = data["features"], data["weights"]
+    except FileNotFoundError as exc:
+        raise RerankError(f"the re-ranker's weights file {path} is missing; {RETRAIN}") from exc
+    except (OSError, ValueError, TypeError, KeyError) as exc:
+        raise RerankError(
+            f"the re-ranker's weights file {path} cannot be read ({exc}); {RETRAIN}"
+        ) from exc
+    if tuple(names) != FEATURES:
+        raise RerankError(
+            f"{path} holds weights for the features {names}, but the re-ranker computes "
+            f"{list(FEATURES)}; write it again with scripts/train_reranker.py"
+        )
+    vector = np.asarray(weights, dtype=np.float64)
+    if vector.shape != (len(FEATURES),) or not np.isfinite(vector).all() or vector[0] != 1.0:
+        raise RerankError(
+            f"{path} must hold {len(FEATURES)} finite weights, the first (bm25) 1.0; {RETRAIN}"
+        )
+    return Reranker(vector, data)
 
 
 def reranked(
     index: Index, terms: Sequence[str], ids: list[int], bm25: list[float]
 ) -> list[tuple[int, float]] | None:
-    """`rerank` of the passages `ids` with BM25 scores `bm25`: (position in `ids`, new
-    score) of each, best first; None when there is nothing to re-rank by."""
+    """The passages `ids` (BM25's order, scores `bm25`) re-ranked: (position in `ids`, new
+    score) of each, best first, ties in BM25's order; None when there is nothing to
+    re-rank by (no terms, no positive score)."""
     top = max(bm25, default=0.0)
     if top <= 0 or not terms:
         return None
-    idf = {t: index.idf(t) for t in terms}
-    total = sum(idf.values()) or 1.0
-    wanted_pairs = set(pairwise(terms))
-    articles = index.rows  # the article of each row of the passage table
-    scored: list[tuple[int, float]] = []
-    for n, (position, _, starts, ends) in enumerate(index.passages.sentence_offsets(ids)):
-        body = body_of(articles[position])
-        best = 0.0
-        pairs: set[tuple[str, str]] = set()
-        for start, end in zip(starts, ends, strict=True):
-            text = body[start:end]
-            present = term_set(text)
-            # The idf of the query terms present, summed in query order.
-            best = max(best, sum(w for t, w in idf.items() if t in present) / total)
-            pairs |= term_pairs(text) & wanted_pairs
-        share = len(pairs) / len(wanted_pairs) if wanted_pairs else 0.0
-        scored.append((n, bm25[n] + top * (SENTENCE_WEIGHT * best + BIGRAM_WEIGHT * share)))
+    model = load_reranker()
+    bonus = model.bonuses(passage_features(index, terms, ids, bm25))
+    scored = [(n, bm25[n] + top * float(b)) for n, b in enumerate(bonus)]
     return sorted(scored, key=lambda item: -item[1])
