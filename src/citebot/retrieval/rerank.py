@@ -2,8 +2,8 @@
 
 `Index.search` re-orders the best `RERANK_DEPTH` passages by a linear score over
 `retrieval.features.FEATURES` (where the question's words sit in the passage, how
-close together and in which order, the title, the neighbouring passages, BM25's own
-score and rank). The weights are in `rerank_weights.json` beside this module, written
+close together and in which order, the title, the passage's length, BM25's own
+score). The weights are in `rerank_weights.json` beside this module, written
 by `scripts/train_reranker.py`: a listwise (softmax) linear model fitted on the 442
 articles of SQuAD v1.1 train as their own corpus, 87,599 questions, so that the
 passage starting in the question's paragraph comes first; its settings were chosen on
