@@ -82,4 +82,14 @@ def test_context_is_the_paragraph_around_the_answer(shipped_asker: Asker) -> Non
         shipped_asker.index, answer.citations[0].article_id, answer.answer_start, answer.answer_end
     )
     assert ctx.text[ctx.highlight_start : ctx.highlight_end] == answer.answer
-    assert ctx.text.startswith("The Mayor’s visit this time")
+    body = shipped_asker.index.article(answer.citations[0].article_id).body
+    assert ctx.text in [block.strip() for block in body.split("\n\n")]  # one whole paragraph
+    # A span in a later sentence of a longer paragraph gets that paragraph from its start.
+    article_id, sentences = next(iter(shipped_asker.index.sentences.items()))
+    second = next(
+        s for k, s in enumerate(sentences[1:], 1) if s.paragraph == sentences[k - 1].paragraph
+    )
+    ctx = context_of(shipped_asker.index, article_id, second.start, second.start + 3)
+    paragraph = [s for s in sentences if s.paragraph == second.paragraph]
+    assert ctx.text.startswith(paragraph[0].text) and ctx.text.endswith(paragraph[-1].text)
+    assert ctx.text[ctx.highlight_start : ctx.highlight_end] == second.text[:3]

@@ -139,9 +139,10 @@ def bridge_index() -> Index:
 
 
 def test_no_special_cases_a_fresh_corpus_works(bridge_index: Index) -> None:
-    """The same reader answers a number and a description over an invented article."""
+    """The same reader answers a number and a description over an invented article (the
+    number with or without the word after it: "420 meters long" is right too)."""
     asker = Asker(bridge_index)
-    assert asker.ask("How long is the bridge?").answer == "420 meters"
+    assert (asker.ask("How long is the bridge?").answer or "").startswith("420 meters")
     assert asker.ask("Who is Ana Costa?").answer == "the city engineer"
 
 
