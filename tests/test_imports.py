@@ -11,13 +11,14 @@ SRC = Path(__file__).resolve().parents[1] / "src" / "citebot"
 
 # What each package may import from citebot (besides itself): data flows
 # text -> corpus -> retrieval / reader -> pipeline, and the reader never sees retrieval.
-# `binfile` (checksummed numpy files) is shared infrastructure, like `errors`; feeds/
-# fetches pages and feeds and writes them as corpus files.
+# `binfile` (checksummed numpy files) and `atomic` (atomic writes) are shared
+# infrastructure, like `errors`; feeds/ fetches pages and feeds and writes them as corpus
+# files.
 ALLOWED = {
     "text": {"errors"},
-    "corpus": {"text", "errors", "binfile"},
-    "feeds": {"text", "corpus", "errors"},
-    "retrieval": {"text", "corpus", "errors", "binfile"},
+    "corpus": {"text", "errors", "binfile", "atomic"},
+    "feeds": {"text", "corpus", "errors", "atomic"},
+    "retrieval": {"text", "corpus", "errors", "binfile", "atomic"},
     "reader": {"text", "corpus", "errors"},
     "evaluation": {"text", "corpus", "retrieval", "reader", "pipeline", "cite", "errors"},
 }

@@ -6,17 +6,17 @@ payload's CRC32), then the arrays, raw and 64-byte aligned, so that loading can
 memory-map them without copying. Loading verifies both checksums (zlib.crc32 runs at
 ~4 GB/s: 0.1 s for 457 MB) and that every byte no checksum covers is zero, so a
 truncated or corrupt file raises `IndexFormatError` instead of answering wrongly.
-Writes go to a temporary file in the same folder, are fsynced, then renamed over the
-target: a reader sees the old file or the new one, never half of one.
+Writes are atomic (`citebot.atomic`): a reader sees the old file or the new one, never
+half of one.
 """
 
 from __future__ import annotations
 
+import itertools
 import json
 import mmap as mmap_module
 import os
 import struct
-import tempfile
 import zlib
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -25,6 +25,7 @@ from typing import Any, Final
 import numpy as np
 import numpy.typing as npt
 
+from citebot.atomic import write_atomic
 from citebot.errors import CitebotError
 
 __all__ = ["IndexFormatError", "read_arrays", "write_arrays"]
@@ -71,23 +72,7 @@ def write_arrays(
     head = _PRELUDE.pack(magic, version, len(header), zlib.crc32(header), bytes(12)) + header
     head += bytes(_align(len(head)) - len(head))
 
-    fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    tmp = Path(tmp_name)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(head)
-            for chunk in _payload_chunks(arrays, layout):
-                f.write(chunk)
-            f.flush()
-            if fsync:
-                os.fsync(f.fileno())
-        os.chmod(tmp, 0o644)  # mkstemp's 0600 would hide the index from other users
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    if fsync:
-        _fsync_dir(path.parent)
+    write_atomic(path, itertools.chain([head], _payload_chunks(arrays, layout)), fsync=fsync)
 
 
 def read_arrays(
@@ -194,17 +179,3 @@ def _payload_chunks(
         for i in range(0, len(data), 1 << 26):
             yield data[i : i + (1 << 26)]
         pos = off + arr.nbytes
-
-
-def _fsync_dir(directory: Path) -> None:
-    """Persist the rename itself; best effort where directories cannot be opened."""
-    try:
-        fd = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)

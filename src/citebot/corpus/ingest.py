@@ -16,6 +16,7 @@ from pathlib import Path
 
 import yaml
 
+from citebot.atomic import write_atomic
 from citebot.corpus.articles import Article, iter_article_files, load_files, parse_article
 from citebot.errors import CorpusError
 
@@ -91,7 +92,7 @@ def ingest_file(
             "pass --force to replace it, or give this file another name",
         )
     corpus_dir.mkdir(parents=True, exist_ok=True)
-    target.write_text(to_corpus_file(article), encoding="utf-8")
+    write_atomic(target, to_corpus_file(article).encode())  # a replaced file: old or new
     missing = [f for f in ("date", "source", "url") if getattr(article, f) is None]
     if missing:
         notes.append("not found: " + ", ".join(missing) + " (add them to the front matter)")

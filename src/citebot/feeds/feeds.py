@@ -19,9 +19,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import logging
-import os
 import re
-import tempfile
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -31,6 +29,7 @@ from urllib.parse import urljoin
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from citebot.atomic import write_atomic
 from citebot.corpus.articles import Article
 from citebot.corpus.ingest import to_corpus_file
 from citebot.corpus.snapshot import Written
@@ -131,20 +130,6 @@ def load_state(folder: Path, url: str) -> FeedState:
 
 def save_state(folder: Path, state: FeedState) -> None:
     write_atomic(folder / STATE_FILE, state.model_dump_json(indent=1).encode())
-
-
-def write_atomic(path: Path, data: bytes) -> None:
-    """Write a file so that a reader sees the old or the new content, never half."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
 
 
 def known_pages(corpus_dir: Path) -> tuple[dict[str, str], set[str]]:

@@ -21,14 +21,13 @@ import functools
 import hashlib
 import json
 import logging
-import os
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from citebot.atomic import write_atomic
 from citebot.binfile import IndexFormatError, read_arrays, write_arrays
 from citebot.corpus.articles import Corpus
 from citebot.retrieval.bm25 import BM25Index
@@ -364,7 +363,7 @@ def _save(index: Index, cache_dir: Path, key: str) -> None:
     index.offsets.save(_path(cache_dir, key, "tables"), fields)
     hashes = [a.content_hash for a in index.corpus.articles]
     _write_hashes(cache_dir, key, hashes, index.version)
-    _write_atomic(_path(cache_dir, key, "json"), manifest)
+    write_atomic(_path(cache_dir, key, "json"), manifest)
     _prune(cache_dir, key)
 
 
@@ -386,20 +385,6 @@ def _save_delta(segments: Segments, cache_dir: Path, key: str) -> None:
         "dead": np.flatnonzero(delta.dead).tolist(),
     }
     delta.offsets.save(_path(cache_dir, key, "tables", "delta"), fields)
-
-
-def _write_atomic(path: Path, data: bytes) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
 
 
 def _prune(cache_dir: Path, key: str, what: str = "index") -> None:
