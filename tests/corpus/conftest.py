@@ -16,11 +16,13 @@ from tests.conftest import SHIPPED
 OLD = time.time() - 3600  # an mtime far from any scan: trusted
 
 
-def age(folder: Path) -> None:
-    """Give every file an mtime an hour ago (a file written just now is re-checked)."""
-    for path in folder.rglob("*"):
-        if path.is_file():
-            os.utime(path, (OLD, OLD))
+def age(*paths: Path) -> None:
+    """Give these files, and every file in these folders, an mtime an hour ago (a file
+    written within two seconds of a load is read again by the next one: RACY_NS)."""
+    for path in paths:
+        for file in path.rglob("*") if path.is_dir() else [path]:
+            if file.is_file():
+                os.utime(file, (OLD, OLD))
 
 
 @pytest.fixture

@@ -2,52 +2,27 @@
 
 from __future__ import annotations
 
-import os
-import time
 from pathlib import Path
 
 import pytest
 
 from citebot.cli import main
-from citebot.corpus import articles as corpus_module
 from citebot.corpus.articles import load_corpus
 from citebot.corpus.snapshot import load_snapshot, snapshot_path
 from citebot.feeds.feeds import poll_all, written_by
 from citebot.feeds.fetch import Fetcher
 from citebot.pipeline import Asker
 from citebot.retrieval.cache import load_index
+from tests.corpus.conftest import age, parsed
 from tests.feeds.server import Site
 from tests.feeds.test_feeds import news
 
-__all__ = ["news"]  # the fixture
+__all__ = ["news", "parsed"]  # the fixtures
 
 HAND = (
     "---\nid: hand-typed\ntitle: Night market opens\n---\n\n"
     "The Temple Street night market reopened on 9 June 2026 with 120 new stalls.\n"
 )
-HOUR_AGO = time.time() - 3600
-
-
-def age(*paths: Path) -> None:
-    """Date these files (or a folder's articles) an hour back: a file written within two
-    seconds of a load is read again by the next one (RACY_NS), not what this is about."""
-    for path in paths:
-        for file in path.rglob("*.md") if path.is_dir() else [path]:
-            os.utime(file, (HOUR_AGO, HOUR_AGO))
-
-
-@pytest.fixture
-def parsed(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """The names of the files parsed from now on."""
-    calls: list[str] = []
-    real = corpus_module.parse_article
-
-    def counting(name: str, raw: bytes) -> tuple[object, list[str]]:
-        calls.append(name)
-        return real(name, raw)
-
-    monkeypatch.setattr(corpus_module, "parse_article", counting)
-    return calls
 
 
 def test_polled_pages_are_answerable_without_a_scan(
