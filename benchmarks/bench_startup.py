@@ -109,7 +109,7 @@ def worker_reload(src: Path, corpus: Path, cache: Path, added: str) -> dict[str,
     sys.path.insert(0, str(src))
     import inspect
 
-    from citebot.corpus.articles import load_corpus
+    from citebot import load_corpus
     from citebot.retrieval.cache import load_index
 
     writer = "written" in inspect.signature(load_corpus).parameters  # older trees: no

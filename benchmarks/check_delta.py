@@ -31,7 +31,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
-from citebot.corpus.articles import Article, Corpus, load_corpus  # noqa: E402
+from citebot.corpus.articles import Article, Corpus  # noqa: E402
+from citebot.corpus.folder import load_corpus  # noqa: E402
 from citebot.retrieval.cache import load_index  # noqa: E402
 from citebot.retrieval.delta import next_index  # noqa: E402
 from citebot.retrieval.index import Index  # noqa: E402

@@ -26,7 +26,7 @@ from bot.render import NO_MENTIONS
 from bot.settings import BotSettings
 from bot.storage import StorageError, StoredAnswer, StoreUnavailable
 from citebot.cite import Answer
-from citebot.corpus.articles import load_corpus
+from citebot.corpus.folder import load_corpus
 from citebot.corpus.snapshot import Written
 from citebot.errors import CitebotError
 from citebot.pipeline import Asker

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from bot.render import length
 from bot.reply import render_answer
-from citebot.corpus.articles import load_corpus
+from citebot.corpus.folder import load_corpus
 from citebot.pipeline import Asker
 from citebot.retrieval.index import Index
 

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from citebot.corpus.articles import Article, Corpus, load_corpus
+from citebot.corpus.articles import Article, Corpus
+from citebot.corpus.folder import load_corpus
 from citebot.evaluation.squad import SquadSet, load_squad
 from citebot.pipeline import Asker
 from citebot.retrieval.index import Index

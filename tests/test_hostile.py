@@ -7,7 +7,7 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from citebot.corpus.articles import load_corpus
+from citebot.corpus.folder import load_corpus
 from citebot.errors import QuestionError
 from citebot.pipeline import Asker
 

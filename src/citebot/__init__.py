@@ -5,7 +5,8 @@ The pipeline, in data-flow order: corpus -> passages -> index -> answer -> cite.
 """
 
 from citebot.cite import Answer, Citation
-from citebot.corpus.articles import Article, Corpus, load_corpus
+from citebot.corpus.articles import Article, Corpus
+from citebot.corpus.folder import load_corpus
 from citebot.errors import CitebotError, CorpusError, QuestionError, UnknownSourceError
 from citebot.pipeline import Asker
 from citebot.retrieval.cache import load_index

@@ -20,7 +20,8 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from citebot.cite import Answer
-from citebot.corpus.articles import Article, Corpus, load_corpus
+from citebot.corpus.articles import Article, Corpus
+from citebot.corpus.folder import load_corpus
 from citebot.corpus.snapshot import Written
 from citebot.errors import CitebotError, CorpusError, QuestionError
 from citebot.pipeline import Asker

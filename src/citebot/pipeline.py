@@ -15,7 +15,8 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict
 
 from citebot.cite import Answer, Tier, cite, finite
-from citebot.corpus.articles import Corpus, load_corpus
+from citebot.corpus.articles import Corpus
+from citebot.corpus.folder import load_corpus
 from citebot.errors import QuestionError, UnknownSourceError
 from citebot.reader.neural.calibration import load_calibration
 from citebot.reader.neural.reader import read_neural

@@ -12,7 +12,7 @@ import pytest
 import pytest_asyncio
 
 from bot.settings import BotSettings
-from citebot.corpus.articles import load_corpus
+from citebot.corpus.folder import load_corpus
 from citebot.pipeline import Asker
 from citebot.retrieval.index import Index
 from tests.conftest import SHIPPED

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from citebot.corpus.articles import Corpus, load_corpus, parse_article
+from citebot.corpus.articles import Corpus, parse_article
+from citebot.corpus.folder import load_corpus
 from citebot.errors import CorpusError
 
 

@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 from citebot.corpus import folder as folder_module
-from citebot.corpus.articles import Corpus, load_corpus
+from citebot.corpus.articles import Corpus
+from citebot.corpus.folder import load_corpus
 from citebot.corpus.snapshot import Written, snapshot_path
 from tests.corpus.conftest import OLD, age, same
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from citebot.corpus.articles import load_corpus
+from citebot.corpus.folder import load_corpus
 from citebot.corpus.snapshot import snapshot_path
 from tests.corpus.conftest import age, same
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from citebot.cli import main
-from citebot.corpus.articles import load_corpus
+from citebot.corpus.folder import load_corpus
 from citebot.feeds.feeds import FEEDS_DIR, feed_states, folder_of, poll_all, poll_feed
 from citebot.feeds.fetch import Fetcher
 from citebot.pipeline import Asker

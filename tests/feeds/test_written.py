@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from citebot.cli import main
-from citebot.corpus.articles import load_corpus
+from citebot.corpus.folder import load_corpus
 from citebot.corpus.snapshot import load_snapshot, snapshot_path
 from citebot.feeds.feeds import poll_all, written_by
 from citebot.feeds.fetch import Fetcher

@@ -28,7 +28,7 @@ from bot.client import CitebotBot
 from bot.settings import BotSettings
 from bot.storage import Storage
 from citebot.cite import Answer
-from citebot.corpus.articles import load_corpus
+from citebot.corpus.folder import load_corpus
 from citebot.pipeline import Asker
 from citebot.retrieval.cache import load_index
 from tests.bot.support import QUESTION, rows

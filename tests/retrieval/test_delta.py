@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from citebot.corpus.articles import Article, Corpus, load_corpus
+from citebot.corpus.articles import Article, Corpus
+from citebot.corpus.folder import load_corpus
 from citebot.pipeline import Asker
 from citebot.retrieval import index as index_module
 from citebot.retrieval.cache import load_index

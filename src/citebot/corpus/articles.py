@@ -14,7 +14,7 @@ import functools
 import hashlib
 import logging
 import re
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -311,40 +311,6 @@ def iter_article_files(directory: Path) -> list[Path]:
     from citebot.corpus.snapshot import scan
 
     return [directory / rel for rel in scan(directory)]
-
-
-def load_corpus(
-    directory: Path,
-    *,
-    progress: bool = False,
-    previous: Corpus | None = None,
-    cache_dir: Path | None = None,
-    written: corpus_snapshot.Written | None = None,
-    defer_save: Callable[[Callable[[], None]], None] | None = None,
-) -> Corpus:
-    """Load every article of a folder; files that fail are listed in `problems`, not raised.
-
-    Only new files and files whose size or mtime changed are parsed: the others are
-    taken from `previous` (a reload) or from the snapshot in `cache_dir`, which is
-    rewritten when anything was parsed (`citebot.corpus.snapshot`). With `previous`,
-    an article whose file now fails keeps its previous version, and its problem says
-    so: a broken edit never removes an article.
-
-    `written`: the files the caller itself wrote and removed since `previous` (or the
-    snapshot) was loaded; only they are looked at, the folder is not scanned
-    (`citebot.corpus.folder`). `defer_save` receives the writing of the snapshot
-    instead of it being done here (a bot serves the new corpus first).
-    """
-    from citebot.corpus.folder import load_folder
-
-    return load_folder(
-        directory,
-        progress=progress,
-        previous=previous,
-        cache_dir=cache_dir,
-        written=written,
-        defer_save=defer_save,
-    )
 
 
 def load_files(

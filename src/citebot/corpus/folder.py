@@ -1,4 +1,4 @@
-"""Loading a corpus folder again: from a scan of it, or from the files citebot wrote.
+"""Loading a corpus folder (`load_corpus`): from a scan of it, or from the files citebot wrote.
 
 Two ways to learn what changed since the folder was last loaded, feeding one update:
 
@@ -42,7 +42,7 @@ log = logging.getLogger(__name__)
 _SPLICE_MAX = 500
 
 
-def load_folder(
+def load_corpus(
     directory: Path,
     *,
     progress: bool = False,
@@ -51,7 +51,19 @@ def load_folder(
     written: snap.Written | None = None,
     defer_save: Callable[[Callable[[], None]], None] | None = None,
 ) -> Corpus:
-    """`articles.load_corpus` (see there); `written` skips the scan (module docstring)."""
+    """Load every article of a folder; files that fail are listed in `problems`, not raised.
+
+    Only new files and files whose size or mtime changed are parsed: the others are
+    taken from `previous` (a reload) or from the snapshot in `cache_dir`, which is
+    rewritten when anything was parsed (`citebot.corpus.snapshot`). With `previous`,
+    an article whose file now fails keeps its previous version, and its problem says
+    so: a broken edit never removes an article.
+
+    `written`: the files the caller itself wrote and removed since `previous` (or the
+    snapshot) was loaded; only they are looked at, the folder is not scanned
+    (see the module docstring). `defer_save` receives the writing of the snapshot
+    instead of it being done here (a bot serves the new corpus first).
+    """
     if not directory.is_dir():
         raise CorpusError(str(directory), "no such folder; set CITEBOT_CORPUS_DIR or --corpus")
     snapshot = snap.snapshot_path(cache_dir, directory) if cache_dir is not None else None
