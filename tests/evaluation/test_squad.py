@@ -78,6 +78,12 @@ def test_sentence_hit_is_whole_word_containment() -> None:
     assert contains_answer("It grows on the slopes of Mount Teller.", ["the Mount Teller"])
     assert not contains_answer("The festival moved in 1987.", ["198"])
     assert not contains_answer(None, ["1987"])
+    # Punctuation separates words: the answer inside a hyphenated or possessive word
+    # is in the sentence, a part of a number or word is not.
+    assert contains_answer("Thomas Davis, an 11-year veteran, broke his arm.", ["11"])
+    assert contains_answer("During 1983's anniversary special it aired.", ["1983"])
+    assert not contains_answer("Davis, a 110-year veteran.", ["11"])
+    assert not contains_answer("The festival moved in 1987.", ["", "."])
 
 
 def test_load_v2_shape(mini: SquadSet) -> None:

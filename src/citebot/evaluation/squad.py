@@ -85,11 +85,19 @@ def question_scores(prediction: str | None, golds: Sequence[str]) -> tuple[float
 
 
 def contains_answer(quote: str | None, golds: Sequence[str]) -> bool:
-    """Whether the normalised quote holds a normalised gold answer as whole words."""
+    """Whether the quote holds a gold answer as whole words, case, punctuation and the
+    articles aside. Punctuation separates words here (SQuAD's normalisation deletes it,
+    which would hide "11" in "an 11-year veteran")."""
     if quote is None or not golds:
         return False
-    haystack = f" {normalize_answer(quote)} "
-    return any(f" {normalize_answer(g)} " in haystack for g in golds)
+    haystack = f" {_spaced(quote)} "
+    return any(f" {needle} " in haystack for g in golds if (needle := _spaced(g)))
+
+
+def _spaced(text: str) -> str:
+    """`normalize_answer` with punctuation turned into spaces instead of deleted."""
+    lowered = "".join(" " if ch in _PUNCTUATION else ch for ch in text.lower())
+    return " ".join(_ARTICLES.sub(" ", lowered).split())
 
 
 # --------------------------------------------------------------------------------------
