@@ -1,25 +1,29 @@
 """Train the neural span reader on SQuAD v1.1 train and ship it as numpy weights.
 
     .venv/bin/pip install -e '.[train]'          # torch, for training only
-    .venv/bin/python scripts/train_neural.py --threads 1 --seed 1   # 5 epochs by default
+    .venv/bin/python scripts/train_neural.py --threads 1 --seed 1   # 6 epochs by default
     .venv/bin/python scripts/train_neural.py --threads 1 --seed 2
     .venv/bin/python scripts/train_neural.py --threads 1 --seed 3
 
-~16 min an epoch on a quiet 2-core machine (two can run side by side, one core each).
-Each run writes `weights-seed{SEED}.npz` into the package; the reader averages every
-such file's scores (an ensemble). On the 6,013 dev questions, the passage given
-(`split_report.py --split dev`), EM / F1: seed 1 after 4 epochs 53.6 / 65.7, after 5
-54.8 / 66.8; seeds 1 and 2 after (5, 4) epochs 55.8 / 67.7, after (5, 5) 56.3 / 68.1;
-seeds 1-3 after (5, 4, 3) 55.6 / 67.6, (5, 5, 4) 56.5 / 68.4, and (5, 5, 5) 57.2 / 69.1
-(shipped).
+~16 min an epoch on a quiet 2-core machine (two can run side by side, one core each;
+the sixth, with the unanswerable questions, is half as long again). Each run writes
+`weights-seed{SEED}.npz` into the package; the reader averages every such file's scores
+(an ensemble). On the 6,013 dev questions, the passage given (`split_report.py --split
+dev`), EM / F1: seed 1 after 4 epochs 53.6 / 65.7, after 5 54.8 / 66.8; seeds 1 and 2
+after (5, 4) epochs 55.8 / 67.7, after (5, 5) 56.3 / 68.1; seeds 1-3 after (5, 4, 3)
+55.6 / 67.6, (5, 5, 4) 56.5 / 68.4, (5, 5, 5) 57.2 / 69.1.
 
 The network is a small DrQA-style reader (Chen et al. 2017), trained from scratch:
 word embeddings learned here (no pretrained vectors), hashed prefix/suffix/shape
 embeddings for rare names and numbers, the lexical features of `encode.FEATURES`,
 an attention-aligned question embedding, a 2-layer bidirectional GRU over the
-passage and one over the question, and bilinear start and end pointers. The weights
-shipped are an exponential moving average of the training weights (a cheap form of
-checkpoint averaging), exported after each epoch to OUT (float16 .npz) with the
+passage and one over the question, and bilinear start and end pointers. A no-answer
+head scores "no span in this passage" on the start and end pointers' scale; from epoch
+`--no-answer-from` on, half the questions also come unanswerable (`negatives`: their
+answer's sentence taken out, or a neighbouring paragraph instead) with that as their
+target, so the reader can tell a passage that answers from one that only looks alike.
+The weights shipped are an exponential moving average of the training weights (a cheap
+form of checkpoint averaging), exported after each epoch to OUT (float16 .npz) with the
 vocabulary; answering runs them in numpy (`network.py`), no torch needed.
 
 Choices are measured on the SQuAD v1.1 dev articles that are also in v2.0 dev
@@ -38,34 +42,29 @@ import math
 import random
 import sys
 import time
-from collections import Counter
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
+from squad_examples import batches, build_vocabulary, examples, negatives, split_dev
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from citebot.evaluation.squad import best_em, best_f1
 from citebot.reader.neural.encode import (
     FEATURES,
-    MAX_QUESTION,
     OOV_BUCKETS,
     SPELLING_BUCKETS,
     Encoded,
     Tokens,
     Vocabulary,
-    encode,
-    features,
-    tokens,
 )
-from citebot.reader.neural.network import MAX_ANSWER_TOKENS, best_span, load_network
+from citebot.reader.neural.network import best_span, load_network
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT.parent / "shared" / "data"
 NEURAL = ROOT / "src" / "citebot" / "reader" / "neural"  # weights-seed{N}.npz by default
-MAX_PASSAGE = 400
 
 
 class Reader(nn.Module):
@@ -84,6 +83,12 @@ class Reader(nn.Module):
         self.start = nn.Linear(width, width)
         self.end = nn.Linear(width, width)
         self.dropout = nn.Dropout(0.3)
+        # The no-answer head: a start and an end score for "no span here", from the
+        # passage's max-pooled states, its states pooled where the answer likely starts,
+        # and the question summary. Zero until trained (`--no-answer-from`).
+        self.no_answer = nn.Linear(3 * width, 2)
+        nn.init.zeros_(self.no_answer.weight)
+        nn.init.zeros_(self.no_answer.bias)
 
     def _token(self, words: torch.Tensor, spelling: torch.Tensor) -> torch.Tensor:
         spelled = self.spelling(spelling).flatten(2)
@@ -101,7 +106,10 @@ class Reader(nn.Module):
             outputs.append(x)
         return torch.cat(outputs, dim=-1)
 
-    def forward(self, b: dict[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
+    def forward(
+        self, b: dict[str, torch.Tensor]
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Start and end scores of every passage token (b, t), and the no-answer pair (b, 2)."""
         q_mask, p_mask = b["q_words"] > 0, b["p_words"] > 0
         q_tok = self._token(b["q_words"], b["q_spell"])
         p_tok = self._token(b["p_words"], b["p_spell"])
@@ -118,7 +126,10 @@ class Reader(nn.Module):
         q_vec = (weights[:, :, None] * q).sum(1)
         start = (p * self.start(q_vec)[:, None, :]).sum(-1).masked_fill(~p_mask, -1e9)
         end = (p * self.end(q_vec)[:, None, :]).sum(-1).masked_fill(~p_mask, -1e9)
-        return start, end
+        p_max = p.masked_fill(~p_mask[:, :, None], -1e9).max(1).values
+        p_start = (start.softmax(-1)[:, :, None] * p).sum(1)
+        null = self.no_answer(torch.cat([p_max, p_start, q_vec], dim=-1))
+        return start, end, null
 
 
 def _stack(size: int, hidden: int, layers: int) -> nn.ModuleList:
@@ -129,75 +140,7 @@ def _stack(size: int, hidden: int, layers: int) -> nn.ModuleList:
     )
 
 
-# ------------------------------------------------------------------------------ data
-
-
-def build_vocabulary(paragraphs: list[dict[str, Any]], min_count: int) -> Vocabulary:
-    """Folded words seen at least `min_count` times in the training text, most frequent first."""
-    counts: Counter[str] = Counter()
-    for p in paragraphs:
-        counts.update(t.casefold() for t in tokens(p["context"]).text)
-        for qa in p["qas"]:
-            counts.update(t.casefold() for t in tokens(qa["question"]).text)
-    kept = sorted((w for w, c in counts.items() if c >= min_count), key=lambda w: -counts[w])
-    return Vocabulary(tuple(kept))
-
-
-def examples(
-    paragraphs: list[dict[str, Any]], vocab: Vocabulary, with_targets: bool
-) -> list[dict[str, Any]]:
-    """One dict of arrays per question; training ones need the answer on token edges."""
-    out = []
-    for p in paragraphs:
-        passage = encode(p["context"], vocab)
-        if len(passage.tokens) > MAX_PASSAGE and with_targets:
-            continue
-        for qa in p["qas"]:
-            question = encode(qa["question"], vocab)
-            if not len(question.tokens):
-                continue
-            item = _item(passage, question, p["context"], qa)
-            if with_targets:
-                target = _target(passage, qa["answers"][0])
-                if target is None:
-                    continue
-                item["target"] = target
-            out.append(item)
-    return out
-
-
-def _item(passage: Encoded, question: Encoded, context: str, qa: dict[str, Any]) -> dict[str, Any]:
-    q = slice(0, MAX_QUESTION)  # features see the whole question, the network its head
-    return {
-        "p_words": passage.words,
-        "p_spell": passage.spelling,
-        "p_feats": features(passage, question),
-        "q_words": question.words[q],
-        "q_spell": question.spelling[q],
-        "starts": passage.tokens.starts,
-        "ends": passage.tokens.ends,
-        "context": context,
-        "golds": [a["text"] for a in qa["answers"]],
-    }
-
-
-def _target(passage: Encoded, answer: dict[str, Any]) -> tuple[int, int] | None:
-    start = answer["answer_start"]
-    end = start + len(answer["text"].rstrip())
-    starts, ends = passage.tokens.starts, passage.tokens.ends
-    first = next((i for i, e in enumerate(ends) if e > start), None)
-    last = next((i for i in range(len(starts) - 1, -1, -1) if starts[i] < end), None)
-    if first is None or last is None or last < first or last - first >= MAX_ANSWER_TOKENS:
-        return None
-    return first, last
-
-
-def batches(items: list[dict[str, Any]], size: int, rng: random.Random) -> list[list[int]]:
-    """Batches of similar passage lengths (little padding), in random order."""
-    order = sorted(range(len(items)), key=lambda i: (len(items[i]["p_words"]), rng.random()))
-    chunks = [order[i : i + size] for i in range(0, len(order), size)]
-    rng.shuffle(chunks)
-    return chunks
+# ------------------------------------------------------------------------------ batches
 
 
 def collate(items: list[dict[str, Any]]) -> dict[str, torch.Tensor]:
@@ -220,31 +163,46 @@ def collate(items: list[dict[str, Any]]) -> dict[str, torch.Tensor]:
         b["q_spell"][i, :m] = torch.from_numpy(it["q_spell"])
     b["p_len"] = torch.tensor([len(it["p_words"]) for it in items])
     b["q_len"] = torch.tensor([len(it["q_words"]) for it in items])
-    if "target" in items[0]:
-        b["start"] = torch.tensor([it["target"][0] for it in items])
-        b["end"] = torch.tensor([it["target"][1] for it in items])
+    if "target" in items[0]:  # an unanswerable question's target is the no-answer column
+        b["start"] = torch.tensor([it["target"][0] if it["target"] else pl for it in items])
+        b["end"] = torch.tensor([it["target"][1] if it["target"] else pl for it in items])
     return b
 
 
 # ------------------------------------------------------------------------------ training
 
 
-def evaluate(model: Reader, items: list[dict[str, Any]]) -> dict[str, float]:
-    """EM and F1 (SQuAD's scoring) of the best span, the passage given."""
+def evaluate(
+    model: Reader, items: list[dict[str, Any]], unanswerable: list[dict[str, Any]]
+) -> dict[str, float]:
+    """EM and F1 (SQuAD's scoring) of the best span, the passage given; and the share of
+    answerable ("declined") and of `unanswerable` ("abstained") questions on which the
+    no-answer score beats the best span's."""
     model.eval()
     em = f1 = 0.0
+    declined = [0, 0]
     with torch.no_grad():
-        for i in range(0, len(items), 64):
-            chunk = items[i : i + 64]
-            start, end = model(collate(chunk))
-            for it, s, e in zip(chunk, start.numpy(), end.numpy(), strict=True):
-                n = len(it["p_words"])
-                a, b, _ = best_span(s[:n], e[:n])
-                text = it["context"][it["starts"][a] : it["ends"][b]]
-                em += best_em(text, it["golds"])
-                f1 += best_f1(text, it["golds"])
+        for group, questions in enumerate((items, unanswerable)):
+            for i in range(0, len(questions), 64):
+                chunk = questions[i : i + 64]
+                start, end, null = model(collate(chunk))
+                for it, s, e, z in zip(
+                    chunk, start.numpy(), end.numpy(), null.numpy(), strict=True
+                ):
+                    n = len(it["p_words"])
+                    a, b, score = best_span(s[:n], e[:n])
+                    declined[group] += float(z.sum()) > score
+                    if group == 0:
+                        text = it["context"][it["starts"][a] : it["ends"][b]]
+                        em += best_em(text, it["golds"])
+                        f1 += best_f1(text, it["golds"])
     model.train()
-    return {"em": 100 * em / len(items), "f1": 100 * f1 / len(items)}
+    return {
+        "em": 100 * em / len(items),
+        "f1": 100 * f1 / len(items),
+        "declined": 100 * declined[0] / len(items),
+        "abstained": 100 * declined[1] / max(len(unanswerable), 1),
+    }
 
 
 def export(model: Reader, vocab: Vocabulary, path: Path, meta: dict[str, Any]) -> None:
@@ -258,8 +216,9 @@ def export(model: Reader, vocab: Vocabulary, path: Path, meta: dict[str, Any]) -
 
 
 def check_export(model: Reader, path: Path, items: list[dict[str, Any]]) -> float:
-    """Largest difference between torch's and numpy's start/end scores on `items`, with the
-    exported (float16) weights in both: the shipped forward pass is the trained one."""
+    """Largest difference between torch's and numpy's start, end and no-answer scores on
+    `items`, with the exported (float16) weights in both: the shipped forward pass is the
+    trained one."""
     exported = load_network(path)
     with np.load(path, allow_pickle=False) as data:
         state = {k: torch.from_numpy(data[k].astype(np.float32)) for k in model.state_dict()}
@@ -269,16 +228,12 @@ def check_export(model: Reader, path: Path, items: list[dict[str, Any]]) -> floa
     worst = 0.0
     with torch.no_grad():
         for it in items:
-            start, end = model(collate([it]))
-            p_words, q_words = it["p_words"], it["q_words"]
-            passage = _as_encoded(p_words, it["p_spell"])
-            question = _as_encoded(q_words, it["q_spell"])
-            [(s, e)] = exported.scores(question, [passage], [it["p_feats"]])
-            worst = max(
-                worst,
-                float(np.abs(start[0].numpy() - s).max()),
-                float(np.abs(end[0].numpy() - e).max()),
-            )
+            torch_scores = model(collate([it]))
+            passage = _as_encoded(it["p_words"], it["p_spell"])
+            question = _as_encoded(it["q_words"], it["q_spell"])
+            [numpy_scores] = exported.scores(question, [passage], [it["p_feats"]])
+            for a, b in zip(torch_scores, numpy_scores, strict=True):
+                worst = max(worst, float(np.abs(a[0].numpy() - b).max()))
     model.load_state_dict(live)
     model.train()
     return worst
@@ -290,16 +245,25 @@ def _as_encoded(words: np.ndarray, spelling: np.ndarray) -> Encoded:
     return Encoded(Tokens([""] * n, [0] * n, [0] * n), [""] * n, [""] * n, words, spelling)
 
 
-def split_dev(path: Path, v2: Path) -> list[dict[str, Any]]:
-    """Paragraphs of the v1.1 dev articles also in v2.0 dev (the test split is never read)."""
-    tuning = {a["title"] for a in json.loads(v2.read_text())["data"]}
-    data = json.loads(path.read_text())["data"]
-    return [p for a in data if a["title"] in tuning for p in a["paragraphs"]]
+def _with_new_weights(state: dict[str, Any], model: Reader) -> dict[str, Any]:
+    """A checkpoint saved before the no-answer head existed, given the head's fresh (zero)
+    weights and a place in the optimizer (its state for them starts empty)."""
+    for key in ("model", "ema"):
+        for name, value in model.state_dict().items():
+            state[key].setdefault(name, value.detach().clone())
+    state["optimizer"]["param_groups"][0]["params"] = list(range(len(list(model.parameters()))))
+    return state
 
 
 def main(argv: list[str]) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--epochs", type=int, default=5)
+    ap.add_argument("--epochs", type=int, default=6)
+    ap.add_argument(
+        "--no-answer-from", type=int, default=6, help="first epoch with unanswerable questions"
+    )
+    ap.add_argument(
+        "--negatives", type=float, default=0.5, help="share of questions made unanswerable"
+    )
     ap.add_argument("--limit", type=int, default=0, help="train on the first N questions")
     ap.add_argument("--dev-limit", type=int, default=3000)
     ap.add_argument("--hidden", type=int, default=64)
@@ -349,12 +313,17 @@ def main(argv: list[str]) -> int:
         train_paragraphs = kept
     vocab = build_vocabulary(train_paragraphs, args.min_count)
     train = examples(train_paragraphs, vocab, with_targets=True)
+    unanswerable = negatives(train_paragraphs, vocab, args.negatives, args.seed)
     dev = examples(dev_paragraphs, vocab, with_targets=False)
     random.Random(0).shuffle(dev)
     dev = dev[: args.dev_limit]
+    dev_unanswerable = negatives(dev_paragraphs, vocab, args.negatives, 0)
+    random.Random(0).shuffle(dev_unanswerable)
+    dev_unanswerable = dev_unanswerable[: args.dev_limit // 2]
     print(
         f"vocabulary {len(vocab.words):,}; {len(train):,} training and {len(dev):,} dev "
-        f"questions; prepared in {time.time() - t0:.0f} s",
+        f"questions, {len(unanswerable):,} and {len(dev_unanswerable):,} made unanswerable; "
+        f"prepared in {time.time() - t0:.0f} s",
         flush=True,
     )
     model = Reader(vocab.size, args.dim, args.spell, args.hidden, args.layers)
@@ -362,7 +331,7 @@ def main(argv: list[str]) -> int:
     optimizer = torch.optim.Adamax(model.parameters(), lr=args.lr)
     first_epoch = steps = 0
     if args.checkpoint and args.checkpoint.exists():
-        state = torch.load(args.checkpoint)
+        state = _with_new_weights(torch.load(args.checkpoint), model)
         model.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
         ema, first_epoch = state["ema"], state["epoch"]
@@ -376,10 +345,15 @@ def main(argv: list[str]) -> int:
     history = []
     for epoch in range(first_epoch, args.epochs):
         started, total = time.time(), 0.0
-        plan = batches(train, args.batch, rng)
+        with_none = epoch + 1 >= args.no_answer_from
+        items = train + unanswerable if with_none else train
+        plan = batches(items, args.batch, rng)
         for k, chunk in enumerate(plan):
-            b = collate([train[i] for i in chunk])
-            start, end = model(b)
+            b = collate([items[i] for i in chunk])
+            start, end, null = model(b)
+            if with_none:  # "no span" becomes one more place the answer may start and end
+                start = torch.cat([start, null[:, :1]], dim=1)
+                end = torch.cat([end, null[:, 1:]], dim=1)
             loss = nn.functional.cross_entropy(start, b["start"]) + nn.functional.cross_entropy(
                 end, b["end"]
             )
@@ -402,7 +376,7 @@ def main(argv: list[str]) -> int:
                 )
         live = {k: v.clone() for k, v in model.state_dict().items()}
         model.load_state_dict(ema)
-        scores = evaluate(model, dev)
+        scores = evaluate(model, dev, dev_unanswerable)
         export(model, vocab, args.out, {**meta, "epoch": epoch + 1, "dev": scores})
         model.load_state_dict(live)
         gap = check_export(model, args.out, dev[:50])
@@ -413,7 +387,9 @@ def main(argv: list[str]) -> int:
         history.append({"epoch": epoch + 1, "loss": total / len(plan), **scores})
         print(
             f"epoch {epoch + 1}: loss {total / len(plan):.3f}, dev (EMA) EM {scores['em']:.1f} "
-            f"F1 {scores['f1']:.1f}, {time.time() - started:.0f} s; wrote {args.out}",
+            f"F1 {scores['f1']:.1f}, no answer on {scores['declined']:.1f} % of them and on "
+            f"{scores['abstained']:.1f} % of unanswerable ones, {time.time() - started:.0f} s; "
+            f"wrote {args.out}",
             flush=True,
         )
         if args.checkpoint:
