@@ -17,6 +17,7 @@ from citebot.reader.neural.network import (
     average,
     best_span,
     load_ensemble,
+    load_network,
 )
 from citebot.reader.neural.reader import best_span_within
 
@@ -48,6 +49,7 @@ def tiny_network(seed: int = 0, dim: int = 6, spell: int = 2, hidden: int = 4) -
         pool=(m(1, width), m(1)),
         start=(m(width, width), m(width)),
         end=(m(width, width), m(width)),
+        no_answer=(m(2, 3 * width), m(2)),
     )
 
 
@@ -60,9 +62,10 @@ def test_passages_read_together_score_as_when_read_alone() -> None:
     feats = [features(p, q) for p in passages]
     together = net.scores(q, passages, feats)
     for k in range(2):
-        [(start, end)] = net.scores(q, [passages[k]], [feats[k]])
-        assert np.allclose(together[k][0], start, atol=1e-5)
-        assert np.allclose(together[k][1], end, atol=1e-5)
+        [alone] = net.scores(q, [passages[k]], [feats[k]])
+        for part, (mixed, single) in enumerate(zip(together[k], alone, strict=True)):
+            assert np.allclose(mixed, single, atol=1e-5), part  # start, end, no answer
+        assert alone[2].shape == (2,)
 
 
 def test_an_ensemble_scores_each_token_by_its_members_mean() -> None:
@@ -74,8 +77,9 @@ def test_an_ensemble_scores_each_token_by_its_members_mean() -> None:
     together = average(Ensemble((first, second)).each(q, passages, feats))
     alone = [first.scores(q, passages, feats), second.scores(q, passages, feats)]
     for k in range(2):
-        assert np.allclose(together[k][0], (alone[0][k][0] + alone[1][k][0]) / 2)
-        assert np.allclose(together[k][1], (alone[0][k][1] + alone[1][k][1]) / 2)
+        for part in range(3):  # start, end, no answer
+            mean = (alone[0][k][part] + alone[1][k][part]) / 2
+            assert np.allclose(together[k][part], mean)
     assert not np.allclose(alone[0][0][0], alone[1][0][0])  # the members do differ
 
 
@@ -96,6 +100,16 @@ def test_members_trained_on_another_vocabulary_are_refused(tmp_path: Path) -> No
         load_ensemble((WEIGHTS[0], other))
     with pytest.raises(NetworkError, match="train_neural"):
         load_ensemble(())
+
+
+def test_weights_without_the_no_answer_head_are_refused(tmp_path: Path) -> None:
+    """An export from before the head existed is named, with the fix, not half-used."""
+    with np.load(WEIGHTS[0], allow_pickle=False) as data:
+        arrays = {k: data[k] for k in data.files if not k.startswith("no_answer.")}
+    old = tmp_path / "weights-seed9.npz"
+    np.savez(old, **arrays)
+    with pytest.raises(NetworkError, match=r"weights-seed9\.npz .*no-answer.*train_neural"):
+        load_network(old)
 
 
 def test_best_span_is_the_highest_pair_within_the_length_limit() -> None:

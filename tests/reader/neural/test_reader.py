@@ -131,3 +131,16 @@ def test_members_that_agree_are_counted() -> None:
     assert [(a.start, a.end, a.score) for a in single] == [
         (a.start, a.end, a.score) for a in answers
     ]
+
+
+@pytest.mark.parametrize(
+    "question", ["Who designed the Tagus footbridge?", "How long is the Tagus footbridge?"]
+)
+def test_a_passage_without_the_answer_leans_to_no_answer(question: str) -> None:
+    """The no-answer head: the best span's lead over "no answer here" is larger in the
+    passage that answers than in one about the same river that does not."""
+    corpus = hand_corpus()
+    hits = [whole_article(corpus, "bridge", 9.0), whole_article(corpus, "ferry", 1.0)]
+    answers = passage_answers(shipped_network(), question, hits, corpus)
+    lead = {a.hit.passage.article_id: a.score - a.none for a in answers}
+    assert lead["bridge"] > lead["ferry"] + 2.0

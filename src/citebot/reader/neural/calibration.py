@@ -34,6 +34,7 @@ EVIDENCE = (
     "bias",
     "probability",  # P(start) P(end) of the answer within its passage
     "score",  # its start + end score
+    "answerable",  # its score over its passage's no-answer score
     "margin",  # over the best different answer of another passage
     "agreement",  # share of the passages read whose best answer is the same text
     "coverage",  # share of the question's weight its sentence holds
@@ -86,6 +87,7 @@ def evidence(
         1.0,
         top.probability,
         max(min(top.score, 30.0), -10.0) / 10.0,
+        max(min(top.score - top.none, 30.0), -10.0) / 10.0,
         margin,
         same / len(answers),
         best.coverage,

@@ -21,6 +21,9 @@ from threadpoolctl import ThreadpoolController
 from citebot.reader.neural.encode import Encoded, FloatArray, Vocabulary
 
 MAX_ANSWER_TOKENS = 15  # an answer is at most this many tokens (99.4 % of SQuAD train's are)
+# A passage's scores: each token's as the answer's start, as its end, and the pair
+# (start, end) of "no answer in this passage", comparable with a span's start + end.
+Scores = tuple[FloatArray, FloatArray, FloatArray]
 # The shipped networks: one file per training seed (`scripts/train_neural.py --seed N`).
 WEIGHTS = tuple(sorted(Path(__file__).parent.glob("weights-seed*.npz")))
 
@@ -47,11 +50,12 @@ class Network:
     pool: tuple[FloatArray, FloatArray]
     start: tuple[FloatArray, FloatArray]
     end: tuple[FloatArray, FloatArray]
+    no_answer: tuple[FloatArray, FloatArray]
 
     def scores(
         self, question: Encoded, passages: list[Encoded], features: list[FloatArray]
-    ) -> list[tuple[FloatArray, FloatArray]]:
-        """Start and end logits of every token of every passage (one pair of arrays each)."""
+    ) -> list[Scores]:
+        """Start, end and no-answer logits of every passage."""
         return forward((self,), question, passages, features)[0]
 
     def _passage_input(
@@ -77,17 +81,22 @@ class Network:
 
     def _pointers(
         self, q: FloatArray, p_out: FloatArray, lengths: npt.NDArray[np.int64]
-    ) -> list[tuple[FloatArray, FloatArray]]:
+    ) -> list[Scores]:
         """The start and end scores: each passage token's state against the question's
-        self-attended summary, through the bilinear start and end weights."""
+        self-attended summary, through the bilinear start and end weights; the no-answer
+        pair from the passage's states (max-pooled, and pooled by the start
+        probabilities) and the question summary."""
         weights = _softmax(q @ self.pool[0].T[:, 0] + self.pool[1][0])
         q_vec = weights @ q
         start_vec = self.start[0] @ q_vec + self.start[1]
         end_vec = self.end[0] @ q_vec + self.end[1]
-        return [
-            (p_out[k, :n] @ start_vec, p_out[k, :n] @ end_vec)
-            for k, n in enumerate(lengths.tolist())
-        ]
+        out = []
+        for k, n in enumerate(lengths.tolist()):
+            states = p_out[k, :n]
+            start = states @ start_vec
+            pooled = np.concatenate([states.max(axis=0), _softmax(start) @ states, q_vec])
+            out.append((start, states @ end_vec, self.no_answer[0] @ pooled + self.no_answer[1]))
+        return out
 
     def _tokens(self, text: Encoded) -> FloatArray:
         spelled = self.spelling[text.spelling].reshape(len(text.words), -1)
@@ -110,17 +119,19 @@ class Ensemble:
 
     def each(
         self, question: Encoded, passages: list[Encoded], features: list[FloatArray]
-    ) -> list[list[tuple[FloatArray, FloatArray]]]:
+    ) -> list[list[Scores]]:
         """Every member's `Network.scores` (whether they agree is evidence too)."""
         return forward(self.members, question, passages, features)
 
 
-def average(
-    runs: list[list[tuple[FloatArray, FloatArray]]],
-) -> list[tuple[FloatArray, FloatArray]]:
-    """The members' start and end scores of each passage, averaged token by token."""
+def average(runs: list[list[Scores]]) -> list[Scores]:
+    """The members' scores of each passage, averaged token by token."""
     return [
-        (np.mean([r[k][0] for r in runs], axis=0), np.mean([r[k][1] for r in runs], axis=0))
+        (
+            np.mean([r[k][0] for r in runs], axis=0),
+            np.mean([r[k][1] for r in runs], axis=0),
+            np.mean([r[k][2] for r in runs], axis=0),
+        )
         for k in range(len(runs[0]))
     ]
 
@@ -174,6 +185,11 @@ def load_network(path: Path) -> Network:
     with np.load(path, allow_pickle=False) as data:
         arrays = {k: data[k] for k in data.files}
     meta = json.loads(str(arrays.pop("meta")))
+    if "no_answer.weight" not in arrays:
+        raise NetworkError(
+            f"{path} was exported before the no-answer head; retrain it with "
+            "scripts/train_neural.py"
+        )
     vocabulary = Vocabulary(tuple(str(w) for w in arrays.pop("vocabulary")))
     w = {k: v.astype(np.float32) for k, v in arrays.items()}
 
@@ -207,6 +223,7 @@ def load_network(path: Path) -> Network:
         pool=pair("pool"),
         start=pair("start"),
         end=pair("end"),
+        no_answer=pair("no_answer"),
     )
 
 
@@ -215,8 +232,8 @@ def forward(
     question: Encoded,
     passages: list[Encoded],
     features: list[FloatArray],
-) -> list[list[tuple[FloatArray, FloatArray]]]:
-    """Each member's start and end scores of every passage token.
+) -> list[list[Scores]]:
+    """Each member's `Scores` of every passage.
 
     The members' GRUs advance together, one batched product per step for all of them:
     a step's cost is mostly numpy's per-call overhead, so three networks read in about

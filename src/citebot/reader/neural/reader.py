@@ -55,6 +55,7 @@ class PassageAnswer:
     start: int  # offsets into the article body
     end: int
     score: float  # start + end score: comparable across passages
+    none: float  # the no-answer start + end score of its passage, on the same scale
     probability: float  # P(start) * P(end) within its passage
     agreement: float  # share of the ensemble's members whose own best span this is
     tokens: int
@@ -123,13 +124,15 @@ def passage_answers(
         [features(p, question) for _, _, p in kept],
     )
     out = []
-    for k, ((rank, hit, passage), (start, end)) in enumerate(zip(kept, average(runs), strict=True)):
+    for k, ((rank, hit, passage), (start, end, none)) in enumerate(
+        zip(kept, average(runs), strict=True)
+    ):
         sentences = passage_sentences(corpus, hit)
         group = _sentence_of_tokens(passage, sentences, hit.passage.start)
         first, last, score = best_span_within(start, end, group)
         if not math.isfinite(score):
             continue
-        own = [best_span_within(*run[k], group)[:2] for run in runs]
+        own = [best_span_within(run[k][0], run[k][1], group)[:2] for run in runs]
         probability = math.exp(score - _logsumexp(start) - _logsumexp(end))
         offset = hit.passage.start
         out.append(
@@ -139,6 +142,7 @@ def passage_answers(
                 start=offset + passage.tokens.starts[first],
                 end=offset + passage.tokens.ends[last],
                 score=score,
+                none=float(none.sum()),
                 probability=probability,
                 agreement=own.count((first, last)) / len(own),
                 tokens=last - first + 1,
