@@ -250,7 +250,7 @@ def test_answer_confidence_setting_moves_the_answer_tier(
     monkeypatch.setenv("CITEBOT_ANSWER_CONFIDENCE", "1")
     _, unsure, _ = run(capsys, "ask", question, "--json")
     monkeypatch.setenv("CITEBOT_ANSWER_CONFIDENCE", "0")
-    _, sure, _ = run(capsys, "ask", "when did the Hetao park open?", "--json")
+    _, sure, _ = run(capsys, "ask", "When did the Science Park open in Shenzhen?", "--json")
     assert json.loads(unsure)["tier"] == "possible" and json.loads(sure)["tier"] == "answer"
     monkeypatch.setenv("CITEBOT_ANSWER_CONFIDENCE", "2")
     code, _, err = run(capsys, "ask", question)
