@@ -1,10 +1,10 @@
 #!/usr/bin/env python3
 """Quick start, on any machine with Python 3.11+ and nothing else installed.
 
-    python3 run.py "when did the Hetao park open?"   # answer from the shipped corpus
-                                                     # (runs the Discord bot instead
-                                                     #  when DISCORD_TOKEN is set)
-    python3 run.py --test                            # the whole test suite
+    python3 run.py "When did the Hong Kong Science Park open its Shenzhen branch?"
+                                  # answer from the shipped corpus (runs the Discord
+                                  # bot instead when DISCORD_TOKEN is set)
+    python3 run.py --test         # the whole test suite
 
 Each creates `.venv/` beside this file on first use and installs what it needs
 (again only when pyproject.toml changes); extra arguments go to the command.
@@ -21,7 +21,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent
 VENV = ROOT / ".venv"
-DEFAULT_QUESTION = "when did the Hetao park open?"
+DEFAULT_QUESTION = "When did the Hong Kong Science Park open its Shenzhen branch?"
 
 
 def venv_python() -> Path:
