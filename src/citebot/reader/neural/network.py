@@ -1,4 +1,5 @@
-"""The neural reader's forward pass in numpy: passages and a question -> start and end scores.
+"""The neural reader's forward pass in numpy: passages and a question -> start, end and
+no-answer scores.
 
 The same computation as `Reader.forward` in `scripts/train_neural.py` (a test checks the
 two agree), with the weights that script exports. Passages are read as one batch:

@@ -2,16 +2,18 @@
 
 1. The networks (`network.py`, an ensemble of trainings from different seeds) read the
    question and the best `TOP_PASSAGES` hits together and score every token of each as
-   the answer's first and last; their scores are averaged.
+   the answer's first and last, and each passage as holding no answer; their scores
+   are averaged.
 2. Within each passage the best span is the pair maximising start + end score, at
    most `MAX_ANSWER_TOKENS` long and inside one sentence (the answer is quoted with
    its sentence). Across passages the raw scores compare directly, as in DrQA: the
    passage whose best span scores highest answers, less RANK_PENALTY per place the
    passage stands below the first hit.
 3. The calibration model (`calibration.py`) turns the evidence (the span's
-   probability within its passage, its margin over the other passages' answers,
-   whether the ensemble's members agree on it, how much of the question its sentence
-   holds, names the corpus lacks) into the probability that the answer is right.
+   probability within its passage, its lead over its passage's no-answer score, its
+   margin over the other passages' answers, whether the ensemble's members agree on
+   it, how much of the question its sentence holds, names the corpus lacks) into the
+   probability that the answer is right.
 
 The other sentences are ranked by `sentences.rank_sentences`, for "more context".
 """
