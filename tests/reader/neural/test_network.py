@@ -19,7 +19,7 @@ from citebot.reader.neural.network import (
     load_ensemble,
     load_network,
 )
-from citebot.reader.neural.reader import best_span_within
+from citebot.reader.neural.reader import answer_span, best_span_within
 
 
 def tiny_network(seed: int = 0, dim: int = 6, spell: int = 2, hidden: int = 4) -> Network:
@@ -129,3 +129,23 @@ def test_a_span_never_crosses_a_sentence() -> None:
     first, last, _ = best_span_within(start, end, group)
     assert group[first] == group[last]
     assert (first, last) in ((1, 1), (3, 3), (2, 3))
+
+
+def test_the_answer_comes_from_the_sentence_holding_most_probability() -> None:
+    """Three good spans in one sentence outweigh a slightly better lone span in another;
+    the answer is then the best span of that sentence."""
+    start = np.array([3.0, 2.9, 2.9, -9.0, 3.2, -9.0], dtype=np.float32)
+    end = np.array([-9.0, -9.0, 3.0, -9.0, -9.0, 3.0], dtype=np.float32)
+    group = np.array([0, 0, 0, 1, 1, 1])
+    assert best_span_within(start, end, group)[:2] == (4, 5)  # 6.2, alone in sentence 1
+    first, last, score = answer_span(start, end, group)
+    assert (first, last) == (0, 2)  # sentence 0: spans of 6.0, 5.9 and 5.9
+    assert score == pytest.approx(6.0)
+
+
+def test_a_lone_sentence_keeps_its_best_span() -> None:
+    """With one sentence the rule is the plain best span."""
+    start = np.array([0.0, 5.0, 0.0, 0.0, 0.0], dtype=np.float32)
+    end = np.array([0.0, 0.0, 0.0, 0.0, 9.0], dtype=np.float32)
+    group = np.zeros(5, dtype=np.int64)
+    assert answer_span(start, end, group) == best_span_within(start, end, group) == (1, 4, 14.0)
