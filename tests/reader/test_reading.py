@@ -191,3 +191,19 @@ def test_typed_question_without_its_kind_still_reads(bridge_index: Index) -> Non
     assert reading.best is not None and reading.best.span is not None
     assert 0.0 <= reading.confidence <= 1.0
     assert reading.evidence is not None and len(reading.evidence) == len(EVIDENCE)
+
+
+def test_question_words_the_text_lacks_are_counted(bridge_index: Index) -> None:
+    """The evidence holds the share of the question's weight the answering passage lacks
+    and how many question terms the answer's sentence and its neighbours lack; a question
+    the article does not answer ("close ... for repairs") reads as less sure."""
+    unmatched, near = EVIDENCE.index("unmatched"), EVIDENCE.index("unmatched_near")
+    asked = read_index(bridge_index, parse_question("When did the council open the footbridge?"))
+    twisted = read_index(
+        bridge_index, parse_question("When did the council close the footbridge for repairs?")
+    )
+    assert asked.evidence is not None and twisted.evidence is not None
+    assert asked.evidence[unmatched] == asked.evidence[near] == 0.0
+    assert 0.0 < twisted.evidence[unmatched] < 1.0
+    assert twisted.evidence[near] == pytest.approx(2 / 5)  # "close", "repairs"
+    assert twisted.confidence < asked.confidence

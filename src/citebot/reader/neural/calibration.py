@@ -24,7 +24,7 @@ from citebot.reader.names import MISSING_NAME_PENALTY, names_missing
 from citebot.reader.neural.network import MAX_ANSWER_TOKENS
 from citebot.reader.question import AnswerType, Question
 from citebot.reader.sentences import ScoredSentence, near_terms
-from citebot.text.tokenizer import words
+from citebot.text.tokenizer import term_set, words
 
 if TYPE_CHECKING:
     from citebot.reader.neural.reader import PassageAnswer
@@ -39,6 +39,8 @@ EVIDENCE = (
     "agreement",  # share of the passages read whose best answer is the same text
     "coverage",  # share of the question's weight its sentence holds
     "context",  # ... with the sentence's neighbours
+    "unmatched",  # share of the question's weight its passage lacks
+    "unmatched_near",  # question terms its sentence and neighbours lack (5 or more: 1)
     "rank",  # the answering passage's place among the hits read
     "names_missing",  # share of the question's names its sentence and neighbours lack
     "length",  # the answer's tokens, over the longest allowed
@@ -76,9 +78,14 @@ def evidence(
     answers: Sequence[PassageAnswer],
     best: ScoredSentence,
     corpus: CorpusView,
+    weights: dict[str, float],
 ) -> Vector:
-    """EVIDENCE for the first (best-scoring) of `answers`."""
+    """EVIDENCE for the first (best-scoring) of `answers`; `weights` are the question's
+    terms' (`sentences.term_weights`)."""
     top = answers[0]
+    near = near_terms(corpus, top.sentence)
+    in_passage = term_set(top.hit.passage.text)
+    total = sum(weights.values()) or 1.0
     text = _key(top)
     others = [a.rating for a in answers[1:] if _key(a) != text]
     margin = min(top.rating - max(others), 10.0) / 10.0 if others else 1.0
@@ -92,8 +99,10 @@ def evidence(
         same / len(answers),
         best.coverage,
         best.context,
+        sum(w for t, w in weights.items() if t not in in_passage) / total,
+        min(sum(t not in near for t in weights), 5) / 5,
         top.rank / max(len(answers), 1),
-        names_missing(question, near_terms(corpus, top.sentence)),
+        names_missing(question, near),
         top.tokens / MAX_ANSWER_TOKENS,
         top.agreement,
         *(float(question.answer_type == t) for t in AnswerType),

@@ -13,8 +13,8 @@
 3. The calibration model (`calibration.py`) turns the evidence (the span's
    probability within its passage, its lead over its passage's no-answer score, its
    margin over the other passages' answers, whether the ensemble's members agree on
-   it, how much of the question its sentence holds, names the corpus lacks) into the
-   probability that the answer is right.
+   it, how much of the question its sentence and passage hold, names the corpus lacks)
+   into the probability that the answer is right.
 
 The other sentences are ranked by `sentences.rank_sentences`, for "more context".
 """
@@ -105,7 +105,7 @@ def read_neural(
     scored = [_scored(a, by_sentence, corpus) for a in order if firsts[_key(a)] is a]
     best = scored[0]
     rest = [s for s in ranked if all(s is not other for other in scored)]
-    x = evidence(question, order, scored[0], corpus)
+    x = evidence(question, order, scored[0], corpus, weights)
     confidence = calibration.probability(x, missing)
     return Reading(question, hits, scored + rest, best, confidence, missing, x)
 
