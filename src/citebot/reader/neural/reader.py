@@ -24,7 +24,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import math
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -167,13 +167,20 @@ def answer_span(
     quote is more often right (dev split, 35 articles: sentence hit 90.0 -> 90.2 % with
     the paragraph given, 80.9 -> 81.1 % over the articles; EM unchanged).
     """
-    spans = [total for _, total in _span_scores(start, end, group, longest)]
-    top = max(float(total.max()) for total in spans)
-    mass = np.zeros(int(group.max()) + 1)
-    for total in spans:
-        np.add.at(mass, group[: len(total)], np.exp(total - top))
-    outside = np.where(group == int(np.argmax(mass)), 0.0, -np.inf)
-    return best_span_within(start + outside, end + outside, group, longest)
+    # A span's probability is proportional to exp(start[first]) * exp(end[last]): a
+    # sentence's mass sums, over its first tokens, exp(start) times the running sum of
+    # exp(end) from that token to the earlier of `longest` tokens on and its sentence's end.
+    # (`group` never decreases: tokens are in reading order.)
+    n = len(start)
+    begins = np.exp(start.astype(np.float64) - float(start.max()))
+    running = np.cumsum(np.exp(end.astype(np.float64) - float(end.max())))
+    running = np.concatenate([[0.0], running])
+    stop = np.minimum(np.arange(n) + longest, np.searchsorted(group, group, side="right"))
+    mass = np.bincount(group, weights=begins * (running[stop] - running[:n]))
+    chosen = int(np.argmax(mass))
+    lo, hi = (int(k) for k in np.searchsorted(group, [chosen, chosen + 1]))
+    first, last, score = best_span_within(start[lo:hi], end[lo:hi], group[lo:hi], longest)
+    return lo + first, lo + last, score
 
 
 def best_span_within(
@@ -182,24 +189,15 @@ def best_span_within(
     """(first, last, score) maximising start[first] + end[last] over spans of at most
     `longest` tokens whose tokens share one `group` (one sentence)."""
     best = (0, 0, -math.inf)
-    for gap, total in _span_scores(start, end, group, longest):
-        i = int(np.argmax(total))
-        if total[i] > best[2]:
-            best = (i, i + gap, float(total[i]))
-    return best
-
-
-def _span_scores(
-    start: np.ndarray, end: np.ndarray, group: np.ndarray, longest: int
-) -> Iterator[tuple[int, np.ndarray]]:
-    """For each gap (last - first) below `longest`: the score start[i] + end[i + gap] of
-    every span (i, i + gap), minus infinity where it crosses a sentence."""
     n = len(start)
     for gap in range(min(longest, n)):
         total = start[: n - gap] + end[gap:]
         if gap:
             total = np.where(group[: n - gap] == group[gap:], total, -np.inf)
-        yield gap, total
+        i = int(np.argmax(total))
+        if total[i] > best[2]:
+            best = (i, i + gap, float(total[i]))
+    return best
 
 
 def _key(answer: PassageAnswer) -> tuple[str, int]:
