@@ -19,7 +19,7 @@ from citebot.reader.neural.network import (
     load_ensemble,
     load_network,
 )
-from citebot.reader.neural.reader import answer_span, best_span_within
+from citebot.reader.neural.reader import answer_span
 
 
 def tiny_network(seed: int = 0, dim: int = 6, spell: int = 2, hidden: int = 4) -> Network:
@@ -122,11 +122,12 @@ def test_best_span_is_the_highest_pair_within_the_length_limit() -> None:
 
 
 def test_a_span_never_crosses_a_sentence() -> None:
-    """Tokens of different sentences (groups) are never one answer."""
+    """Tokens of different sentences (groups) are never one answer, though the best pair
+    across them (1, 3) would score highest."""
     start = np.array([0.0, 5.0, 0.0, 0.0], dtype=np.float32)
     end = np.array([0.0, 0.0, 0.0, 9.0], dtype=np.float32)
     group = np.array([0, 0, 1, 1])
-    first, last, _ = best_span_within(start, end, group)
+    first, last, _ = answer_span(start, end, group)
     assert group[first] == group[last]
     assert (first, last) in ((1, 1), (3, 3), (2, 3))
 
@@ -137,7 +138,7 @@ def test_the_answer_comes_from_the_sentence_holding_most_probability() -> None:
     start = np.array([3.0, 2.9, 2.9, -9.0, 3.2, -9.0], dtype=np.float32)
     end = np.array([-9.0, -9.0, 3.0, -9.0, -9.0, 3.0], dtype=np.float32)
     group = np.array([0, 0, 0, 1, 1, 1])
-    assert best_span_within(start, end, group)[:2] == (4, 5)  # 6.2, alone in sentence 1
+    assert best_span(start, end)[:2] == (4, 5)  # 6.2, alone in sentence 1
     first, last, score = answer_span(start, end, group)
     assert (first, last) == (0, 2)  # sentence 0: spans of 6.0, 5.9 and 5.9
     assert score == pytest.approx(6.0)
@@ -148,4 +149,4 @@ def test_a_lone_sentence_keeps_its_best_span() -> None:
     start = np.array([0.0, 5.0, 0.0, 0.0, 0.0], dtype=np.float32)
     end = np.array([0.0, 0.0, 0.0, 0.0, 9.0], dtype=np.float32)
     group = np.zeros(5, dtype=np.int64)
-    assert answer_span(start, end, group) == best_span_within(start, end, group) == (1, 4, 14.0)
+    assert answer_span(start, end, group) == best_span(start, end) == (1, 4, 14.0)

@@ -34,7 +34,13 @@ from citebot.reader.contract import CorpusView, Hit, passage_sentences
 from citebot.reader.names import missing_names
 from citebot.reader.neural.calibration import Calibration, evidence, load_calibration
 from citebot.reader.neural.encode import MAX_QUESTION, Encoded, encode, features
-from citebot.reader.neural.network import MAX_ANSWER_TOKENS, Ensemble, average, load_ensemble
+from citebot.reader.neural.network import (
+    MAX_ANSWER_TOKENS,
+    Ensemble,
+    average,
+    best_span,
+    load_ensemble,
+)
 from citebot.reader.question import Question
 from citebot.reader.reading import Reading
 from citebot.reader.sentences import Candidate, ScoredSentence, rank_sentences, term_weights
@@ -179,25 +185,8 @@ def answer_span(
     mass = np.bincount(group, weights=begins * (running[stop] - running[:n]))
     chosen = int(np.argmax(mass))
     lo, hi = (int(k) for k in np.searchsorted(group, [chosen, chosen + 1]))
-    first, last, score = best_span_within(start[lo:hi], end[lo:hi], group[lo:hi], longest)
+    first, last, score = best_span(start[lo:hi], end[lo:hi], longest)
     return lo + first, lo + last, score
-
-
-def best_span_within(
-    start: np.ndarray, end: np.ndarray, group: np.ndarray, longest: int = MAX_ANSWER_TOKENS
-) -> tuple[int, int, float]:
-    """(first, last, score) maximising start[first] + end[last] over spans of at most
-    `longest` tokens whose tokens share one `group` (one sentence)."""
-    best = (0, 0, -math.inf)
-    n = len(start)
-    for gap in range(min(longest, n)):
-        total = start[: n - gap] + end[gap:]
-        if gap:
-            total = np.where(group[: n - gap] == group[gap:], total, -np.inf)
-        i = int(np.argmax(total))
-        if total[i] > best[2]:
-            best = (i, i + gap, float(total[i]))
-    return best
 
 
 def _key(answer: PassageAnswer) -> tuple[str, int]:
