@@ -144,6 +144,18 @@ def test_the_answer_comes_from_the_sentence_holding_most_probability() -> None:
     assert score == pytest.approx(6.0)
 
 
+def test_a_head_start_can_turn_the_choice_of_sentence() -> None:
+    """A sentence given a head start (in log probability) larger than the other's lead
+    in mass answers; a smaller one changes nothing."""
+    start = np.array([3.0, 2.9, 2.9, -9.0, 3.2, -9.0], dtype=np.float32)
+    end = np.array([-9.0, -9.0, 3.0, -9.0, -9.0, 3.0], dtype=np.float32)
+    group = np.array([0, 0, 0, 1, 1, 1])
+    # Sentence 0 holds about 2.3 times sentence 1's mass: a log lead of about 0.8.
+    assert answer_span(start, end, group, np.array([0.0, 0.5]))[:2] == (0, 2)
+    assert answer_span(start, end, group, np.array([0.0, 1.5]))[:2] == (4, 5)
+    assert answer_span(start, end, group, np.zeros(2)) == answer_span(start, end, group)
+
+
 def test_a_lone_sentence_keeps_its_best_span() -> None:
     """With one sentence the rule is the plain best span."""
     start = np.array([0.0, 5.0, 0.0, 0.0, 0.0], dtype=np.float32)

@@ -10,7 +10,13 @@ from citebot.corpus.passages import Passage
 from citebot.pipeline import Asker
 from citebot.reader.neural.encode import tokens
 from citebot.reader.neural.network import Ensemble
-from citebot.reader.neural.reader import passage_answers, read_neural, shipped_network
+from citebot.reader.neural.reader import (
+    LEXICAL_WEIGHT,
+    RANK_PENALTY,
+    passage_answers,
+    read_neural,
+    shipped_network,
+)
 from citebot.reader.question import parse_question
 from tests.reader.test_contract import BODY, HandHit, hand_corpus, whole_article
 
@@ -117,6 +123,21 @@ def test_overlapping_passages_keep_the_best_rated_span_of_a_sentence() -> None:
     top = max(answers, key=lambda a: a.rating)
     reading = read_neural(question, hits, corpus)
     assert reading.best is not None and reading.best.score == top.score
+
+
+def test_the_question_words_a_sentence_holds_give_it_a_head_start() -> None:
+    """Asked how long the bridge is, the network answers from the sentence naming it
+    ("two years"); given a large share of the question's weight, the sentence on its
+    length answers instead, and the share is carried into the answer's rating."""
+    corpus = hand_corpus()
+    hits = [whole_article(corpus, "bridge", 9.0)]
+    question = "How long is the Tagus footbridge?"
+    (plain,) = passage_answers(shipped_network(), question, hits, corpus)
+    assert plain.sentence.index == 0 and plain.coverage == 0.0
+    steered = {("bridge", 1): 10.0}
+    (answer,) = passage_answers(shipped_network(), question, hits, corpus, steered)
+    assert answer.sentence.index == 1 and answer.coverage == 10.0
+    assert answer.rating == answer.score + LEXICAL_WEIGHT * 10.0 - RANK_PENALTY * answer.rank
 
 
 def test_members_that_agree_are_counted() -> None:
