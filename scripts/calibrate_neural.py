@@ -38,7 +38,7 @@ import numpy as np
 
 from citebot.evaluation.crossfit import article_folds
 from citebot.evaluation.evaluate import Mode, build_index
-from citebot.evaluation.squad import best_f1, load_squad
+from citebot.evaluation.squad import SquadSet, best_f1, load_squad
 from citebot.pipeline import retrieve
 from citebot.reader.neural.calibration import CALIBRATION, EVIDENCE, Calibration, fit
 from citebot.reader.neural.reader import read_neural
@@ -48,9 +48,8 @@ ROOT = Path(__file__).resolve().parent.parent
 L2 = 1.0
 
 
-def readings(path: Path, limit: int, mode: Mode) -> list[dict[str, Any]]:
+def readings(squad: SquadSet, limit: int, mode: Mode) -> list[dict[str, Any]]:
     """One record per question: its evidence, prediction, F1 and article."""
-    squad = load_squad(path)
     index = build_index(squad, mode)
     blank = Calibration(np.zeros(len(EVIDENCE)))
     out = []
@@ -127,8 +126,9 @@ def main(argv: list[str]) -> int:
     ap.add_argument("--readings", type=Path, default=ROOT / "build" / "neural-readings.jsonl")
     ap.add_argument("--out", type=Path, default=CALIBRATION)
     args = ap.parse_args(argv)
-    opened = readings(args.squad, args.limit, "open")
-    records = opened + readings(args.squad, args.limit, "gold")
+    squad = load_squad(args.squad)
+    opened = readings(squad, args.limit, "open")
+    records = opened + readings(squad, args.limit, "gold")
     confidence = cross_fit(records)
     right = np.array([r["raw_f1"] >= 0.5 for r in records], dtype=np.float64)
     proposed = np.array([r["evidence"] is not None for r in records])
@@ -136,7 +136,10 @@ def main(argv: list[str]) -> int:
     table = reliability(confidence[proposed & is_open], right[proposed & is_open])
     args.readings.parent.mkdir(parents=True, exist_ok=True)
     gold_path = args.readings.with_name(f"{args.readings.stem}-gold{args.readings.suffix}")
-    with args.readings.open("w", encoding="utf-8") as out, gold_path.open("w") as gold:
+    with (
+        args.readings.open("w", encoding="utf-8") as out,
+        gold_path.open("w", encoding="utf-8") as gold,
+    ):
         for r, c, o in zip(records, confidence.tolist(), is_open, strict=True):
             (out if o else gold).write(json.dumps({**r, "confidence": round(c, 4)}) + "\n")
     x = np.array([r["evidence"] for r in records if r["evidence"] is not None])
