@@ -2,19 +2,29 @@
 
 `scripts/train_neural.py` trains on them: the vocabulary, one dict of arrays per
 question (answerable ones with their target tokens, `negatives` made unanswerable
-ones), batches of similar lengths, and the dev paragraphs choices are measured on.
+ones, `add_distractors` other passages of the article to read beside them), batches
+of similar lengths, and the dev paragraphs choices are measured on.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import random
 from collections import Counter
 from pathlib import Path
 from typing import Any
 
 from citebot.corpus.passages import sentence_spans
-from citebot.reader.neural.encode import MAX_QUESTION, Encoded, Vocabulary, encode, features, tokens
+from citebot.reader.neural.encode import (
+    MAX_QUESTION,
+    Encoded,
+    Vocabulary,
+    encode,
+    features,
+    is_content,
+    tokens,
+)
 from citebot.reader.neural.network import MAX_ANSWER_TOKENS
 
 MAX_PASSAGE = 400  # training passages longer than this many tokens are skipped
@@ -34,17 +44,19 @@ def build_vocabulary(paragraphs: list[dict[str, Any]], min_count: int) -> Vocabu
 def examples(
     paragraphs: list[dict[str, Any]], vocab: Vocabulary, with_targets: bool
 ) -> list[dict[str, Any]]:
-    """One dict of arrays per question; training ones need the answer on token edges."""
+    """One dict of arrays per question; training ones need the answer on token edges.
+    Each remembers its paragraph's index in `paragraphs` and its question's in the
+    paragraph ("paragraph", "qa")."""
     out = []
-    for p in paragraphs:
+    for index, p in enumerate(paragraphs):
         passage = encode(p["context"], vocab)
         if len(passage.tokens) > MAX_PASSAGE and with_targets:
             continue
-        for qa in p["qas"]:
+        for n, qa in enumerate(p["qas"]):
             question = encode(qa["question"], vocab)
             if not len(question.tokens):
                 continue
-            item = _item(passage, question, p["context"], qa)
+            item = {**_item(passage, question, p["context"], qa), "paragraph": index, "qa": n}
             if with_targets:
                 target = _target(passage, qa["answers"][0])
                 if target is None:
@@ -82,6 +94,55 @@ def negatives(
     return out
 
 
+def add_distractors(
+    items: list[dict[str, Any]], paragraphs: list[dict[str, Any]], vocab: Vocabulary, k: int
+) -> int:
+    """Give each item (from `examples`) the `k` other paragraphs of its article most like
+    its question ("distractors": the passages retrieval would also hand the reader), as
+    arrays the network reads. Paragraphs holding an answer's text are passed over: in
+    them a span would be right. `paragraphs` carry their article's index ("article").
+    Returns how many distractors were added."""
+    by_article: dict[int, list[int]] = {}
+    for index, p in enumerate(paragraphs):
+        by_article.setdefault(p["article"], []).append(index)
+    encoded = {j: encode(p["context"], vocab) for j, p in enumerate(paragraphs)}
+    bags = {j: Counter(e.stems) for j, e in encoded.items()}
+    idf: dict[int, dict[str, float]] = {}
+    for article, members in by_article.items():
+        df = Counter(s for j in members for s in bags[j])
+        idf[article] = {s: math.log(1 + len(members) / c) for s, c in df.items()}
+    added = 0
+    for item in items:
+        own = item["paragraph"]
+        article = paragraphs[own]["article"]
+        question = encode(paragraphs[own]["qas"][item["qa"]]["question"], vocab)
+        terms = {s for s, f in zip(question.stems, question.folded, strict=True) if is_content(f)}
+
+        def likeness(j: int, terms: set[str] = terms, article: int = article) -> float:
+            bag = bags[j]  # each term's count, saturating as in BM25, times its idf
+            return sum(idf[article][t] * bag[t] / (bag[t] + 1.2) for t in terms if bag[t])
+
+        siblings = sorted((j for j in by_article[article] if j != own), key=lambda j: -likeness(j))
+        item["distractors"] = []
+        for j in siblings:
+            folded = paragraphs[j]["context"].casefold()
+            if len(encoded[j].tokens) > MAX_PASSAGE or any(
+                g.casefold() in folded for g in item["golds"]
+            ):
+                continue
+            item["distractors"].append(
+                {
+                    "p_words": encoded[j].words,
+                    "p_spell": encoded[j].spelling,
+                    "p_feats": features(encoded[j], question),
+                }
+            )
+            if len(item["distractors"]) == k:
+                break
+        added += len(item["distractors"])
+    return added
+
+
 def _without_sentence(context: str, offset: int) -> str:
     """The paragraph without the sentence holding `offset` ("" when fewer than two
     sentences would be left: too little to read as a paragraph)."""
@@ -116,8 +177,13 @@ def _target(passage: Encoded, answer: dict[str, Any]) -> tuple[int, int] | None:
 
 
 def batches(items: list[dict[str, Any]], size: int, rng: random.Random) -> list[list[int]]:
-    """Batches of similar passage lengths (little padding), in random order."""
-    order = sorted(range(len(items)), key=lambda i: (len(items[i]["p_words"]), rng.random()))
+    """Batches of similar passage lengths (little padding), in random order. An item's
+    length is that of its longest passage, distractors included."""
+
+    def length(item: dict[str, Any]) -> int:
+        return max(len(p["p_words"]) for p in [item, *item.get("distractors", [])])
+
+    order = sorted(range(len(items)), key=lambda i: (length(items[i]), rng.random()))
     chunks = [order[i : i + size] for i in range(0, len(order), size)]
     rng.shuffle(chunks)
     return chunks

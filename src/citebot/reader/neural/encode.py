@@ -169,7 +169,7 @@ def features(passage: Encoded, question: Encoded) -> FloatArray:
         counts[f] = counts.get(f, 0) + 1
     out[:, 3] = np.log1p([counts[f] for f in passage.folded])
     content = sorted(
-        {s for s, f in zip(question.stems, question.folded, strict=True) if _content(f)}
+        {s for s, f in zip(question.stems, question.folded, strict=True) if is_content(f)}
     )
     if content:
         column = {s: j for j, s in enumerate(content)}
@@ -190,6 +190,6 @@ def features(passage: Encoded, question: Encoded) -> FloatArray:
     return out
 
 
-def _content(folded: str) -> bool:
+def is_content(folded: str) -> bool:
     """A word that says what the question is about (not a stop word or a mark)."""
     return folded[:1].isalnum() and folded not in STOP_WORDS
