@@ -1,13 +1,14 @@
 """Train the neural span reader on SQuAD v1.1 train and ship it as numpy weights.
 
     .venv/bin/pip install -e '.[train]'          # torch, for training only
-    .venv/bin/python scripts/train_neural.py --threads 1 --seed 1   # 7 epochs by default
+    .venv/bin/python scripts/train_neural.py --threads 1 --seed 1   # 8 epochs by default
     .venv/bin/python scripts/train_neural.py --threads 1 --seed 2
     .venv/bin/python scripts/train_neural.py --threads 1 --seed 3
     .venv/bin/python scripts/train_neural.py --threads 1 --seed 4
 
 ~16 min an epoch on a quiet 2-core machine (two can run side by side, one core each;
-the sixth and seventh, with the unanswerable questions, are half as long again). Each
+the sixth and seventh, with the unanswerable questions, are half as long again; the
+eighth, with distractor passages, about twice the seventh: 45 min on one core). Each
 run writes `weights-seed{SEED}.npz` into the package; the reader averages every such
 file's scores (an ensemble). On the 6,013 dev questions, the passage given
 (`split_report.py --split dev`), EM / F1: seed 1 after 4 epochs 53.6 / 65.7, after 5
@@ -27,6 +28,11 @@ head scores "no span in this passage" on the start and end pointers' scale; from
 `--no-answer-from` on, half the questions also come unanswerable (`negatives`: their
 answer's sentence taken out, or a neighbouring paragraph instead) with that as their
 target, so the reader can tell a passage that answers from one that only looks alike.
+From epoch `--shared-from` on, each answerable question is also read with the
+`--distractors` other paragraphs of its article most like it (`add_distractors`), and a
+second loss normalises the answer's first and last token over all of their tokens
+together (shared normalisation, Clark and Gardner 2018): the network scores each
+passage alone, but the reader compares those scores across the retrieved passages.
 The weights shipped are an exponential moving average of the training weights (a cheap
 form of checkpoint averaging), exported after each epoch to OUT (float16 .npz) with the
 vocabulary; answering runs them in numpy (`network.py`), no torch needed.
@@ -52,7 +58,14 @@ from typing import Any
 
 import numpy as np
 import torch
-from squad_examples import batches, build_vocabulary, examples, negatives, split_dev
+from squad_examples import (
+    add_distractors,
+    batches,
+    build_vocabulary,
+    examples,
+    negatives,
+    split_dev,
+)
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
@@ -148,7 +161,24 @@ def _stack(size: int, hidden: int, layers: int) -> nn.ModuleList:
 # ------------------------------------------------------------------------------ batches
 
 
-def collate(items: list[dict[str, Any]]) -> dict[str, torch.Tensor]:
+def collate(items: list[dict[str, Any]], distractors: bool = False) -> dict[str, Any]:
+    """The items as padded tensors. With `distractors`, each item's distractor passages
+    (read with its question) follow the items as further rows, and "groups" lists, per
+    item, the rows of its distractors."""
+    if distractors:
+        rows, groups = list(items), []
+        for it in items:
+            extra = [
+                {**d, "q_words": it["q_words"], "q_spell": it["q_spell"]}
+                for d in it.get("distractors", [])
+            ]
+            groups.append(list(range(len(rows), len(rows) + len(extra))))
+            rows += extra
+        b = collate(rows)
+        b["groups"] = groups
+        if "target" in items[0]:
+            b["start"], b["end"] = b["start"][: len(items)], b["end"][: len(items)]
+        return b
     n = len(items)
     pl = max(len(it["p_words"]) for it in items)
     ql = max(len(it["q_words"]) for it in items)
@@ -169,9 +199,26 @@ def collate(items: list[dict[str, Any]]) -> dict[str, torch.Tensor]:
     b["p_len"] = torch.tensor([len(it["p_words"]) for it in items])
     b["q_len"] = torch.tensor([len(it["q_words"]) for it in items])
     if "target" in items[0]:  # an unanswerable question's target is the no-answer column
-        b["start"] = torch.tensor([it["target"][0] if it["target"] else pl for it in items])
-        b["end"] = torch.tensor([it["target"][1] if it["target"] else pl for it in items])
+        targets = [it.get("target") for it in items]  # distractor rows have none
+        b["start"] = torch.tensor([t[0] if t else pl for t in targets])
+        b["end"] = torch.tensor([t[1] if t else pl for t in targets])
     return b
+
+
+def shared_loss(start: torch.Tensor, end: torch.Tensor, b: dict[str, Any]) -> torch.Tensor:
+    """Cross-entropy of the answer's first and last token among every token of its
+    passage and of its distractors together (shared normalisation, Clark and Gardner
+    2018): the scores of different passages are trained to compare, as the reader
+    compares them across the retrieved passages. Items without distractors add nothing."""
+    losses = [
+        nn.functional.cross_entropy(scores[[i, *rows]].reshape(1, -1), target[i].reshape(1))
+        for i, rows in enumerate(b["groups"])
+        if rows
+        for scores, target in ((start, b["start"]), (end, b["end"]))
+    ]
+    if not losses:
+        return start.new_zeros(())
+    return torch.stack(losses).sum() / (len(losses) // 2)  # per item, first and last token
 
 
 # ------------------------------------------------------------------------------ training
@@ -262,7 +309,11 @@ def _with_new_weights(state: dict[str, Any], model: Reader) -> dict[str, Any]:
 
 def main(argv: list[str]) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--epochs", type=int, default=7)
+    ap.add_argument("--epochs", type=int, default=8)
+    ap.add_argument(
+        "--shared-from", type=int, default=8, help="first epoch read with distractor passages"
+    )
+    ap.add_argument("--distractors", type=int, default=1, help="distractor passages a question")
     ap.add_argument(
         "--no-answer-from", type=int, default=6, help="first epoch with unanswerable questions"
     )
@@ -304,8 +355,8 @@ def main(argv: list[str]) -> int:
         )
         return 0 if gap <= 1e-2 else 1
     train_paragraphs = [
-        p
-        for a in json.loads((args.data / "squad-train-v1.1.json").read_text())["data"]
+        {**p, "article": k}
+        for k, a in enumerate(json.loads((args.data / "squad-train-v1.1.json").read_text())["data"])
         for p in a["paragraphs"]
     ]
     if args.limit:
@@ -351,17 +402,25 @@ def main(argv: list[str]) -> int:
     for epoch in range(first_epoch, args.epochs):
         started, total = time.time(), 0.0
         with_none = epoch + 1 >= args.no_answer_from
+        shared = epoch + 1 >= args.shared_from
+        if shared and "distractors" not in train[0]:
+            added = add_distractors(train, train_paragraphs, vocab, args.distractors)
+            print(f"{added:,} distractor passages for {len(train):,} questions", flush=True)
         items = train + unanswerable if with_none else train
         plan = batches(items, args.batch, rng)
         for k, chunk in enumerate(plan):
-            b = collate([items[i] for i in chunk])
-            start, end, null = model(b)
+            b = collate([items[i] for i in chunk], distractors=shared)
+            all_start, all_end, all_null = model(b)
+            n = len(chunk)  # the items' own rows come first, their distractors' after
+            start, end, null = all_start[:n], all_end[:n], all_null[:n]
             if with_none:  # "no span" becomes one more place the answer may start and end
                 start = torch.cat([start, null[:, :1]], dim=1)
                 end = torch.cat([end, null[:, 1:]], dim=1)
             loss = nn.functional.cross_entropy(start, b["start"]) + nn.functional.cross_entropy(
                 end, b["end"]
             )
+            if shared:
+                loss = loss + shared_loss(all_start, all_end, b)
             optimizer.zero_grad()
             loss.backward()
             nn.utils.clip_grad_norm_(model.parameters(), 10.0)

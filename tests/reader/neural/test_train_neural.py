@@ -1,0 +1,82 @@
+"""scripts/train_neural.py's shared normalisation (runs where the `train` extra, torch,
+is installed; the rest of the suite never needs torch)."""
+
+from __future__ import annotations
+
+import importlib.util
+import math
+import sys
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+torch = pytest.importorskip("torch")
+
+ROOT = Path(__file__).resolve().parents[3]
+
+
+def train_neural() -> ModuleType:
+    """The script module, imported from its file (it imports its sibling squad_examples)."""
+    sys.path.insert(0, str(ROOT / "scripts"))
+    try:
+        spec = importlib.util.spec_from_file_location(
+            "train_neural", ROOT / "scripts" / "train_neural.py"
+        )
+        assert spec is not None and spec.loader is not None
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+    finally:
+        sys.path.remove(str(ROOT / "scripts"))
+    return module
+
+
+def _cross_entropy(scores: list[float], target: int) -> float:
+    return math.log(sum(math.exp(s) for s in scores)) - scores[target]
+
+
+def test_the_shared_loss_normalises_over_the_passage_and_its_distractors() -> None:
+    """Item 0 (answer at token 1) has one distractor (row 2) whose first token outscores
+    the answer: the loss is the cross-entropy over both passages' tokens together (its
+    padding masked), for the first and the last token alike. Item 1 has none: it adds
+    nothing, and the sum is divided by the one item that counts."""
+    module = train_neural()
+    mask = -1e9
+    start = torch.tensor([[0.0, 5.0, 0.0], [1.0, 1.0, 1.0], [9.0, 0.0, mask]])
+    end = torch.tensor([[0.0, 0.0, 4.0], [1.0, 1.0, 1.0], [2.0, 3.0, mask]])
+    b = {"groups": [[2], []], "start": torch.tensor([1, 0]), "end": torch.tensor([2, 0])}
+    expected = _cross_entropy([0, 5, 0, 9, 0], 1) + _cross_entropy([0, 0, 4, 2, 3], 2)
+    assert float(module.shared_loss(start, end, b)) == pytest.approx(expected, rel=1e-5)
+    alone = float(module.shared_loss(start, end, {**b, "groups": [[], []]}))
+    assert alone == 0.0
+
+
+def test_collate_puts_each_item_s_distractors_after_the_items() -> None:
+    """The distractors become rows read with their own item's question; the targets stay
+    the items' own."""
+    import numpy as np
+
+    module = train_neural()
+    features = len(module.FEATURES)
+
+    def passage(n: int, word: int) -> dict[str, object]:
+        return {
+            "p_words": np.full(n, word, dtype=np.int64),
+            "p_spell": np.zeros((n, 3), dtype=np.int64),
+            "p_feats": np.zeros((n, features), dtype=np.float32),
+        }
+
+    def item(word: int, question: int, *others: int) -> dict[str, object]:
+        return {
+            **passage(3, word),
+            "q_words": np.array([question], dtype=np.int64),
+            "q_spell": np.zeros((1, 3), dtype=np.int64),
+            "target": (0, 1),
+            "distractors": [passage(4, w) for w in others],
+        }
+
+    b = module.collate([item(5, 50, 6, 7), item(8, 80)], distractors=True)
+    assert b["groups"] == [[2, 3], []]
+    assert b["p_words"][:, 0].tolist() == [5, 8, 6, 7]
+    assert b["q_words"][:, 0].tolist() == [50, 80, 50, 50]
+    assert b["start"].tolist() == [0, 0] and b["end"].tolist() == [1, 1]
