@@ -1,14 +1,13 @@
 """Train the neural span reader on SQuAD v1.1 train and ship it as numpy weights.
 
     .venv/bin/pip install -e '.[train]'          # torch, for training only
-    .venv/bin/python scripts/train_neural.py --threads 1 --seed 1   # 8 epochs by default
+    .venv/bin/python scripts/train_neural.py --threads 1 --seed 1   # 7 epochs by default
     .venv/bin/python scripts/train_neural.py --threads 1 --seed 2
     .venv/bin/python scripts/train_neural.py --threads 1 --seed 3
     .venv/bin/python scripts/train_neural.py --threads 1 --seed 4
 
 ~16 min an epoch on a quiet 2-core machine (two can run side by side, one core each;
-the sixth and seventh, with the unanswerable questions, are half as long again; the
-eighth, with distractor passages, about twice the seventh: 45 min on one core). Each
+the sixth and seventh, with the unanswerable questions, are half as long again). Each
 run writes `weights-seed{SEED}.npz` into the package; the reader averages every such
 file's scores (an ensemble). On the 6,013 dev questions, the passage given
 (`split_report.py --split dev`), EM / F1: seed 1 after 4 epochs 53.6 / 65.7, after 5
@@ -28,14 +27,22 @@ head scores "no span in this passage" on the start and end pointers' scale; from
 `--no-answer-from` on, half the questions also come unanswerable (`negatives`: their
 answer's sentence taken out, or a neighbouring paragraph instead) with that as their
 target, so the reader can tell a passage that answers from one that only looks alike.
-From epoch `--shared-from` on, each answerable question is also read with the
-`--distractors` other paragraphs of its article most like it (`add_distractors`), and a
-second loss normalises the answer's first and last token over all of their tokens
-together (shared normalisation, Clark and Gardner 2018): the network scores each
-passage alone, but the reader compares those scores across the retrieved passages.
+
 The weights shipped are an exponential moving average of the training weights (a cheap
 form of checkpoint averaging), exported after each epoch to OUT (float16 .npz) with the
 vocabulary; answering runs them in numpy (`network.py`), no torch needed.
+
+`--shared-from E` (not in the shipped recipe) reads each answerable question, from
+epoch E on, also with the `--distractors` other paragraphs of its article most like it
+(`add_distractors`), and adds a loss normalising the answer's first and last token over
+all of their tokens together (shared normalisation, Clark and Gardner 2018): the
+network scores each passage alone, but the reader compares those scores across the
+retrieved passages. An eighth epoch so (`--epochs 8 --shared-from 8`, one distractor,
+resumed from each seventh-epoch checkpoint; 45 min a network on one core) lifted the
+48-article runs' dev part from 59.0 / 70.5 to 59.6 / 70.9 with the paragraph given and
+from 53.9 / 64.4 (sentence 81.1 %) to 54.6 / 65.0 (81.4 %) over the articles, but, with
+the confidence refitted, answered a question of the shipped corpus wrongly instead of
+declining it (tests/reader/test_reading.py), so it is not shipped yet.
 
 Choices are measured on the SQuAD v1.1 dev articles that are also in v2.0 dev
 ("dev"); the 13 v1.1 dev articles absent from v2.0 dev are the test split and are
@@ -309,9 +316,12 @@ def _with_new_weights(state: dict[str, Any], model: Reader) -> dict[str, Any]:
 
 def main(argv: list[str]) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--epochs", type=int, default=8)
+    ap.add_argument("--epochs", type=int, default=7)
     ap.add_argument(
-        "--shared-from", type=int, default=8, help="first epoch read with distractor passages"
+        "--shared-from",
+        type=int,
+        default=0,
+        help="first epoch read with distractor passages (0: none)",
     )
     ap.add_argument("--distractors", type=int, default=1, help="distractor passages a question")
     ap.add_argument(
@@ -402,7 +412,7 @@ def main(argv: list[str]) -> int:
     for epoch in range(first_epoch, args.epochs):
         started, total = time.time(), 0.0
         with_none = epoch + 1 >= args.no_answer_from
-        shared = epoch + 1 >= args.shared_from
+        shared = 0 < args.shared_from <= epoch + 1
         if shared and "distractors" not in train[0]:
             added = add_distractors(train, train_paragraphs, vocab, args.distractors)
             print(f"{added:,} distractor passages for {len(train):,} questions", flush=True)
