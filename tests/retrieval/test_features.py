@@ -17,6 +17,7 @@ from citebot.retrieval.features import (
     passage_features,
 )
 from citebot.retrieval.index import Hit, Index
+from citebot.retrieval.vectors import load_term_vectors
 from citebot.text.tokenizer import tokenize
 from tests.conftest import make_article
 
@@ -28,6 +29,7 @@ def _plain_features(index: Index, terms: list[str], hits: list[Hit]) -> list[lis
     idf = {t: index.idf(t) for t in terms}
     total = sum(idf.values()) or 1.0
     wanted = set(pairwise(terms))
+    vectors = load_term_vectors()
     rows = []
     for hit in hits:
         p = hit.passage
@@ -66,9 +68,28 @@ def _plain_features(index: Index, terms: list[str], hits: list[Hit]) -> list[lis
                 )
                 / total,
                 sum(idf[t] for t in terms if t[:PREFIX] in {u[:PREFIX] for u in sequence}) / total,
+                max(
+                    (
+                        sum(
+                            idf[t] * _closest(vectors.of([t])[0], vectors.of(bag), t, bag)
+                            for t in terms
+                        )
+                        for bag in bags
+                        if bag
+                    ),
+                    default=0.0,
+                )
+                / total,
             ]
         )
     return rows
+
+
+def _closest(vector: np.ndarray, others: np.ndarray, term: str, bag: list[str]) -> float:
+    """1 when the bag holds the term, else its best cosine (at least 0) with the bag's terms."""
+    if term in bag:
+        return 1.0
+    return max(0.0, min(1.0, max(float(vector @ other) for other in others)))
 
 
 @settings(
@@ -85,7 +106,10 @@ def test_features_are_their_definition(shipped_index: Index, data: st.DataObject
         shipped_index, terms, [h.passage.index for h in hits], [h.bm25 for h in hits]
     )
     assert x.shape == (len(hits), len(FEATURES))
-    np.testing.assert_allclose(x, _plain_features(shipped_index, terms, hits), atol=1e-12)
+    plain = np.array(_plain_features(shipped_index, terms, hits)).reshape(x.shape)
+    soft = FEATURES.index("soft_sentence")
+    np.testing.assert_allclose(np.delete(x, soft, 1), np.delete(plain, soft, 1), atol=1e-12)
+    np.testing.assert_allclose(x[:, soft], plain[:, soft], atol=1e-6)  # float32 vectors
     assert ((x >= 0) & (x <= 1)).all()
 
 
@@ -139,3 +163,24 @@ def test_prefix_features_meet_words_the_stemmer_keeps_apart() -> None:
     assert row[FEATURES.index("prefix")] == 1.0
     assert row[FEATURES.index("prefix_coverage")] == 1.0
     assert row[FEATURES.index("sentence")] < 1.0
+
+
+def test_soft_sentence_counts_words_used_alike() -> None:
+    """ "When did the war begin?" against "The war started in 1914.": `sentence` counts
+    only "war", `soft_sentence` also counts "begin" by its vector's closeness to "start";
+    with every question term in the sentence both are 1."""
+    corpus = Corpus(
+        articles=(make_article("a", "The war started in 1914. Peace came much later."),)
+    )
+    index = Index.build(corpus)
+    vectors = load_term_vectors()
+    assert float(vectors.of(["begin"])[0] @ vectors.of(["start"])[0]) > 0.3
+    for question, lower in (("When did the war begin?", True), ("When did the war start?", False)):
+        terms = list(dict.fromkeys(tokenize(question)))
+        hits = index.bm25_search(terms, 1)
+        row = passage_features(index, terms, [hits[0].passage.index], [hits[0].bm25])[0]
+        exact, soft = row[FEATURES.index("sentence")], row[FEATURES.index("soft_sentence")]
+        if lower:
+            assert exact < soft < 1.0
+        else:
+            assert exact == soft == 1.0
