@@ -84,6 +84,11 @@ def test_sentence_hit_is_whole_word_containment() -> None:
     assert contains_answer("During 1983's anniversary special it aired.", ["1983"])
     assert not contains_answer("Davis, a 110-year veteran.", ["11"])
     assert not contains_answer("The festival moved in 1987.", ["", "."])
+    # Unicode dashes and quotes separate words as ASCII punctuation does.
+    assert contains_answer("whose name was Martin Luther—may his soul", ["Martin Luther"])
+    assert contains_answer("John Gallagher (1919–1980) wrote it.", ["1980"])
+    assert contains_answer("Kunskapsskolan (“The Knowledge School”)", ["Knowledge School"])
+    assert not contains_answer("John Gallagher (1919–1980) wrote it.", ["919"])
 
 
 def test_load_v2_shape(mini: SquadSet) -> None:

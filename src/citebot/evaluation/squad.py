@@ -87,7 +87,8 @@ def question_scores(prediction: str | None, golds: Sequence[str]) -> tuple[float
 def contains_answer(quote: str | None, golds: Sequence[str]) -> bool:
     """Whether the quote holds a gold answer as whole words, case, punctuation and the
     articles aside. Punctuation separates words here (SQuAD's normalisation deletes it,
-    which would hide "11" in "an 11-year veteran")."""
+    which would hide "11" in "an 11-year veteran"), and that is any Unicode punctuation:
+    Wikipedia joins words with dashes ("Martin Luther—may", "(1919–1980)")."""
     if quote is None or not golds:
         return False
     haystack = f" {_spaced(quote)} "
@@ -95,9 +96,15 @@ def contains_answer(quote: str | None, golds: Sequence[str]) -> bool:
 
 
 def _spaced(text: str) -> str:
-    """`normalize_answer` with punctuation turned into spaces instead of deleted."""
-    lowered = "".join(" " if ch in _PUNCTUATION else ch for ch in text.lower())
+    """`normalize_answer` with any punctuation turned into spaces instead of deleted."""
+    lowered = "".join(" " if _is_punctuation(ch) else ch for ch in text.lower())
     return " ".join(_ARTICLES.sub(" ", lowered).split())
+
+
+def _is_punctuation(ch: str) -> bool:
+    """ASCII punctuation (the official set) or a Unicode punctuation character (dashes,
+    curly quotes)."""
+    return ch in _PUNCTUATION or unicodedata.category(ch).startswith("P")
 
 
 # --------------------------------------------------------------------------------------
