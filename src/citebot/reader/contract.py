@@ -29,7 +29,9 @@ class Hit(Protocol):
 
     @property
     def score(self) -> float:
-        """The retrieval score hits are ordered by (higher is better; not a probability)."""
+        """The retrieval score hits are ordered by (higher is better; not a probability).
+        Scores of one search compare as ratios: the reader weighs a hit by how far its
+        score falls short of the first hit's, as a share of it."""
         ...
 
 

@@ -13,6 +13,7 @@ from citebot.reader.neural.network import Ensemble
 from citebot.reader.neural.reader import (
     LEXICAL_WEIGHT,
     RANK_PENALTY,
+    RETRIEVAL_WEIGHT,
     passage_answers,
     read_neural,
     shipped_network,
@@ -138,6 +139,22 @@ def test_the_question_words_a_sentence_holds_give_it_a_head_start() -> None:
     (answer,) = passage_answers(shipped_network(), question, hits, corpus, steered)
     assert answer.sentence.index == 1 and answer.coverage == 10.0
     assert answer.rating == answer.score + LEXICAL_WEIGHT * 10.0 - RANK_PENALTY * answer.rank
+
+
+def test_a_passage_is_rated_down_by_how_far_retrieval_put_it_below_the_first() -> None:
+    """The same passage read as the second hit is rated lower when its retrieval score
+    is a ninth of the first hit's than when it is nine tenths of it: by RETRIEVAL_WEIGHT
+    times the share it falls short by."""
+    corpus = hand_corpus()
+    question = "When did the council open the Tagus footbridge?"
+    ratings = []
+    for second in (8.1, 1.0):
+        hits = [whole_article(corpus, "ferry", 9.0), whole_article(corpus, "bridge", second)]
+        answers = passage_answers(shipped_network(), question, hits, corpus)
+        first, other = sorted(answers, key=lambda a: a.rank)
+        assert first.gap == 0.0 and other.gap == pytest.approx(1.0 - second / 9.0)
+        ratings.append(other.rating)
+    assert ratings[0] - ratings[1] == pytest.approx(RETRIEVAL_WEIGHT * (8.1 - 1.0) / 9.0)
 
 
 def test_members_that_agree_are_counted() -> None:
