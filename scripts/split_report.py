@@ -75,8 +75,19 @@ def main(argv: list[str]) -> int:
     # load_squad shows titles with spaces where the file has underscores
     wanted = args.split == "test"
     ids = {a.id for a in squad.articles if (a.title.replace(" ", "_") in test) == wanted}
-    records = [json.loads(line) for line in args.readings.read_text("utf-8").splitlines()]
-    kept = [r for r in records if r["article"] in ids]
+    try:
+        lines = args.readings.read_text("utf-8").splitlines()
+        kept = [r for r in map(json.loads, filter(str.strip, lines)) if r.get("article") in ids]
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, AttributeError) as exc:
+        print(f"split_report: cannot read {args.readings} ({exc})", file=sys.stderr)
+        return 2
+    if not kept:
+        print(
+            f"split_report: {args.readings} holds no reading of the {args.split} split's "
+            "articles; write one with citebot eval squad squad-dev-v1.1.json --out FILE",
+            file=sys.stderr,
+        )
+        return 2
     print(json.dumps(report(kept), indent=1))
     return 0
 
