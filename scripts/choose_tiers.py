@@ -141,7 +141,9 @@ class ArticleDraws:
     """The readings' articles drawn again with replacement, DRAWS times (seed 0)."""
 
     def __init__(self, readings: Sequence[Reading]) -> None:
-        self.readings = readings
+        # Confidence of what was proposed (-1 where nothing was), and whether it is right.
+        self.confidence = np.array([r.confidence if r.proposed else -1.0 for r in readings])
+        self.right = np.array([r.right for r in readings])
         names = [r.article if r.article is not None else f"#{i}" for i, r in enumerate(readings)]
         units = {name: k for k, name in enumerate(dict.fromkeys(names))}
         self.unit = np.array([units[name] for name in names], dtype=np.int64)
@@ -151,11 +153,10 @@ class ArticleDraws:
 
     def low_precision(self, threshold: float) -> float:
         """The precision above `threshold` that all but BOUND of the draws reach."""
-        given = np.array([r.proposed and r.confidence >= threshold for r in self.readings])
-        right = given & np.array([r.right for r in self.readings])
+        given = self.confidence >= threshold
         size = self.taken.shape[1]
         given_per = np.bincount(self.unit, weights=given, minlength=size)
-        right_per = np.bincount(self.unit, weights=right, minlength=size)
+        right_per = np.bincount(self.unit, weights=given & self.right, minlength=size)
         answers, rights = self.taken @ given_per, self.taken @ right_per
         shares = np.divide(rights, answers, out=np.zeros(DRAWS), where=answers > 0)
         return float(np.quantile(shares, BOUND))
