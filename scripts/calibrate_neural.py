@@ -43,6 +43,7 @@ from citebot.pipeline import retrieve
 from citebot.reader.neural.calibration import CALIBRATION, EVIDENCE, Calibration, fit
 from citebot.reader.neural.reader import read_neural
 from citebot.reader.question import parse_question
+from citebot.retrieval.spelling import correct
 
 ROOT = Path(__file__).resolve().parent.parent
 L2 = 1.0
@@ -56,7 +57,7 @@ def readings(squad: SquadSet, limit: int, mode: Mode) -> list[dict[str, Any]]:
     questions = squad.questions[:limit] if limit else squad.questions
     started = time.time()
     for n, q in enumerate(questions):
-        parsed = parse_question(q.text)
+        parsed = parse_question(correct(q.text, index)[0])
         record: dict[str, Any] = {
             "id": q.id,
             "title": squad.articles[q.article].title,

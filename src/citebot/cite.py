@@ -68,6 +68,17 @@ class Answer(BaseModel):
     unknown_words: list[str] = Field(
         default_factory=list, description="question words no article mentions, as written"
     )
+    read_as: dict[str, str] = Field(
+        default_factory=dict,
+        description="misspelt question words, as written -> the article words read instead",
+    )
+
+    def read_as_text(self) -> str | None:
+        """'read “purhcased” as “purchased”' for the misspelt words the question was read
+        with (`read_as`), None when it was read as written."""
+        if not self.read_as:
+            return None
+        return "read " + ", ".join(f"“{a}” as “{b}”" for a, b in self.read_as.items())
 
     @model_validator(mode="before")
     @classmethod

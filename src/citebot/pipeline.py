@@ -24,6 +24,7 @@ from citebot.reader.question import Question, parse_question
 from citebot.reader.reading import Reading
 from citebot.retrieval.cache import load_index
 from citebot.retrieval.index import Hit, Index
+from citebot.retrieval.spelling import correct
 from citebot.text.dates import describe
 from citebot.text.tokenizer import term_set, words
 
@@ -86,14 +87,16 @@ class Asker:
         text = _clean_question(question, self.max_question_chars)
         if source is not None and self.index.corpus.get(source) is None:
             raise UnknownSourceError(source, self.index.corpus.ids)
-        parsed = parse_question(text)
+        read, corrections = correct(text, self.index)
+        parsed = parse_question(read)
         if not parsed.terms:
             raise QuestionError(
                 "that question has no words to search for; ask about a person, place, "
                 "event or thing in the articles"
             )
         reading = read_index(self.index, parsed, source)
-        return self._compose(text, reading, source)
+        answer = self._compose(text, reading, source)
+        return answer.model_copy(update={"read_as": {c.written: c.read_as for c in corrections}})
 
     def tier(self, confidence: float) -> Tier:
         """The tier an answer of this confidence is given."""
@@ -115,7 +118,7 @@ class Asker:
         # A span scored -inf (or NaN) is no answer at all; citations need finite scores.
         usable = best is not None and best.span is not None and math.isfinite(best.score)
         if best is None or best.span is None or not usable or self.tier(confidence) == "none":
-            return self._abstain(text, reading, source, common)
+            return self._abstain(reading, source, common)
         sentence = best.sentence
         article = index.article(sentence.article_id)
         citations = [cite(1, article, sentence, best.score)]
@@ -158,11 +161,11 @@ class Asker:
             **common,
         )
 
-    def _abstain(
-        self, text: str, reading: Reading, source: str | None, common: dict[str, Any]
-    ) -> Answer:
-        """The abstention: which question words nothing mentions, and related articles."""
-        unknown = self.unknown_words(text, reading.missing)
+    def _abstain(self, reading: Reading, source: str | None, common: dict[str, Any]) -> Answer:
+        """The abstention: which question words nothing mentions, and related articles
+        (the question as read: a misspelt word read as an article's is mentioned)."""
+        read = reading.question.text
+        unknown = self.unknown_words(read, reading.missing)
         best = reading.best
         if unknown:
             scope = f"the article `{source}`" if source is not None else "the articles"
@@ -174,7 +177,7 @@ class Asker:
         # An article is suggested only when its title shares a content word with the
         # question: every retrieved passage scores above zero (BM25+ credits absent terms
         # too), so being retrieved alone says nothing about being related.
-        asked = term_set(text)
+        asked = term_set(read)
         suggestions = [
             article_id
             for article_id in dict.fromkeys(h.passage.article_id for h in reading.hits)
