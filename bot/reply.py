@@ -126,7 +126,7 @@ def render_answer(answer: Answer, corpus: Corpus, *, note: str | None = None) ->
 
 def _answered(answer: Answer, note: str | None, quote_max: int, title_max: int) -> str:
     first = answer.citations[0]
-    lines = [question_line(answer.question, note)]
+    lines = [question_line(answer.question, _with_reading(note, answer))]
     lines.append(headline(answer, 200))
     start, end = quote_span(answer, first)
     sources = cited_articles(answer)
@@ -140,7 +140,7 @@ def _answered(answer: Answer, note: str | None, quote_max: int, title_max: int) 
 
 def render_abstention(answer: Answer, corpus: Corpus, note: str | None = None) -> str:
     """ "The articles don't say.", the words nothing mentions, the closest related article."""
-    lines = [question_line(answer.question, note)]
+    lines = [question_line(answer.question, _with_reading(note, answer))]
     said = "The articles don't say."
     unknown = [clip(w, 60, escape_line) for w in answer.unknown_words[:4]]
     if unknown:
@@ -154,6 +154,11 @@ def render_abstention(answer: Answer, corpus: Corpus, note: str | None = None) -
         subtext(f"I answer from {count} article{'s' * (count != 1)}; `/sources` lists them.")
     )
     return "\n".join(line for line in lines if line is not None)
+
+
+def _with_reading(note: str | None, answer: Answer) -> str | None:
+    """`note`, then how misspelt words were read ('read “purhcased” as “purchased”')."""
+    return " · ".join(n for n in (note, answer.read_as_text()) if n) or None
 
 
 def _and(items: Sequence[str]) -> str:

@@ -53,6 +53,21 @@ def test_ask_prints_question_tier_headline_quote_and_one_line_per_article(
     assert out.splitlines()[1] == "Answer: 16" and out.endswith("(tier: answer)\n")
 
 
+def test_ask_says_how_it_read_a_misspelt_question(capsys: pytest.CaptureFixture[str]) -> None:
+    """The words read as the articles write them follow the question, in text and JSON."""
+    question = "How many compnaies are in the Shenzhen park?"
+    code, out, _ = run(capsys, "ask", question)
+    assert code == 0
+    assert out.splitlines()[:3] == [
+        f"Q: {question}",
+        "  (read “compnaies” as “companies”)",
+        "Answer: 16",
+    ]
+    code, out, _ = run(capsys, "ask", question, "--json")
+    answer = json.loads(out)
+    assert answer["read_as"] == {"compnaies": "companies"} and answer["question"] == question
+
+
 def test_ask_text_of_an_abstention_says_which_words_nothing_mentions(
     capsys: pytest.CaptureFixture[str],
 ) -> None:

@@ -208,6 +208,8 @@ def render(answer: Answer) -> str:
     """A readable answer, as the bot lays it out: question, tier and headline, quote, and
     one line per cited article."""
     lines = [f"Q: {answer.question}"]
+    if answer.read_as:
+        lines.append(f"  ({answer.read_as_text()})")
     if not answer.answered or not answer.citations:
         said = "No answer: the articles don't say."
         if answer.unknown_words:

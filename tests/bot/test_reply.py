@@ -109,6 +109,23 @@ def test_a_possible_answer_says_to_check_the_quote() -> None:
     )
 
 
+def test_a_question_read_with_misspelt_words_replaced_says_so_on_its_line() -> None:
+    """How each misspelt word was read follows the question (and any note), answered or not."""
+    typed = DATED.model_copy(update={"question": "when did it opne?", "read_as": {"opne": "open"}})
+    assert render_answer(typed, CORPUS).splitlines()[0] == (
+        "-# when did it opne? · read “opne” as “open”"
+    )
+    assert render_answer(typed, CORPUS, note="searched in Park").splitlines()[0] == (
+        "-# when did it opne? · searched in Park · read “opne” as “open”"
+    )
+    abstained = Answer(
+        question="who won the cupp?", answered=False, answer=None, read_as={"cupp": "cup"}
+    )
+    assert render_answer(abstained, CORPUS).splitlines()[0] == (
+        "-# who won the cupp? · read “cupp” as “cup”"
+    )
+
+
 def test_the_question_line_cannot_ping_or_format_and_stays_one_line() -> None:
     """A question with mentions, Markdown and line breaks is shown escaped on one line."""
     question = "@everyone **who** <@123456789012345678>\n# opened " + "it " * 200 + "?"
