@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import importlib.util
+import sys
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 
@@ -18,6 +21,23 @@ __all__ = ["pg_server", "postgres_url", "redis_srv", "redis_url"]
 ROOT = Path(__file__).resolve().parents[1]
 SHIPPED = ROOT / "corpus"
 SQUAD_MINI = Path(__file__).parent / "data" / "squad-mini.json"  # a small SQuAD v2 file
+SCRIPTS = ROOT / "scripts"
+
+
+def load_script(name: str) -> ModuleType:
+    """A module of scripts/ imported from its file (scripts/ is not a package): registered
+    under its name, as its dataclasses need, with scripts/ on the path while it runs (some
+    scripts import their siblings)."""
+    spec = importlib.util.spec_from_file_location(name, SCRIPTS / f"{name}.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    sys.path.insert(0, str(SCRIPTS))
+    try:
+        spec.loader.exec_module(module)
+    finally:
+        sys.path.remove(str(SCRIPTS))
+    return module
 
 
 @pytest.fixture(scope="session")

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
 from pathlib import Path
 from types import ModuleType
 
 import pytest
+
+from tests.conftest import load_script
 
 ROOT = Path(__file__).resolve().parents[2]
 MINI = ROOT / "tests" / "data" / "squad-mini.json"
@@ -16,14 +16,7 @@ MINI = ROOT / "tests" / "data" / "squad-mini.json"
 
 @pytest.fixture(scope="module")
 def split_report() -> ModuleType:
-    spec = importlib.util.spec_from_file_location(
-        "split_report", ROOT / "scripts" / "split_report.py"
-    )
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["split_report"] = module
-    spec.loader.exec_module(module)
-    return module
+    return load_script("split_report")
 
 
 @pytest.fixture

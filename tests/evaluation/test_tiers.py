@@ -3,9 +3,7 @@ and what an abstention suggests."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
 from pathlib import Path
 from types import ModuleType
 
@@ -14,6 +12,7 @@ import pytest
 from citebot.pipeline import Asker, reader_thresholds
 from citebot.reader.neural.calibration import load_calibration
 from citebot.retrieval.index import Index
+from tests.conftest import load_script
 
 ROOT = Path(__file__).resolve().parents[2]
 QUESTION = "when did the Hetao park open?"
@@ -22,14 +21,7 @@ QUESTION = "when did the Hetao park open?"
 @pytest.fixture(scope="module")
 def choose_tiers() -> ModuleType:
     """scripts/choose_tiers.py, imported as a module."""
-    spec = importlib.util.spec_from_file_location(
-        "choose_tiers", ROOT / "scripts" / "choose_tiers.py"
-    )
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["choose_tiers"] = module
-    spec.loader.exec_module(module)
-    return module
+    return load_script("choose_tiers")
 
 
 def readings_file(path: Path, articles: int = 0) -> Path:

@@ -3,36 +3,19 @@ the `train` extra, torch, is installed; the rest of the suite never needs torch)
 
 from __future__ import annotations
 
-import importlib.util
 import math
-import sys
-from pathlib import Path
-from types import ModuleType
 
 import pytest
 
+from tests.conftest import load_script
+
 torch = pytest.importorskip("torch")
-
-ROOT = Path(__file__).resolve().parents[3]
-
-
-def script(name: str) -> ModuleType:
-    """A module of scripts/, imported from its file (scripts import their siblings)."""
-    sys.path.insert(0, str(ROOT / "scripts"))
-    try:
-        spec = importlib.util.spec_from_file_location(name, ROOT / "scripts" / f"{name}.py")
-        assert spec is not None and spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-    finally:
-        sys.path.remove(str(ROOT / "scripts"))
-    return module
 
 
 def test_the_trainer_trains_the_torch_reader_s_network() -> None:
     """The training script imports and uses the network, batches and loss of
     torch_reader.py: the two files stay one trainer."""
-    trainer = script("train_neural")
+    trainer = load_script("train_neural")
     assert trainer.Reader.__module__ == "torch_reader"
     assert trainer.collate.__module__ == trainer.shared_loss.__module__ == "torch_reader"
 
@@ -46,7 +29,7 @@ def test_the_shared_loss_normalises_over_the_passage_and_its_distractors() -> No
     the answer: the loss is the cross-entropy over both passages' tokens together (its
     padding masked), for the first and the last token alike. Item 1 has none: it adds
     nothing, and the sum is divided by the one item that counts."""
-    module = script("torch_reader")
+    module = load_script("torch_reader")
     mask = -1e9
     start = torch.tensor([[0.0, 5.0, 0.0], [1.0, 1.0, 1.0], [9.0, 0.0, mask]])
     end = torch.tensor([[0.0, 0.0, 4.0], [1.0, 1.0, 1.0], [2.0, 3.0, mask]])
@@ -62,7 +45,7 @@ def test_collate_puts_each_item_s_distractors_after_the_items() -> None:
     the items' own."""
     import numpy as np
 
-    module = script("torch_reader")
+    module = load_script("torch_reader")
     features = len(module.FEATURES)
 
     def passage(n: int, word: int) -> dict[str, object]:

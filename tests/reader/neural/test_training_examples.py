@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
 from citebot.reader.neural.encode import FEATURES
+from tests.conftest import load_script
 
 ROOT = Path(__file__).resolve().parents[3]
 SLICE = ROOT / "tests" / "data" / "squad-slice.json"  # the first 304 questions of SQuAD 2.0 dev
@@ -16,13 +16,7 @@ SLICE = ROOT / "tests" / "data" / "squad-slice.json"  # the first 304 questions 
 
 def squad_examples() -> ModuleType:
     """The script module, imported from its file (scripts/ is not a package)."""
-    spec = importlib.util.spec_from_file_location(
-        "squad_examples", ROOT / "scripts" / "squad_examples.py"
-    )
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script("squad_examples")
 
 
 def paragraphs() -> list[dict[str, Any]]:
