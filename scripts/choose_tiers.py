@@ -238,7 +238,7 @@ def main(argv: list[str]) -> int:
     print(
         f"{len(readings)} readings; possible answer from {possible:.2f}, answer from {answer:.2f}"
     )
-    low = ArticleDraws([r for r in readings if r.answerable]).low_precision(answer)
+    low = ArticleDraws([r for r in readings if r.answerable] or readings).low_precision(answer)
     print(
         f"the answer tier's answers to answerable questions, in {1 - BOUND:.0%} of the draws "
         f"of articles: right at least {100 * low:.1f} % of the time"

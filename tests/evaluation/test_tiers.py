@@ -82,6 +82,17 @@ def test_readings_from_few_and_unlike_articles_hold_the_answer_tier_higher(
     assert draws.low_precision(answer_dealt) >= 0.8 > draws.low_precision(answer_alone)
 
 
+def test_readings_of_unanswerable_questions_only_still_get_tiers(
+    choose_tiers: ModuleType, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """With no answerable question the rules fall back on all readings; nothing fails."""
+    path = tmp_path / "none.jsonl"
+    item = {"confidence": 0.5, "raw_f1": 0.0, "prediction": "x", "unanswerable": True}
+    path.write_text(json.dumps(item) + "\n", "utf-8")
+    assert choose_tiers.main([str(path)]) == 0
+    assert "1 readings; possible answer from 0.50" in capsys.readouterr().out
+
+
 def test_the_script_writes_the_thresholds_into_the_threshold_file_keeping_the_rest(
     choose_tiers: ModuleType, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
