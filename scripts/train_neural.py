@@ -29,8 +29,10 @@ answer's sentence taken out, or a neighbouring paragraph instead) with that as t
 target, so the reader can tell a passage that answers from one that only looks alike.
 
 The weights shipped are an exponential moving average of the training weights (a cheap
-form of checkpoint averaging), exported after each epoch to OUT (float16 .npz) with the
-vocabulary; answering runs them in numpy (`network.py`), no torch needed.
+form of checkpoint averaging), exported after each epoch to OUT (a .npz of float16
+arrays, the word table int8 with a scale per row: `network.save_network`) with the
+vocabulary; answering runs them in numpy (`network.py`), no torch needed. `--quantize
+FILE` rewrites a network exported before the word table was int8.
 
 `--shared-from E` (not in the shipped recipe) reads each answerable question, from
 epoch E on, also with the `--distractors` other paragraphs of its article most like it
@@ -84,7 +86,7 @@ from citebot.reader.neural.encode import (
     Tokens,
     Vocabulary,
 )
-from citebot.reader.neural.network import best_span, load_network
+from citebot.reader.neural.network import best_span, float_weights, load_network, save_network
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT.parent / "shared" / "data"
@@ -125,22 +127,28 @@ def evaluate(
 
 
 def export(model: Reader, vocab: Vocabulary, path: Path, meta: dict[str, Any]) -> None:
-    """The weights as float16 arrays, with the vocabulary and the shape settings."""
-    arrays = {k: v.detach().numpy().astype(np.float16) for k, v in model.state_dict().items()}
-    arrays["vocabulary"] = np.array(vocab.words)
-    arrays["meta"] = np.array(json.dumps(meta))
-    tmp = path.with_suffix(".tmp.npz")
-    np.savez_compressed(tmp, **arrays)
-    tmp.replace(path)
+    """The weights as `save_network` stores them, with the vocabulary and the shape settings."""
+    weights = {k: v.detach().numpy() for k, v in model.state_dict().items()}
+    save_network(path, weights, vocab.words, meta)
+
+
+def quantize_export(path: Path) -> None:
+    """Rewrite a network exported with a float16 word table in today's layout."""
+    with np.load(path, allow_pickle=False) as data:
+        arrays = {k: data[k] for k in data.files}
+    meta = json.loads(str(arrays.pop("meta")))
+    words = [str(w) for w in arrays.pop("vocabulary")]
+    save_network(path, float_weights(arrays), words, meta)
 
 
 def check_export(model: Reader, path: Path, items: list[dict[str, Any]]) -> float:
     """Largest difference between torch's and numpy's start, end and no-answer scores on
-    `items`, with the exported (float16) weights in both: the shipped forward pass is the
-    trained one."""
+    `items`, with the exported (float16 and int8) weights in both: the shipped forward pass
+    is the trained one."""
     exported = load_network(path)
     with np.load(path, allow_pickle=False) as data:
-        state = {k: torch.from_numpy(data[k].astype(np.float32)) for k in model.state_dict()}
+        weights = float_weights({k: data[k] for k in data.files if k not in ("vocabulary", "meta")})
+    state = {k: torch.from_numpy(weights[k]) for k in model.state_dict()}
     live = {k: v.clone() for k, v in model.state_dict().items()}
     model.load_state_dict(state)
     model.eval()
@@ -206,7 +214,16 @@ def main(argv: list[str]) -> int:
     ap.add_argument("--data", type=Path, default=DATA, help="the folder of the SQuAD files")
     ap.add_argument("--checkpoint", type=Path, default=None, help="resume/save training state")
     ap.add_argument("--check", type=Path, default=None, help="only compare an export with torch")
+    ap.add_argument(
+        "--quantize",
+        type=Path,
+        default=None,
+        help="only rewrite an export whose word table is float16 with it as int8",
+    )
     args = ap.parse_args(argv)
+    if args.quantize is not None:
+        quantize_export(args.quantize)
+        return 0
     if args.out is None:
         args.out = NEURAL / f"weights-seed{args.seed}.npz"
     torch.manual_seed(args.seed)

@@ -16,8 +16,11 @@ from citebot.reader.neural.network import (
     NetworkError,
     average,
     best_span,
+    float_weights,
     load_ensemble,
     load_network,
+    quantize_rows,
+    save_network,
 )
 from citebot.reader.neural.reader import answer_span
 
@@ -110,6 +113,52 @@ def test_weights_without_the_no_answer_head_are_refused(tmp_path: Path) -> None:
     np.savez(old, **arrays)
     with pytest.raises(NetworkError, match=r"weights-seed9\.npz .*no-answer.*train_neural"):
         load_network(old)
+
+
+def test_int8_rows_restore_each_value_within_half_a_step() -> None:
+    """Each row is scaled so its largest magnitude is 127; restored, every value is within
+    half that row's step, and a row of zeros stays zeros."""
+    table = np.random.default_rng(3).normal(0, 2, (50, 8)).astype(np.float32)
+    table[7] = 0.0
+    table[9] *= 100  # rows of very different sizes each get their own step
+    values, scale = quantize_rows(table)
+    assert values.dtype == np.int8 and scale.dtype == np.float16
+    assert int(np.abs(values).max()) == 127
+    restored = float_weights({"words.weight.int8": values, "words.weight.scale": scale})
+    step = scale.astype(np.float32)[:, None]
+    assert list(restored) == ["words.weight"]
+    assert np.all(np.abs(restored["words.weight"] - table) <= step / 2 * 1.01)
+    assert not restored["words.weight"][7].any()
+
+
+def test_a_saved_network_reads_as_it_did(tmp_path: Path) -> None:
+    """save_network writes what load_network reads: the word table as int8, the rest as
+    float16, and the network scores a question as before (within the table's rounding)."""
+    shipped = load_network(WEIGHTS[0])
+    with np.load(WEIGHTS[0], allow_pickle=False) as data:
+        arrays = {k: data[k] for k in data.files if k not in ("vocabulary", "meta")}
+    path = tmp_path / "weights-seed9.npz"
+    save_network(path, float_weights(arrays), shipped.vocabulary.words, shipped.meta)
+    with np.load(path, allow_pickle=False) as data:
+        assert data["words.weight.int8"].dtype == np.int8 and "words.weight" not in data.files
+        assert data["start.weight"].dtype == np.float16
+    again = load_network(path)
+    assert again.vocabulary == shipped.vocabulary and again.meta == shipped.meta
+    q = encode("When did the Hong Kong Science Park open its Shenzhen branch?", again.vocabulary)
+    p = encode("The Hong Kong Science Park opened a new branch on Thursday.", again.vocabulary)
+    for before, after in zip(
+        *(n.scores(q, [p], [features(p, q)])[0] for n in (shipped, again)), strict=True
+    ):
+        assert np.allclose(before, after, atol=0.05)
+
+
+def test_the_shipped_model_files_fit_in_25_mb() -> None:
+    """Everything learned that ships in the package (networks, calibration, re-ranking,
+    term vectors) stays within the repository's budget for model files."""
+    package = Path(__file__).resolve().parents[3] / "src" / "citebot"
+    learned = [*package.rglob("*.npz"), *package.rglob("*.json")]
+    assert len(learned) >= len(WEIGHTS) + 2
+    assert sum(p.stat().st_size for p in learned) <= 25_000_000
 
 
 def test_best_span_is_the_highest_pair_within_the_length_limit() -> None:

@@ -4,7 +4,9 @@ the `train` extra, torch, is installed; the rest of the suite never needs torch)
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
+import numpy as np
 import pytest
 
 from tests.conftest import load_script
@@ -69,3 +71,24 @@ def test_collate_puts_each_item_s_distractors_after_the_items() -> None:
     assert b["p_words"][:, 0].tolist() == [5, 8, 6, 7]
     assert b["q_words"][:, 0].tolist() == [50, 80, 50, 50]
     assert b["start"].tolist() == [0, 0] and b["end"].tolist() == [1, 1]
+
+
+def test_an_export_scores_in_numpy_as_the_trained_network_in_torch(tmp_path: Path) -> None:
+    """The trainer's export (word table int8) read by numpy and by torch scores alike:
+    the check run after every epoch, on a small random network."""
+    trainer = load_script("train_neural")
+    paragraphs = [
+        {
+            "context": "The park opened on Thursday in Futian. It has 16 companies.",
+            "qas": [{"question": "When did the park open?", "answers": []}],
+        }
+    ]
+    vocab = trainer.build_vocabulary(paragraphs, 1)
+    torch.manual_seed(0)
+    model = trainer.Reader(vocab.size, 8, 2, 4, 2)
+    path = tmp_path / "weights-seed9.npz"
+    trainer.export(model, vocab, path, {"dim": 8, "spell": 2, "hidden": 4, "layers": 2})
+    items = trainer.examples(paragraphs, vocab, with_targets=False)
+    assert trainer.check_export(model, path, items) < 1e-4
+    with np.load(path) as data:
+        assert data["words.weight.int8"].dtype == np.int8

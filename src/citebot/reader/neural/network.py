@@ -27,6 +27,10 @@ MAX_ANSWER_TOKENS = 15  # an answer is at most this many tokens (99.4 % of SQuAD
 Scores = tuple[FloatArray, FloatArray, FloatArray]
 # The shipped networks: one file per training seed (`scripts/train_neural.py --seed N`).
 WEIGHTS = tuple(sorted(Path(__file__).parent.glob("weights-seed*.npz")))
+# Tables stored as int8 with a float16 scale per row (`quantize_rows`), the rest as
+# float16: the word table is most of a network (4.1 of its 5.4 MB in float16), and at
+# 8 bits more networks fit in the repository's 25 MB.
+QUANTIZED = ("words.weight",)
 
 
 @dataclass(frozen=True)
@@ -192,7 +196,7 @@ def load_network(path: Path) -> Network:
             "scripts/train_neural.py"
         )
     vocabulary = Vocabulary(tuple(str(w) for w in arrays.pop("vocabulary")))
-    w = {k: v.astype(np.float32) for k, v in arrays.items()}
+    w = float_weights(arrays)
 
     def pair(name: str) -> tuple[FloatArray, FloatArray]:
         return w[f"{name}.weight"], w[f"{name}.bias"]
@@ -226,6 +230,47 @@ def load_network(path: Path) -> Network:
         end=pair("end"),
         no_answer=pair("no_answer"),
     )
+
+
+def save_network(
+    path: Path, weights: dict[str, FloatArray], words: Sequence[str], meta: dict[str, Any]
+) -> None:
+    """Write a network for `load_network`: its weights (torch's names) as float16, the
+    `QUANTIZED` tables as int8 with a scale per row, the vocabulary and the settings."""
+    arrays: dict[str, npt.NDArray[Any]] = {}
+    for name, table in weights.items():
+        if name in QUANTIZED:
+            arrays[f"{name}.int8"], arrays[f"{name}.scale"] = quantize_rows(table)
+        else:
+            arrays[name] = table.astype(np.float16)
+    arrays["vocabulary"] = np.array(list(words))
+    arrays["meta"] = np.array(json.dumps(meta))
+    tmp = path.with_suffix(".tmp.npz")
+    np.savez_compressed(tmp, allow_pickle=False, **arrays)
+    tmp.replace(path)
+
+
+def quantize_rows(table: FloatArray) -> tuple[npt.NDArray[np.int8], npt.NDArray[np.float16]]:
+    """(values, scale): int8 values and a float16 scale per row, each row's largest
+    magnitude becoming 127, so that a row is about `values * scale`."""
+    scale = (np.abs(table).max(axis=1) / 127.0).astype(np.float16)
+    scale[scale == 0] = 1.0  # an all-zero row stays zero at any scale
+    values = np.rint(table / scale.astype(np.float32)[:, None])
+    return np.clip(values, -127, 127).astype(np.int8), scale
+
+
+def float_weights(arrays: dict[str, npt.NDArray[Any]]) -> dict[str, FloatArray]:
+    """An export's weight arrays as float32, each int8 table (`NAME.int8` with
+    `NAME.scale`) restored under NAME."""
+    out = {}
+    for name, values in arrays.items():
+        if name.endswith(".int8"):
+            table = name.removesuffix(".int8")
+            scale = arrays[f"{table}.scale"].astype(np.float32)
+            out[table] = values.astype(np.float32) * scale[:, None]
+        elif not name.endswith(".scale"):
+            out[name] = values.astype(np.float32)
+    return out
 
 
 def forward(
