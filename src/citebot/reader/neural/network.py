@@ -266,8 +266,9 @@ def float_weights(arrays: dict[str, npt.NDArray[Any]]) -> dict[str, FloatArray]:
     for name, values in arrays.items():
         if name.endswith(".int8"):
             table = name.removesuffix(".int8")
-            scale = arrays[f"{table}.scale"].astype(np.float32)
-            out[table] = values.astype(np.float32) * scale[:, None]
+            restored = values.astype(np.float32)
+            restored *= arrays[f"{table}.scale"].astype(np.float32)[:, None]  # in place
+            out[table] = restored
         elif not name.endswith(".scale"):
             out[name] = values.astype(np.float32)
     return out
