@@ -86,7 +86,7 @@ from citebot.reader.neural.encode import (
     Tokens,
     Vocabulary,
 )
-from citebot.reader.neural.network import best_span, float_weights, load_network, save_network
+from citebot.reader.neural.network import best_span, load_network, read_export, save_network
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT.parent / "shared" / "data"
@@ -132,22 +132,12 @@ def export(model: Reader, vocab: Vocabulary, path: Path, meta: dict[str, Any]) -
     save_network(path, weights, vocab.words, meta)
 
 
-def quantize_export(path: Path) -> None:
-    """Rewrite a network exported with a float16 word table in today's layout."""
-    with np.load(path, allow_pickle=False) as data:
-        arrays = {k: data[k] for k in data.files}
-    meta = json.loads(str(arrays.pop("meta")))
-    words = [str(w) for w in arrays.pop("vocabulary")]
-    save_network(path, float_weights(arrays), words, meta)
-
-
 def check_export(model: Reader, path: Path, items: list[dict[str, Any]]) -> float:
     """Largest difference between torch's and numpy's start, end and no-answer scores on
     `items`, with the exported (float16 and int8) weights in both: the shipped forward pass
     is the trained one."""
     exported = load_network(path)
-    with np.load(path, allow_pickle=False) as data:
-        weights = float_weights({k: data[k] for k in data.files if k not in ("vocabulary", "meta")})
+    weights = read_export(path)[0]
     state = {k: torch.from_numpy(weights[k]) for k in model.state_dict()}
     live = {k: v.clone() for k, v in model.state_dict().items()}
     model.load_state_dict(state)
@@ -221,8 +211,8 @@ def main(argv: list[str]) -> int:
         help="only rewrite an export whose word table is float16 with it as int8",
     )
     args = ap.parse_args(argv)
-    if args.quantize is not None:
-        quantize_export(args.quantize)
+    if args.quantize is not None:  # an export from before the word table was int8
+        save_network(args.quantize, *read_export(args.quantize))
         return 0
     if args.out is None:
         args.out = NEURAL / f"weights-seed{args.seed}.npz"

@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+import citebot
 from citebot.reader.neural.encode import FEATURES, SPELLING_BUCKETS, Vocabulary, encode, features
 from citebot.reader.neural.network import (
     WEIGHTS,
@@ -20,6 +21,7 @@ from citebot.reader.neural.network import (
     load_ensemble,
     load_network,
     quantize_rows,
+    read_export,
     save_network,
 )
 from citebot.reader.neural.reader import answer_span
@@ -135,10 +137,8 @@ def test_a_saved_network_reads_as_it_did(tmp_path: Path) -> None:
     """save_network writes what load_network reads: the word table as int8, the rest as
     float16, and the network scores a question as before (within the table's rounding)."""
     shipped = load_network(WEIGHTS[0])
-    with np.load(WEIGHTS[0], allow_pickle=False) as data:
-        arrays = {k: data[k] for k in data.files if k not in ("vocabulary", "meta")}
     path = tmp_path / "weights-seed9.npz"
-    save_network(path, float_weights(arrays), shipped.vocabulary.words, shipped.meta)
+    save_network(path, *read_export(WEIGHTS[0]))
     with np.load(path, allow_pickle=False) as data:
         assert data["words.weight.int8"].dtype == np.int8 and "words.weight" not in data.files
         assert data["start.weight"].dtype == np.float16
@@ -155,7 +155,7 @@ def test_a_saved_network_reads_as_it_did(tmp_path: Path) -> None:
 def test_the_shipped_model_files_fit_in_25_mb() -> None:
     """Everything learned that ships in the package (networks, calibration, re-ranking,
     term vectors) stays within the repository's budget for model files."""
-    package = Path(__file__).resolve().parents[3] / "src" / "citebot"
+    package = Path(citebot.__file__).parent
     learned = [*package.rglob("*.npz"), *package.rglob("*.json")]
     assert len(learned) >= len(WEIGHTS) + 2
     assert sum(p.stat().st_size for p in learned) <= 25_000_000

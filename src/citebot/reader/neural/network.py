@@ -187,16 +187,13 @@ def best_span(
 
 def load_network(path: Path) -> Network:
     """Read the weights `scripts/train_neural.py` exported."""
-    with np.load(path, allow_pickle=False) as data:
-        arrays = {k: data[k] for k in data.files}
-    meta = json.loads(str(arrays.pop("meta")))
-    if "no_answer.weight" not in arrays:
+    w, words, meta = read_export(path)
+    if "no_answer.weight" not in w:
         raise NetworkError(
             f"{path} was exported before the no-answer head; retrain it with "
             "scripts/train_neural.py"
         )
-    vocabulary = Vocabulary(tuple(str(w) for w in arrays.pop("vocabulary")))
-    w = float_weights(arrays)
+    vocabulary = Vocabulary(words)
 
     def pair(name: str) -> tuple[FloatArray, FloatArray]:
         return w[f"{name}.weight"], w[f"{name}.bias"]
@@ -230,6 +227,16 @@ def load_network(path: Path) -> Network:
         end=pair("end"),
         no_answer=pair("no_answer"),
     )
+
+
+def read_export(path: Path) -> tuple[dict[str, FloatArray], tuple[str, ...], dict[str, Any]]:
+    """(weights as float32 by torch's names, the vocabulary's words, the settings) of a
+    network file that `save_network` wrote."""
+    with np.load(path, allow_pickle=False) as data:
+        arrays = {k: data[k] for k in data.files}
+    meta = json.loads(str(arrays.pop("meta")))
+    words = tuple(str(w) for w in arrays.pop("vocabulary"))
+    return float_weights(arrays), words, meta
 
 
 def save_network(
