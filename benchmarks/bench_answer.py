@@ -210,7 +210,7 @@ def load_work(work: Path) -> tuple[Corpus, list[dict[str, str]]]:
     """The generated corpus and questions the build worker saved."""
     with open(work / "corpus.pkl", "rb") as f:
         articles, questions = pickle.load(f)
-    return Corpus(articles=tuple(articles)), questions
+    return Corpus(articles=tuple(Article(**a) for a in articles)), questions
 
 
 def bags(work: Path) -> list[list[str]]:
@@ -239,7 +239,10 @@ def bags(work: Path) -> list[list[str]]:
 
 
 def query_tokens(questions: list[dict[str, str]]) -> list[list[str]]:
-    from citebot.text.tokenizer import tokenize
+    try:
+        from citebot.text.tokenizer import tokenize
+    except ImportError:  # a --baseline tree from before the package move
+        from citebot.text import tokenize
 
     return [tokenize(q["question"]) for q in questions]
 
@@ -257,7 +260,9 @@ def worker_build(n: int, work: Path) -> dict[str, Any]:
     articles, questions = make_corpus(n)
     out: dict[str, Any] = {"gen_s": time.perf_counter() - t, "articles": len(articles)}
     with open(work / "corpus.pkl", "wb") as f:
-        pickle.dump((articles, questions), f, protocol=pickle.HIGHEST_PROTOCOL)
+        # plain fields, not Article objects: a --baseline tree may keep Article elsewhere
+        fields = [a.model_dump() for a in articles]
+        pickle.dump((fields, questions), f, protocol=pickle.HIGHEST_PROTOCOL)
     corpus = Corpus(articles=tuple(articles))
     out["corpus_rss_mb"] = rss_mb()
     t = time.perf_counter()
