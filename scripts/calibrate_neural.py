@@ -22,7 +22,9 @@ the tier thresholds from them: the bot reads in open mode), the gold ones beside
 (`-gold` added to the name); the reliability table of the open readings (predicted
 against observed, ten bins) is printed and stored, and the regression fitted on every
 article is written to `--out`, keeping the tiers already there until `choose_tiers.py`
-re-chooses them.
+re-chooses them. With `--keep-weights` nothing is fitted: the readings are scored with
+the weights already in `--out` (to re-choose the tiers for new networks while keeping
+a confidence fit), and `--out` is left as it was.
 """
 
 from __future__ import annotations
@@ -40,7 +42,13 @@ from citebot.evaluation.crossfit import article_folds
 from citebot.evaluation.evaluate import Mode, build_index
 from citebot.evaluation.squad import SquadSet, best_f1, load_squad
 from citebot.pipeline import retrieve
-from citebot.reader.neural.calibration import CALIBRATION, EVIDENCE, Calibration, fit
+from citebot.reader.neural.calibration import (
+    CALIBRATION,
+    EVIDENCE,
+    Calibration,
+    fit,
+    load_calibration,
+)
 from citebot.reader.neural.reader import read_neural
 from citebot.reader.question import parse_question
 from citebot.retrieval.spelling import correct
@@ -102,6 +110,18 @@ def cross_fit(records: list[dict[str, Any]]) -> np.ndarray:
     return out
 
 
+def scored(records: list[dict[str, Any]], model: Calibration) -> np.ndarray:
+    """Each proposed answer's confidence under `model` (0 where nothing was proposed)."""
+    return np.array(
+        [
+            model.probability(np.asarray(r["evidence"], dtype=np.float64), ["?"] * r["missing"])
+            if r["evidence"] is not None
+            else 0.0
+            for r in records
+        ]
+    )
+
+
 def reliability(confidence: np.ndarray, right: np.ndarray) -> list[dict[str, Any]]:
     """Predicted against observed in ten equal-width bins."""
     table = []
@@ -126,11 +146,18 @@ def main(argv: list[str]) -> int:
     ap.add_argument("--limit", type=int, default=0)
     ap.add_argument("--readings", type=Path, default=ROOT / "build" / "neural-readings.jsonl")
     ap.add_argument("--out", type=Path, default=CALIBRATION)
+    ap.add_argument(
+        "--keep-weights",
+        action="store_true",
+        help="score the readings with the weights in --out instead of refitting them",
+    )
     args = ap.parse_args(argv)
     squad = load_squad(args.squad)
     opened = readings(squad, args.limit, "open")
     records = opened + readings(squad, args.limit, "gold")
-    confidence = cross_fit(records)
+    confidence = (
+        scored(records, load_calibration(args.out)) if args.keep_weights else cross_fit(records)
+    )
     right = np.array([r["raw_f1"] >= 0.5 for r in records], dtype=np.float64)
     proposed = np.array([r["evidence"] is not None for r in records])
     is_open = np.arange(len(records)) < len(opened)
@@ -143,6 +170,12 @@ def main(argv: list[str]) -> int:
     ):
         for r, c, o in zip(records, confidence.tolist(), is_open, strict=True):
             (out if o else gold).write(json.dumps({**r, "confidence": round(c, 4)}) + "\n")
+    print("predicted  observed  count")
+    for row in table:
+        print(f"{row['bin']}  {row['predicted']:.3f}  {row['observed']:.3f}  {row['count']}")
+    if args.keep_weights:
+        print(f"wrote {args.readings} and {gold_path}, scored with the weights in {args.out}")
+        return 0
     x = np.array([r["evidence"] for r in records if r["evidence"] is not None])
     weights = fit(x, right[proposed], L2)
     data = json.loads(args.out.read_text("utf-8")) if args.out.exists() else {}
@@ -156,9 +189,6 @@ def main(argv: list[str]) -> int:
     )
     body = ",\n".join(f" {json.dumps(k)}: {json.dumps(v)}" for k, v in data.items())
     args.out.write_text("{\n" + body + "\n}\n", "utf-8")
-    print("predicted  observed  count")
-    for row in table:
-        print(f"{row['bin']}  {row['predicted']:.3f}  {row['observed']:.3f}  {row['count']}")
     print(f"wrote {args.out}, {args.readings} and {gold_path}")
     return 0
 

@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
+
 from citebot.reader.neural.calibration import EVIDENCE, load_calibration
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -40,3 +42,30 @@ def test_calibrating_on_a_slice_fits_open_and_gold_readings(tmp_path: Path) -> N
     assert stored["min_confidence"] == 0.1 and stored["tiers"] == {"answer": 0.3}
     calibration = load_calibration(out)
     assert len(calibration.weights) == len(EVIDENCE)
+
+
+def test_keeping_the_weights_scores_the_readings_with_them(tmp_path: Path) -> None:
+    """--keep-weights leaves the calibration file as it was and scores every reading with
+    its weights: each written confidence is the file's probability for that evidence."""
+    out = tmp_path / "calibration.json"
+    shipped = load_calibration().meta
+    out.write_text(json.dumps(shipped), "utf-8")
+    before = out.read_bytes()
+    readings = tmp_path / "readings.jsonl"
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "calibrate_neural.py"), str(SLICE),
+         "--limit", "40", "--out", str(out), "--readings", str(readings), "--keep-weights"],
+        capture_output=True, text=True, check=False, timeout=300,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert out.read_bytes() == before
+    model = load_calibration(out)
+    opened = [json.loads(line) for line in readings.read_text("utf-8").splitlines()]
+    gold = [
+        json.loads(line) for line in (tmp_path / "readings-gold.jsonl").read_text().splitlines()
+    ]
+    proposed = [r for r in opened + gold if r["evidence"] is not None]
+    assert len(opened) == len(gold) == 40 and proposed
+    for r in proposed:
+        expected = model.probability(np.asarray(r["evidence"]), ["?"] * r["missing"])
+        assert abs(r["confidence"] - expected) < 1e-4
