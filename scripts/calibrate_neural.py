@@ -105,8 +105,8 @@ def cross_fit(records: list[dict[str, Any]]) -> np.ndarray:
     for k in sorted(set(folds.tolist())):
         train = proposed & (folds != k)
         model = Calibration(fit(x[train], y[train], L2))
-        for i in np.flatnonzero(proposed & (folds == k)):
-            out[i] = model.probability(x[i], ["?"] * records[i]["missing"])
+        held_out = np.flatnonzero(folds == k)
+        out[held_out] = scored([records[i] for i in held_out], model)
     return out
 
 
