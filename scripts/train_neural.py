@@ -44,7 +44,10 @@ resumed from each seventh-epoch checkpoint; 45 min a network on one core) lifted
 48-article runs' dev part from 59.0 / 70.5 to 59.6 / 70.9 with the paragraph given and
 from 53.9 / 64.4 (sentence 81.1 %) to 54.6 / 65.0 (81.4 %) over the articles, but, with
 the confidence refitted, answered a question of the shipped corpus wrongly instead of
-declining it (tests/reader/test_reading.py), so it is not shipped yet.
+declining it (tests/reader/test_reading.py), so it is not shipped yet. `--init FILE`
+starts such an epoch from an exported network instead of a checkpoint (its averaged
+weights become the training weights; the optimizer starts afresh), e.g. `--seed 3
+--epochs 8 --shared-from 8 --init src/citebot/reader/neural/weights-seed3.npz --out X`.
 
 Choices are measured on the SQuAD v1.1 dev articles that are also in v2.0 dev
 ("dev"); the 13 v1.1 dev articles absent from v2.0 dev are the test split and are
@@ -162,6 +165,31 @@ def _as_encoded(words: np.ndarray, spelling: np.ndarray) -> Encoded:
     return Encoded(Tokens([""] * n, [0] * n, [0] * n), [""] * n, [""] * n, words, spelling)
 
 
+def run_settings(args: argparse.Namespace) -> dict[str, Any]:
+    """The command line's settings as an export records them (JSON): without this
+    machine's paths, an `--init` network by its file name."""
+    settings = {k: v for k, v in vars(args).items() if k not in ("out", "checkpoint", "data")}
+    if settings.get("init") is not None:
+        settings["init"] = Path(settings["init"]).name
+    return settings
+
+
+def start_from_export(
+    model: Reader, ema: dict[str, torch.Tensor], path: Path, vocab: Vocabulary
+) -> int:
+    """Load an exported network (its moving average, int8 word table restored) as both
+    the training weights and their average; the optimizer starts afresh. Returns the
+    epochs it was trained for."""
+    weights, words, meta = read_export(path)
+    if tuple(words) != tuple(vocab.words):
+        raise SystemExit(f"{path} was trained with another vocabulary (other --min-count?)")
+    state = {k: torch.from_numpy(weights[k]) for k in model.state_dict()}
+    model.load_state_dict(state)
+    for name, value in model.state_dict().items():
+        ema[name] = value.detach().clone()
+    return int(meta["epoch"])
+
+
 def _with_new_weights(state: dict[str, Any], model: Reader) -> dict[str, Any]:
     """A checkpoint saved before the no-answer head existed, given the head's fresh (zero)
     weights and a place in the optimizer (its state for them starts empty)."""
@@ -203,6 +231,12 @@ def main(argv: list[str]) -> int:
     ap.add_argument("--out", type=Path, default=None, help="default: weights-seed{SEED}.npz")
     ap.add_argument("--data", type=Path, default=DATA, help="the folder of the SQuAD files")
     ap.add_argument("--checkpoint", type=Path, default=None, help="resume/save training state")
+    ap.add_argument(
+        "--init",
+        type=Path,
+        default=None,
+        help="start from an exported network after its epochs (no checkpoint needed)",
+    )
     ap.add_argument("--check", type=Path, default=None, help="only compare an export with torch")
     ap.add_argument(
         "--quantize",
@@ -272,7 +306,11 @@ def main(argv: list[str]) -> int:
         steps = state.get("steps", first_epoch * math.ceil(len(train) / args.batch))
         rng.setstate(state["rng"])
         print(f"resumed after epoch {first_epoch}", flush=True)
-    meta = {k: v for k, v in vars(args).items() if k not in ("out", "checkpoint", "data")}
+    elif args.init is not None:
+        first_epoch = start_from_export(model, ema, args.init, vocab)
+        steps = first_epoch * math.ceil(len(train) / args.batch)
+        print(f"started from {args.init} after epoch {first_epoch}", flush=True)
+    meta = run_settings(args)
     meta["features"] = list(FEATURES)
     meta["oov_buckets"] = OOV_BUCKETS
     history = []

@@ -3,6 +3,8 @@ the `train` extra, torch, is installed; the rest of the suite never needs torch)
 
 from __future__ import annotations
 
+import argparse
+import json
 import math
 from pathlib import Path
 
@@ -92,3 +94,50 @@ def test_an_export_scores_in_numpy_as_the_trained_network_in_torch(tmp_path: Pat
     assert trainer.check_export(model, path, items) < 1e-4
     with np.load(path) as data:
         assert data["words.weight.int8"].dtype == np.int8
+
+
+def test_training_can_start_from_an_export(tmp_path: Path) -> None:
+    """`--init`: a fresh network takes an export's weights (the int8 word table
+    restored), as the training weights and as their moving average, and the epoch it was
+    exported after; an export with another vocabulary is refused."""
+    trainer = load_script("train_neural")
+    paragraphs = [
+        {
+            "context": "The park opened on Thursday in Futian. It has 16 companies.",
+            "qas": [{"question": "When did the park open?", "answers": []}],
+        }
+    ]
+    vocab = trainer.build_vocabulary(paragraphs, 1)
+    torch.manual_seed(0)
+    trained = trainer.Reader(vocab.size, 8, 2, 4, 2)
+    path = tmp_path / "weights-seed9.npz"
+    trainer.export(trained, vocab, path, {"epoch": 7})
+    torch.manual_seed(1)
+    fresh = trainer.Reader(vocab.size, 8, 2, 4, 2)
+    ema: dict[str, object] = {}
+    assert trainer.start_from_export(fresh, ema, path, vocab) == 7
+    for name, value in trained.state_dict().items():
+        loaded = fresh.state_dict()[name]
+        step = 0.02 * float(value.abs().max()) + 1e-6  # float16 and int8 rows
+        assert float((loaded - value).abs().max()) <= step, name
+        assert torch.equal(ema[name], loaded)
+    other = trainer.build_vocabulary([{**paragraphs[0], "context": "Other words here."}], 1)
+    with pytest.raises(SystemExit, match="another vocabulary"):
+        trainer.start_from_export(fresh, {}, path, other)
+
+
+def test_the_settings_an_export_records_are_json_without_local_paths() -> None:
+    """The export's settings are written as JSON: an `--init` network is kept by its
+    file name, the output, checkpoint and data paths are left out."""
+    trainer = load_script("train_neural")
+    args = argparse.Namespace(
+        seed=3,
+        epochs=8,
+        out=Path("/tmp/x.npz"),
+        checkpoint=None,
+        data=Path("/data"),
+        init=Path("/repo/weights-seed3.npz"),
+    )
+    settings = json.loads(json.dumps(trainer.run_settings(args)))
+    assert settings == {"seed": 3, "epochs": 8, "init": "weights-seed3.npz"}
+    assert trainer.run_settings(argparse.Namespace(seed=1, init=None)) == {"seed": 1, "init": None}
