@@ -75,16 +75,19 @@ def test_collate_puts_each_item_s_distractors_after_the_items() -> None:
     assert b["start"].tolist() == [0, 0] and b["end"].tolist() == [1, 1]
 
 
+PARAGRAPHS = [
+    {
+        "context": "The park opened on Thursday in Futian. It has 16 companies.",
+        "qas": [{"question": "When did the park open?", "answers": []}],
+    }
+]
+
+
 def test_an_export_scores_in_numpy_as_the_trained_network_in_torch(tmp_path: Path) -> None:
     """The trainer's export (word table int8) read by numpy and by torch scores alike:
     the check run after every epoch, on a small random network."""
     trainer = load_script("train_neural")
-    paragraphs = [
-        {
-            "context": "The park opened on Thursday in Futian. It has 16 companies.",
-            "qas": [{"question": "When did the park open?", "answers": []}],
-        }
-    ]
+    paragraphs = PARAGRAPHS
     vocab = trainer.build_vocabulary(paragraphs, 1)
     torch.manual_seed(0)
     model = trainer.Reader(vocab.size, 8, 2, 4, 2)
@@ -101,12 +104,7 @@ def test_training_can_start_from_an_export(tmp_path: Path) -> None:
     restored), as the training weights and as their moving average, and the epoch it was
     exported after; an export with another vocabulary is refused."""
     trainer = load_script("train_neural")
-    paragraphs = [
-        {
-            "context": "The park opened on Thursday in Futian. It has 16 companies.",
-            "qas": [{"question": "When did the park open?", "answers": []}],
-        }
-    ]
+    paragraphs = PARAGRAPHS
     vocab = trainer.build_vocabulary(paragraphs, 1)
     torch.manual_seed(0)
     trained = trainer.Reader(vocab.size, 8, 2, 4, 2)
