@@ -7,6 +7,7 @@ import argparse
 import json
 import math
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -83,17 +84,22 @@ PARAGRAPHS = [
 ]
 
 
+def _small_export(trainer: Any, path: Path, meta: dict[str, Any]) -> tuple[Any, Any]:
+    """(vocabulary, network) of a small random network on PARAGRAPHS, exported to path."""
+    vocab = trainer.build_vocabulary(PARAGRAPHS, 1)
+    torch.manual_seed(0)
+    model = trainer.Reader(vocab.size, 8, 2, 4, 2)
+    trainer.export(model, vocab, path, meta)
+    return vocab, model
+
+
 def test_an_export_scores_in_numpy_as_the_trained_network_in_torch(tmp_path: Path) -> None:
     """The trainer's export (word table int8) read by numpy and by torch scores alike:
     the check run after every epoch, on a small random network."""
     trainer = load_script("train_neural")
-    paragraphs = PARAGRAPHS
-    vocab = trainer.build_vocabulary(paragraphs, 1)
-    torch.manual_seed(0)
-    model = trainer.Reader(vocab.size, 8, 2, 4, 2)
     path = tmp_path / "weights-seed9.npz"
-    trainer.export(model, vocab, path, {"dim": 8, "spell": 2, "hidden": 4, "layers": 2})
-    items = trainer.examples(paragraphs, vocab, with_targets=False)
+    vocab, model = _small_export(trainer, path, {"dim": 8, "spell": 2, "hidden": 4, "layers": 2})
+    items = trainer.examples(PARAGRAPHS, vocab, with_targets=False)
     assert trainer.check_export(model, path, items) < 1e-4
     with np.load(path) as data:
         assert data["words.weight.int8"].dtype == np.int8
@@ -104,12 +110,8 @@ def test_training_can_start_from_an_export(tmp_path: Path) -> None:
     restored), as the training weights and as their moving average, and the epoch it was
     exported after; an export with another vocabulary is refused."""
     trainer = load_script("train_neural")
-    paragraphs = PARAGRAPHS
-    vocab = trainer.build_vocabulary(paragraphs, 1)
-    torch.manual_seed(0)
-    trained = trainer.Reader(vocab.size, 8, 2, 4, 2)
     path = tmp_path / "weights-seed9.npz"
-    trainer.export(trained, vocab, path, {"epoch": 7})
+    vocab, trained = _small_export(trainer, path, {"epoch": 7})
     torch.manual_seed(1)
     fresh = trainer.Reader(vocab.size, 8, 2, 4, 2)
     ema: dict[str, object] = {}
@@ -119,7 +121,7 @@ def test_training_can_start_from_an_export(tmp_path: Path) -> None:
         step = 0.02 * float(value.abs().max()) + 1e-6  # float16 and int8 rows
         assert float((loaded - value).abs().max()) <= step, name
         assert torch.equal(ema[name], loaded)
-    other = trainer.build_vocabulary([{**paragraphs[0], "context": "Other words here."}], 1)
+    other = trainer.build_vocabulary([{**PARAGRAPHS[0], "context": "Other words here."}], 1)
     with pytest.raises(SystemExit, match="another vocabulary"):
         trainer.start_from_export(fresh, {}, path, other)
 
